@@ -1,0 +1,50 @@
+# Everything runs from a virtual environment built from requirements.lock (Python 3.11).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+SERVE ?= 1
+# The test suite talks to real PostgreSQL and Redis (override to point elsewhere).
+# Each run gets its own test database and Redis database, so runs side by side do not collide.
+TEST_RUN := $(shell python3 -c "import os; print(os.getppid())")
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/videogen
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/$(shell expr $(TEST_RUN) % 15 + 1)
+
+.PHONY: venv demo test lint check bench lock clean
+
+$(BIN)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	SERVE=$(SERVE) $(BIN)/python -m pipeline.demo
+
+test: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
+	DJANGO_SECRET_KEY=test-secret-key-not-for-production FIELD_ENCRYPTION_KEY=test-salt \
+	VIDEOGEN_DATA_DIR=$(CURDIR)/var/test LOG_LEVEL=WARNING VIDEOGEN_TEST_RUN=$(TEST_RUN) \
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff check .
+
+check: venv
+	$(BIN)/python manage.py check
+	$(BIN)/python manage.py makemigrations --check --dry-run
+
+bench: venv
+	$(BIN)/python bench/assembly.py
+	$(BIN)/python bench/local_provider.py
+	$(BIN)/python bench/pipeline.py
+
+# Regenerate the pinned lock from requirements.in (needs network access to PyPI).
+lock:
+	$(PYTHON) -m venv /tmp/videogen-lock-venv
+	/tmp/videogen-lock-venv/bin/pip install --quiet pip-tools
+	/tmp/videogen-lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
+		--no-emit-find-links -o requirements.lock requirements.in
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,33 @@
+import os
+
+from celery import Celery
+from celery.signals import task_postrun, worker_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
+
+app = Celery("videogen")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@worker_init.connect
+def refuse_to_start_with_a_wrong_encryption_key(**kwargs):
+    """The fernet library returns ciphertext instead of raising when the key is wrong; a worker
+    must not start and hand ciphertext to providers as if it were a key."""
+    import sys
+
+    from channels_app.crypto import EncryptionKeyError, encryption_key_check
+
+    try:
+        encryption_key_check()
+    except EncryptionKeyError as error:
+        # Celery logs and swallows exceptions raised by signal handlers; exit for real.
+        print(f"videogen worker refused to start: {error}", file=sys.stderr, flush=True)
+        raise SystemExit(78) from error
+
+
+@task_postrun.connect
+def forget_the_task_context(**kwargs):
+    from videogen.logging import clear_context
+
+    clear_context()

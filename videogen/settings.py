@@ -1,0 +1,400 @@
+"""videogen settings: one module, every value from the environment (django-environ).
+
+Two shapes of deployment share this file:
+- production: DATABASE_URL (PostgreSQL), REDIS_URL or CELERY_BROKER_URL, DJANGO_SECRET_KEY and
+  FIELD_ENCRYPTION_KEY are set; a missing one stops start-up with its name.
+- embedded (a fresh machine, `make demo`): DATABASE_URL unset -> SQLite in WAL mode, no broker
+  URL -> kombu's filesystem transport; development keys are generated once into the local data
+  folder (VIDEOGEN_DATA_DIR, default ./var), which git ignores.
+"""
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+
+def env_secret(name, default=None):
+    """A secret from NAME, or from the file named by NAME_FILE (Docker/K8s secrets)."""
+    file_name = env.str(f"{name}_FILE", default="")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as error:
+            raise ImproperlyConfigured(
+                f"{name}_FILE: cannot read {file_name!r}: {error}"
+            ) from error
+    return env.str(name, default=default)
+
+
+def env_positive_int(name, default):
+    try:
+        value = env.int(name, default=default)
+    except (ValueError, environ.ImproperlyConfigured) as error:
+        raise ImproperlyConfigured(
+            f"{name}: must be a whole number, got {env.str(name)!r}"
+        ) from error
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name}: must be a positive whole number, got {value}")
+    return value
+
+
+BOOLEAN_WORDS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+
+
+def env_bool(name, default):
+    """True/false from NAME; anything but true/false/1/0/yes/no/on/off fails naming NAME
+    (django-environ's own bool reads any unknown word as false)."""
+    raw = env.str(name, default="")
+    if raw == "":
+        return default
+    try:
+        return BOOLEAN_WORDS[raw.strip().lower()]
+    except KeyError:
+        raise ImproperlyConfigured(
+            f"{name}: must be true or false (1/0, yes/no, on/off), got {raw!r}"
+        ) from None
+
+
+def env_float(name, default):
+    try:
+        return env.float(name, default=default)
+    except (ValueError, environ.ImproperlyConfigured) as error:
+        raise ImproperlyConfigured(f"{name}: must be a number, got {env.str(name)!r}") from error
+
+
+DATA_DIR = Path(env.str("VIDEOGEN_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+EMBEDDED = not env.str("DATABASE_URL", default="")
+
+
+def _embedded_key(file_name):
+    """A development key kept in the data folder, created on first use, never committed."""
+    path = DATA_DIR / file_name
+    if not path.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _required_secret(name, embedded_file):
+    value = env_secret(name)
+    if value:
+        return value
+    if EMBEDDED:
+        return _embedded_key(embedded_file)
+    raise ImproperlyConfigured(
+        f"{name} is not set. It is required when DATABASE_URL is set (production); "
+        f"set {name} or {name}_FILE."
+    )
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = _required_secret("DJANGO_SECRET_KEY", "secret_key")
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+# django-fernet-encrypted-fields derives its Fernet keys from SECRET_KEY (+ fallbacks) and
+# SALT_KEY; a list rotates keys (the first one encrypts). FIELD_ENCRYPTION_KEY is our name for it.
+SALT_KEY = [
+    k for k in _required_secret("FIELD_ENCRYPTION_KEY", "field_encryption_key").split(",") if k
+]
+
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("VIDEOGEN_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_celery_beat",
+    "channels_app",
+    "pipeline",
+    "reviews",
+    "costs",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "videogen.urls"
+WSGI_APPLICATION = "videogen.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+if EMBEDDED:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": DATA_DIR / "videogen.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web process read while a worker writes; IMMEDIATE takes the write
+                # lock at BEGIN so two writers queue instead of failing with "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 30,
+            },
+        }
+    }
+else:
+    try:
+        DATABASES = {"default": env.db_url("DATABASE_URL")}
+    except environ.ImproperlyConfigured as error:
+        raise ImproperlyConfigured(f"DATABASE_URL: {error}") from error
+    # django-environ only warns on an unknown scheme; without this the error would surface at the
+    # first query, far from its cause.
+    if DATABASES["default"].get("ENGINE") not in {
+        "django.db.backends.postgresql",
+        "django.db.backends.sqlite3",
+    }:
+        raise ImproperlyConfigured(
+            f"DATABASE_URL: unsupported scheme {urlsplit(env.str('DATABASE_URL')).scheme!r}; "
+            "use postgres://user:password@host:5432/name"
+        )
+    try:
+        DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=0))
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"DATABASE_CONN_MAX_AGE: must be a whole number of seconds, "
+            f"got {env.str('DATABASE_CONN_MAX_AGE')!r}"
+        ) from error
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# Production hardening; `manage.py check --deploy` is clean when DJANGO_DEBUG is off and
+# VIDEOGEN_HTTPS is on (behind a TLS-terminating proxy).
+HTTPS = env_bool("VIDEOGEN_HTTPS", False)
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"  # nothing here is meant to be framed (admin popups are windows)
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Workspace -------------------------------------------------------------------------------
+WORKSPACE_ROOT = Path(env.str("WORKSPACE_ROOT", default=str(DATA_DIR / "workspace"))).resolve()
+CHANNEL_CONFIG_DIR = Path(env.str("CHANNEL_CONFIG_DIR", default=str(BASE_DIR / "channel_configs")))
+# Where the pipeline scripts live; an operator may point this at their own copies.
+SCRIPTS_DIR = Path(env.str("VIDEOGEN_SCRIPTS_DIR", default=str(BASE_DIR / "scripts"))).resolve()
+
+# --- Celery ------------------------------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+if not CELERY_BROKER_URL:
+    # A broker that needs no server, through the same Celery code path (kombu filesystem).
+    BROKER_DIR = DATA_DIR / "broker"
+    for sub in ("in", "processed", "control"):
+        (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "in"),
+        "data_folder_out": str(BROKER_DIR / "in"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "control_folder": str(BROKER_DIR / "control"),
+        "store_processed": False,
+    }
+elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "memory://")):
+    raise ImproperlyConfigured(
+        "CELERY_BROKER_URL/REDIS_URL: unsupported scheme "
+        f"{CELERY_BROKER_URL.split('://')[0]!r}; use redis://host:port/db"
+    )
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+# The longest a step may run (a scene's clip: 15 min polling + download) and the longest countdown
+# we schedule (retry backoff max). Redis redelivers any unacknowledged message older than the
+# visibility timeout, running or not, so it must exceed both together (design.md, Reliability).
+PIPELINE_STEP_HARD_LIMIT = env_positive_int("PIPELINE_STEP_HARD_LIMIT", 3600)
+# The soft limit raises inside the task, which stops the script's process group and records a
+# temporary failure; the hard limit kills the pool process (the script dies with it).
+PIPELINE_STEP_SOFT_LIMIT = env_positive_int(
+    "PIPELINE_STEP_SOFT_LIMIT", max(1, PIPELINE_STEP_HARD_LIMIT - 60)
+)
+if PIPELINE_STEP_SOFT_LIMIT >= PIPELINE_STEP_HARD_LIMIT:
+    raise ImproperlyConfigured(
+        f"PIPELINE_STEP_SOFT_LIMIT ({PIPELINE_STEP_SOFT_LIMIT}) must be below "
+        f"PIPELINE_STEP_HARD_LIMIT ({PIPELINE_STEP_HARD_LIMIT})"
+    )
+PIPELINE_RETRY_BACKOFF_MAX = env_positive_int("PIPELINE_RETRY_BACKOFF_MAX", 600)
+CELERY_VISIBILITY_TIMEOUT = env_positive_int(
+    "CELERY_VISIBILITY_TIMEOUT", PIPELINE_STEP_HARD_LIMIT + PIPELINE_RETRY_BACKOFF_MAX + 600
+)
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = CELERY_VISIBILITY_TIMEOUT
+    # How often (seconds) a worker sweeps Redis for unacknowledged messages older than the
+    # visibility timeout; kombu's default sweep is about every 100 s.
+    if env.str("CELERY_UNACKED_RESTORE_INTERVAL", default=""):
+        CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_interval"] = env_positive_int(
+            "CELERY_UNACKED_RESTORE_INTERVAL", 10
+        )
+        CELERY_BROKER_TRANSPORT_OPTIONS["unacked_restore_throttle"] = 1
+# No result backend is used (state lives in PostgreSQL); should one be added, it needs the same
+# visibility timeout.
+CELERY_RESULT_BACKEND = None
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "UTC"
+# Acknowledge after the task returns, and re-queue when the pool child dies: at-least-once.
+# The exactly-once effect comes from PostgreSQL (claims and the work ledger), not from here.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery binds these into every message from its sender's settings, so web, beat and workers must
+# share them (they do: one settings module).
+CELERY_TASK_SOFT_TIME_LIMIT = PIPELINE_STEP_SOFT_LIMIT
+CELERY_TASK_TIME_LIMIT = PIPELINE_STEP_HARD_LIMIT
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = True
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Synced into django-celery-beat's tables when beat starts.
+CELERY_BEAT_SCHEDULE = {
+    "reconcile": {"task": "pipeline.reconcile", "schedule": 60.0},
+    # NOTION_POLL_SECONDS (read here too: this dict comes before the Notion section below).
+    "notion-poll": {
+        "task": "pipeline.notion_poll",
+        "schedule": float(env_positive_int("NOTION_POLL_SECONDS", 60)),
+    },
+    # Re-sends pushes whose message was lost and retries failed ones after their backoff.
+    "notion-push-pending": {"task": "pipeline.notion_push_pending", "schedule": 60.0},
+    # Settles uploads whose outcome was unknown by asking YouTube about their session.
+    "youtube-reconcile-uploads": {"task": "pipeline.youtube_reconcile_uploads", "schedule": 600.0},
+}
+CELERY_TASK_ROUTES = {"pipeline.run_unit": {"queue": "units"}}
+# Task modules beside the apps' tasks.py (autodiscovered): the Notion and YouTube integrations.
+CELERY_IMPORTS = ["pipeline.integrations.notion_tasks", "pipeline.integrations.youtube_tasks"]
+CELERY_TASK_DEFAULT_QUEUE = "control"
+CELERY_TASK_ALWAYS_EAGER = False
+
+# --- Alerts ------------------------------------------------------------------------------------
+DISCORD_WEBHOOK_URL = env_secret("DISCORD_WEBHOOK_URL", default="")
+ALERT_DEDUP_SECONDS = env_positive_int("ALERT_DEDUP_SECONDS", 900)
+
+# --- Logging -----------------------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(
+        f"LOG_LEVEL: must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}"
+    )
+LOG_FORMAT = env.str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in {"json", "console"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT: must be json or console, got {LOG_FORMAT!r}")
+
+from videogen.logging import configure_logging  # noqa: E402
+
+# structlog owns logging: our dictConfig replaces Django's (one JSON line per event).
+LOGGING_CONFIG = None
+configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# --- Pipeline ----------------------------------------------------------------------------------
+# Default provider per script family; `local` makes real media offline at zero cost.
+VIDEOGEN_PROVIDER = env.str("VIDEOGEN_PROVIDER", default="")
+# Concurrency caps per provider, held across every worker process and every video (Redis or,
+# in the embedded default, the database). ElevenLabs Starter allows 3 concurrent requests.
+PROVIDER_CONCURRENCY = {
+    "gemini": env_positive_int("PROVIDER_CAP_GEMINI", 5),
+    "kie": env_positive_int("PROVIDER_CAP_KIE", 5),
+    "elevenlabs": env_positive_int("PROVIDER_CAP_ELEVENLABS", 3),
+    "local": env_positive_int("PROVIDER_CAP_LOCAL", 2),
+    "ffmpeg": env_positive_int("PROVIDER_CAP_FFMPEG", 2),
+    "youtube": env_positive_int("PROVIDER_CAP_YOUTUBE", 2),
+}
+# Videos in production at once (all channels), beside each channel's own max_concurrent.
+PIPELINE_MAX_ACTIVE_VIDEOS = env_positive_int("PIPELINE_MAX_ACTIVE_VIDEOS", 10)
+PIPELINE_MAX_ATTEMPTS = env_positive_int("PIPELINE_MAX_ATTEMPTS", 3)
+PIPELINE_RETRY_BACKOFF_BASE = env_float("PIPELINE_RETRY_BACKOFF_BASE", 5.0)
+PIPELINE_LEASE_SECONDS = env_positive_int("PIPELINE_LEASE_SECONDS", 900)
+# How long a pending unit or a task in a passing status may sit before the reconciler sends its
+# message again (a lost message: broker restart, crash between commit and send, killed worker).
+PIPELINE_RECONCILE_GRACE_SECONDS = env_positive_int("PIPELINE_RECONCILE_GRACE_SECONDS", 300)
+PIPELINE_STUCK_MINUTES = env_positive_int("PIPELINE_STUCK_MINUTES", 30)
+# Seconds a single script run may take, per script; the runner kills its process group after.
+SCRIPT_TIMEOUTS = {
+    "generate_asset": env_positive_int("SCRIPT_TIMEOUT_GENERATE_ASSET", 300),
+    "create_composite": env_positive_int("SCRIPT_TIMEOUT_CREATE_COMPOSITE", 120),
+    "create_split_screen": env_positive_int("SCRIPT_TIMEOUT_CREATE_SPLIT_SCREEN", 120),
+    "generate_video": env_positive_int("SCRIPT_TIMEOUT_GENERATE_VIDEO", 1200),
+    "generate_audio": env_positive_int("SCRIPT_TIMEOUT_GENERATE_AUDIO", 300),
+    "generate_sound_effects": env_positive_int("SCRIPT_TIMEOUT_GENERATE_SOUND_EFFECTS", 300),
+    "assemble_video": env_positive_int("SCRIPT_TIMEOUT_ASSEMBLE_VIDEO", 1800),
+}
+
+# --- YouTube -----------------------------------------------------------------------------------
+# Empty: Google's endpoint. Tests and rehearsals point it at a fake (client_options api_endpoint).
+YOUTUBE_API_BASE = env.str("YOUTUBE_API_BASE", default="")
+YOUTUBE_UPLOAD_CHUNK_BYTES = env_positive_int("YOUTUBE_UPLOAD_CHUNK_BYTES", 8 * 1024 * 1024)
+if YOUTUBE_UPLOAD_CHUNK_BYTES % (256 * 1024):
+    raise ImproperlyConfigured(
+        f"YOUTUBE_UPLOAD_CHUNK_BYTES: must be a multiple of 262144 (256 KiB), "
+        f"got {YOUTUBE_UPLOAD_CHUNK_BYTES}"
+    )
+YOUTUBE_DAILY_UNITS = env_positive_int("YOUTUBE_DAILY_UNITS", 10_000)
+YOUTUBE_DAILY_UPLOADS = env_positive_int("YOUTUBE_DAILY_UPLOADS", 100)
+YOUTUBE_HTTP_TIMEOUT_SECONDS = env_positive_int("YOUTUBE_HTTP_TIMEOUT_SECONDS", 120)
+
+# --- Notion ------------------------------------------------------------------------------------
+NOTION_TOKEN = env_secret("NOTION_TOKEN", default="")
+NOTION_API_BASE = env.str("NOTION_API_BASE", default="https://api.notion.com").rstrip("/")
+NOTION_REQUESTS_PER_SECOND = env_float("NOTION_REQUESTS_PER_SECOND", 3.0)
+NOTION_POLL_SECONDS = env_positive_int("NOTION_POLL_SECONDS", 60)

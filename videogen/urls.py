@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from costs import views as costs_views
+from pipeline import views as pipeline_views
+from videogen import views
+
+# The control-room pages live under admin/ and use the admin's login (admin_view); they come
+# before admin.site.urls so the admin's catch-all never shadows them.
+control_room = [
+    path("review/", include("reviews.urls")),
+    path("media/<path:relative>", admin.site.admin_view(pipeline_views.media), name="media"),
+    path("dashboard/", admin.site.admin_view(costs_views.dashboard), name="dashboard"),
+    path("spend/", admin.site.admin_view(costs_views.spend), name="spend"),
+    path("spend/export.csv", admin.site.admin_view(costs_views.spend_export), name="spend-export"),
+    path("quota/", admin.site.admin_view(costs_views.quota), name="quota"),
+]
+
+urlpatterns = [
+    path("health", views.health, name="health"),
+    path("admin/", include(control_room)),
+    path("admin/", admin.site.urls),
+]
