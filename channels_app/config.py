@@ -1,0 +1,599 @@
+"""Channel configs: channel_configs/<channel_id>.yaml, read and checked against a schema written
+in Python. Nothing here touches the database; channels_app.services.channel_sync_from_directory
+writes what these functions return.
+
+Every problem becomes one ConfigError naming the file, the field path and what is wrong:
+
+    channel_configs/poke.yaml: budget.daily_usd: must be a positive number, got -5
+
+A file is checked as a whole, so one run reports every problem in it, and one bad file does not
+stop the others from being checked. Files whose name starts with "_" are templates and skipped.
+"""
+
+import copy
+import difflib
+import hashlib
+import re
+import zoneinfo
+from dataclasses import dataclass
+from datetime import time
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import yaml
+from django.conf import settings
+
+from channels_app.models import CHANNEL_ID_PATTERN, Priority, Privacy, Schedule
+
+CONFIG_SUFFIXES = (".yaml", ".yml")
+MAX_FILE_BYTES = 64 * 1024
+REVIEW_GATES = ("assets", "video", "audio")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PROVIDERS = {
+    "image": ("gemini", "local"),
+    "video": ("kie", "local"),
+    "voice": ("elevenlabs", "local"),
+    "upload": ("youtube", "local"),
+}
+# Key fragments that mark a credential. The YAML is version-controlled, so credentials live
+# encrypted in the database instead (manage.py set_channel_secret).
+CREDENTIAL_MARKERS = ("api_key", "apikey", "token", "secret", "password", "credential")
+SECRET_HINT = (
+    "credentials never go in channel YAML (it is version-controlled); remove this key and store "
+    "the value encrypted with `python manage.py set_channel_secret {channel} <name>`"
+)
+YOUTUBE_TAGS_MAX_CHARS = 500
+
+_CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
+_NOTION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
+_YOUTUBE_CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
+_CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+# --- YAML -----------------------------------------------------------------------------------
+
+
+class StrictYamlLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that refuses a key repeated inside one mapping (PyYAML keeps the last one
+    silently) and aliases (*name: they can expand a small file into a huge one), and reads an
+    unquoted clock time such as 15:00 as the string "15:00" (YAML 1.1 reads it as the base-60
+    number 900)."""
+
+    yaml_implicit_resolvers = {
+        first: (
+            [("tag:yaml.org,2002:str", re.compile(r"^\d{1,2}:\d{2}$"))] + resolvers
+            if isinstance(first, str) and first in "0123456789"
+            else list(resolvers)
+        )
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"aliases (*{event.anchor}) are not supported here; write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f"duplicate key {key!r} (first on line {seen[key]}); keep only one",
+                    key_node.start_mark,
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def yaml_load(text):
+    """Parse YAML text with StrictYamlLoader. Raises yaml.YAMLError; see yaml_error_message."""
+    return yaml.load(text, Loader=StrictYamlLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
+def yaml_error_message(error):
+    """'line 3, column 7: invalid YAML: <problem>' for a parse error, 1-based like editors."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    context_mark = getattr(error, "context_mark", None)
+    if context and context_mark and context_mark.line != getattr(mark, "line", None):
+        context = f"{context} that starts on line {context_mark.line + 1}"
+    detail = f"{problem} ({context})" if context else problem
+    if mark is None:
+        return f"invalid YAML: {detail}"
+    return f"line {mark.line + 1}, column {mark.column + 1}: invalid YAML: {detail}"
+
+
+# --- Errors ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    file: str
+    path: str
+    message: str
+
+    def __str__(self):
+        return ": ".join(part for part in (self.file, self.path, self.message) if part)
+
+
+class Invalid(Exception):
+    """A field's value is wrong; the message says what and how to fix it. `problems` holds
+    (subpath, message) pairs, the subpath (e.g. "[2]") extending the field's path."""
+
+    def __init__(self, message="", subpath="", *, problems=None):
+        self.problems = problems or [(subpath, message)]
+        super().__init__("; ".join(problem for _, problem in self.problems))
+
+
+def describe(value):
+    """A value as the person wrote it in YAML, for error messages."""
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float | Decimal):
+        return str(value)
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def did_you_mean(word, choices):
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def unknown_key_message(key, allowed):
+    hint = did_you_mean(key, allowed)
+    return f"unknown key; {hint}" if hint else f"unknown key; allowed keys: {', '.join(allowed)}"
+
+
+def join_path(path, key):
+    return f"{path}.{key}" if path else str(key)
+
+
+# --- Field checks (each returns the normalized value or raises Invalid) ----------------------
+
+
+def _string(value, *, max_length=200):
+    if not isinstance(value, str):
+        hint = " (YAML reads yes/no/on/off as true/false: put it in quotes)"
+        raise Invalid(
+            f"must be text, got {describe(value)}{hint if isinstance(value, bool) else ''}"
+        )
+    text = value.strip()
+    if not text:
+        raise Invalid("must not be empty")
+    if len(text) > max_length:
+        raise Invalid(f"must be at most {max_length} characters, got {len(text)}")
+    return text
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise Invalid(f"must be true or false, got {describe(value)}")
+    return value
+
+
+def _choice(choices):
+    def check(value):
+        if value not in choices:
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+            raise Invalid(
+                f"must be one of {', '.join(choices)}; got {describe(value)}"
+                + (f" ({hint})" if hint else "")
+            )
+        return value
+
+    return check
+
+
+def _channel_id(value):
+    if not isinstance(value, str) or not _CHANNEL_ID.fullmatch(value):
+        raise Invalid(
+            f"{describe(value)} is not a valid channel id: use 1-63 lowercase letters, digits, "
+            "'-' or '_', starting with a letter or digit (it names folders and the YAML file)"
+        )
+    return value
+
+
+def _positive_money(value):
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise Invalid(f"must be a positive number, got {describe(value)}")
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as error:
+        raise Invalid(f"must be a positive number, got {describe(value)}") from error
+    if amount.as_tuple().exponent < -2:
+        raise Invalid(f"must have at most 2 decimal places (whole cents), got {value}")
+    if amount >= Decimal("100000000"):
+        raise Invalid(f"must be less than 100000000, got {value}")
+    return amount
+
+
+def _max_concurrent(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 100:
+        raise Invalid(f"must be a whole number from 1 to 100, got {describe(value)}")
+    return value
+
+
+def _timezone(value):
+    name = _string(value, max_length=64)
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+        hint = did_you_mean(name, sorted(zoneinfo.available_timezones()))
+        raise Invalid(
+            f"unknown time zone {name!r}; use an IANA name such as 'America/New_York' or 'UTC'"
+            + (f" ({hint})" if hint else "")
+        ) from error
+    return name
+
+
+def _clock_time(value):
+    match = _CLOCK_TIME.match(value) if isinstance(value, str) else None
+    if not match or int(match[1]) > 23 or int(match[2]) > 59:
+        raise Invalid(f'must be a time of day "HH:MM" (24-hour), got {describe(value)}')
+    return time(int(match[1]), int(match[2]))
+
+
+def _notion_database_id(value):
+    if isinstance(value, str) and _NOTION_ID.match(value.replace("-", "")):
+        return value.replace("-", "").lower()
+    raise Invalid(
+        f"must be a Notion database id (32 hexadecimal characters, dashes allowed; it is in the "
+        f"database's URL), got {describe(value)}"
+    )
+
+
+def _youtube_channel_id(value):
+    if isinstance(value, str) and _YOUTUBE_CHANNEL_ID.fullmatch(value):
+        return value
+    raise Invalid(
+        f"must be a YouTube channel id ('UC' followed by 22 letters, digits, '-' or '_'; see "
+        f"YouTube Studio > Settings > Channel > Advanced), got {describe(value)}"
+    )
+
+
+def _category_id(value):
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(text, str) and text.isdigit() and len(text) <= 10:
+        return text
+    raise Invalid(f'must be a YouTube category number such as "22", got {describe(value)}')
+
+
+def _language(value):
+    if isinstance(value, str) and _LANGUAGE.match(value) and len(value) <= 20:
+        return value
+    raise Invalid(f'must be a language code such as "en" or "pt-BR", got {describe(value)}')
+
+
+def _list(value):
+    if not isinstance(value, list):
+        raise Invalid(f"must be a list, got {describe(value)}")
+    return value
+
+
+def _unique_choices(choices, *, what, extra_hint=None):
+    """A list whose items come from choices; returned without repeats, in the order of choices."""
+
+    def check(value):
+        problems = []
+        for index, item in enumerate(_list(value)):
+            if isinstance(item, str) and item in (extra_hint or {}):
+                problems.append((f"[{index}]", extra_hint[item]))
+            elif item not in choices:
+                hint = did_you_mean(item, choices) if isinstance(item, str) else ""
+                problems.append(
+                    (
+                        f"[{index}]",
+                        f"unknown {what} {describe(item)}; choose from {', '.join(choices)}"
+                        + (f" ({hint})" if hint else ""),
+                    )
+                )
+        if problems:
+            raise Invalid(problems=problems)
+        return [choice for choice in choices if choice in value]
+
+    return check
+
+
+def _tags(value):
+    tags = []
+    for index, item in enumerate(_list(value)):
+        if not isinstance(item, str) or not item.strip():
+            raise Invalid(f"each tag must be non-empty text, got {describe(item)}", f"[{index}]")
+        tags.append(item.strip())
+    if sum(len(tag) for tag in tags) > YOUTUBE_TAGS_MAX_CHARS:
+        raise Invalid(f"tags together must be at most {YOUTUBE_TAGS_MAX_CHARS} characters")
+    return tags
+
+
+# --- The schema -----------------------------------------------------------------------------
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Field:
+    check: object = None  # value -> normalized value, raises Invalid
+    default: object = REQUIRED
+    fields: dict | None = None  # a nested mapping with its own schema
+    example: str = ""
+
+
+BUDGET_FIELDS = {
+    "daily_usd": Field(_positive_money, example="daily_usd: 25"),
+    "weekly_usd": Field(_positive_money, example="weekly_usd: 150"),
+}
+PROVIDER_FIELDS = {
+    family: Field(_choice(choices), default=None) for family, choices in PROVIDERS.items()
+}
+CHANNEL_FIELDS = {
+    "id": Field(_channel_id, example="id: <the file name without .yaml>"),
+    "name": Field(_string, example='name: "My Channel"'),
+    "is_active": Field(_boolean, default=True),
+    "schedule": Field(_choice(Schedule.values), default=Schedule.MANUAL.value),
+    "publish_days": Field(_unique_choices(WEEKDAYS, what="day"), default=[]),
+    "timezone": Field(_timezone, default="UTC"),
+    "publish_time": Field(_clock_time, default=None),
+    "notion_database_id": Field(_notion_database_id, default=""),
+    "youtube_channel_id": Field(_youtube_channel_id, default=""),
+    "quota_project": Field(lambda value: _string(value, max_length=100), default="default"),
+    "budget": Field(fields=BUDGET_FIELDS, example="budget: {daily_usd: 25, weekly_usd: 150}"),
+    "review_gates": Field(
+        _unique_choices(
+            REVIEW_GATES,
+            what="review gate",
+            extra_hint={
+                "final": "'final' is always on for every video and cannot be listed; "
+                "list only the optional gates assets, video, audio"
+            },
+        ),
+        default=[],
+    ),
+    "providers": Field(fields=PROVIDER_FIELDS, default={}),
+    "video_model": Field(lambda value: _string(value, max_length=100), default=None),
+    "voice_id": Field(lambda value: _string(value, max_length=100), default=""),
+    "priority": Field(_choice(Priority.values), default=Priority.NORMAL.value),
+    "max_concurrent": Field(_max_concurrent, default=2),
+    "privacy": Field(_choice(Privacy.values), default=Privacy.PRIVATE.value),
+    "made_for_kids": Field(_boolean, default=False),
+    "category_id": Field(_category_id, default="22"),
+    "default_language": Field(_language, default="en"),
+    "tags": Field(_tags, default=[]),
+}
+DEFAULT_VIDEO_MODEL = "kling/v2-1-standard"
+
+
+def _validate_mapping(data, schema, path, errors):
+    """Check data against schema, appending (path, message) to errors; return the normalized
+    mapping (fields that failed are left out)."""
+    if not isinstance(data, dict):
+        errors.append((path, f"must be a mapping of fields (key: value), got {describe(data)}"))
+        return {}
+    for key in data:
+        if key not in schema and not _is_credential_key(key):
+            errors.append((join_path(path, key), unknown_key_message(key, list(schema))))
+    result = {}
+    for name, field in schema.items():
+        field_path = join_path(path, name)
+        value = data.get(name)
+        if value is None:
+            if field.default is REQUIRED:
+                example = f" (e.g. {field.example})" if field.example else ""
+                errors.append((field_path, f"is required{example}"))
+            elif field.fields is not None:
+                result[name] = _validate_mapping({}, field.fields, field_path, errors)
+            else:
+                result[name] = copy.deepcopy(field.default)
+        elif field.fields is not None:
+            result[name] = _validate_mapping(value, field.fields, field_path, errors)
+        else:
+            try:
+                result[name] = field.check(value)
+            except Invalid as error:
+                errors.extend((field_path + sub, message) for sub, message in error.problems)
+    return result
+
+
+def _is_credential_key(key):
+    normalized = str(key).lower().replace("-", "_")
+    return any(marker in normalized for marker in CREDENTIAL_MARKERS)
+
+
+def _credential_paths(data, path=""):
+    """Every key, at any depth, that looks like a credential."""
+    found = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            key_path = join_path(path, key)
+            if _is_credential_key(key):
+                found.append(key_path)
+            found.extend(_credential_paths(value, key_path))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found.extend(_credential_paths(item, f"{path}[{index}]"))
+    return found
+
+
+def _cross_field_errors(config, stem):
+    errors = []
+    channel_id = config.get("id")
+    if channel_id and channel_id != stem:
+        errors.append(
+            (
+                "id",
+                f"{channel_id!r} does not match the file name {stem!r}; the file must be named "
+                f"{channel_id}.yaml (or set id: {stem})",
+            )
+        )
+    budget = config.get("budget", {})
+    daily, weekly = budget.get("daily_usd"), budget.get("weekly_usd")
+    if daily is not None and weekly is not None and weekly < daily:
+        errors.append(
+            ("budget.weekly_usd", f"must be at least budget.daily_usd ({daily}), got {weekly}")
+        )
+    schedule = config.get("schedule")
+    if schedule == Schedule.WEEKLY and "publish_days" in config and not config["publish_days"]:
+        errors.append(("publish_days", "is required when schedule is weekly (e.g. [mon, thu])"))
+    if schedule in (Schedule.DAILY, Schedule.MANUAL) and config.get("publish_days"):
+        errors.append(
+            ("publish_days", f"is only used with schedule: weekly (schedule is {schedule})")
+        )
+    if schedule in (Schedule.DAILY, Schedule.WEEKLY) and "publish_time" in config:
+        if config["publish_time"] is None:
+            errors.append(("publish_time", f'is required when schedule is {schedule} ("15:00")'))
+    return errors
+
+
+def channel_config_validate(data, *, file, stem):
+    """Check one parsed channel config. Returns (model_fields, errors): model_fields maps onto
+    channels_app.models.Channel (None when there are errors), errors is a list of ConfigError."""
+    if data is None:
+        message = "the file is empty; copy _example.yaml from the same folder to start"
+        return None, [ConfigError(file, "", message)]
+    if not isinstance(data, dict):
+        message = f"the file must be a mapping of fields (name: value), got {describe(data)}"
+        return None, [ConfigError(file, "", message)]
+    raw_errors = []
+    channel = data.get("id")
+    channel = channel if isinstance(channel, str) else stem
+    for path in _credential_paths(data):
+        raw_errors.append((path, SECRET_HINT.format(channel=channel)))
+    config = _validate_mapping(data, CHANNEL_FIELDS, "", raw_errors)
+    raw_errors.extend(_cross_field_errors(config, stem))
+    errors = [ConfigError(file, path, message) for path, message in raw_errors]
+    if errors:
+        return None, errors
+    return _model_fields(config), []
+
+
+def _model_fields(config):
+    fields = {key: value for key, value in config.items() if key not in ("budget", "providers")}
+    fields["budget_daily_usd"] = config["budget"]["daily_usd"]
+    fields["budget_weekly_usd"] = config["budget"]["weekly_usd"]
+    # Only the providers the file names: for the others the pipeline uses VIDEOGEN_PROVIDER when
+    # set, else the real service, so one environment variable can rehearse every channel offline.
+    fields["providers"] = {key: value for key, value in config["providers"].items() if value}
+    fields["video_model"] = config["video_model"] or DEFAULT_VIDEO_MODEL
+    return fields
+
+
+# --- Files ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One valid channel config file."""
+
+    file: str  # as shown to people and stored in Channel.config_file
+    sha256: str
+    fields: dict  # keyword arguments for channels_app.models.Channel
+
+
+def display_path(path):
+    """A path relative to the project folder when inside it (channel_configs/poke.yaml)."""
+    path = Path(path)
+    try:
+        return str(path.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
+    except ValueError:
+        return str(path)
+
+
+def channel_config_read(path):
+    """Read and check one file. Returns (ChannelConfig | None, errors, raw_id): raw_id is the id
+    the file claims, even when the file is otherwise invalid (for duplicate detection)."""
+    path = Path(path)
+    file = display_path(path)
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        return None, [ConfigError(file, "", f"cannot read the file: {error.strerror}")], None
+    if len(content) > MAX_FILE_BYTES:
+        message = f"the file is larger than {MAX_FILE_BYTES} bytes; is it the right file?"
+        return None, [ConfigError(file, "", message)], None
+    try:
+        data = yaml_load(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, [ConfigError(file, "", "the file is not UTF-8 text")], None
+    except yaml.YAMLError as error:
+        return None, [ConfigError(file, "", yaml_error_message(error))], None
+    raw_id = data.get("id") if isinstance(data, dict) else None
+    fields, errors = channel_config_validate(data, file=file, stem=path.stem)
+    if errors:
+        return None, errors, raw_id
+    digest = hashlib.sha256(content).hexdigest()
+    return ChannelConfig(file=file, sha256=digest, fields=fields), [], raw_id
+
+
+def channel_config_files(config_dir):
+    """The config files of a folder, templates ("_" prefix) left out, sorted by name."""
+    return sorted(
+        path
+        for path in Path(config_dir).iterdir()
+        if path.is_file() and path.suffix in CONFIG_SUFFIXES and not path.name.startswith("_")
+    )
+
+
+@dataclass
+class DirectoryConfigs:
+    configs: list  # ChannelConfig, valid files only
+    errors: list  # ConfigError
+    claimed_ids: set  # every id a file in the folder stands for, valid or not
+
+
+def channel_configs_load_directory(config_dir):
+    """Read every config file in config_dir; a bad file is reported and the others still read."""
+    config_dir = Path(config_dir)
+    if not config_dir.is_dir():
+        message = "is not a folder; pass --config-dir or set CHANNEL_CONFIG_DIR"
+        return DirectoryConfigs([], [ConfigError(display_path(config_dir), "", message)], set())
+    results, errors, claimed = [], [], set()
+    for path in channel_config_files(config_dir):
+        config, file_errors, raw_id = channel_config_read(path)
+        errors.extend(file_errors)
+        claimed.add(path.stem)
+        if isinstance(raw_id, str):
+            claimed.add(raw_id)
+        results.append((display_path(path), config, raw_id))
+    duplicate_errors, duplicate_files = _duplicate_ids(results)
+    errors.extend(duplicate_errors)
+    configs = [config for file, config, _ in results if config and file not in duplicate_files]
+    return DirectoryConfigs(configs, errors, claimed)
+
+
+def _duplicate_ids(results):
+    """Files that claim the same channel id (ignoring case, as some file systems do)."""
+    files_by_id = {}
+    for file, _, raw_id in results:
+        if isinstance(raw_id, str):
+            files_by_id.setdefault(raw_id.lower(), []).append((file, raw_id))
+    errors, files = [], set()
+    for claims in files_by_id.values():
+        if len(claims) < 2:
+            continue
+        for file, raw_id in claims:
+            others = ", ".join(other for other, _ in claims if other != file)
+            message = (
+                f"channel id {raw_id!r} is also used by {others}; each channel needs its own "
+                "id (ids are compared ignoring case); rename or remove one of the files"
+            )
+            errors.append(ConfigError(file, "id", message))
+            files.add(file)
+    return errors, files
