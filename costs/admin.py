@@ -1,0 +1,42 @@
+"""Cost rows and the YouTube quota ledger in the admin: written by the pipeline, read-only here.
+The spend, quota and dashboard screens are costs.views."""
+
+from django.contrib import admin
+
+from costs.models import VideoCost, YouTubeQuotaUsage
+from videogen.admin_base import ReadOnlyAdminMixin
+
+
+@admin.register(VideoCost)
+class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "channel",
+        "task",
+        "component",
+        "provider",
+        "units",
+        "unit_name",
+        "usd",
+    )
+    list_select_related = ("channel", "task")
+    list_filter = ("component", "provider", "channel")
+    search_fields = ("task__title",)
+    date_hierarchy = "created_at"
+    # A full COUNT(*) over hundreds of thousands of rows on every page is the slow part.
+    show_full_result_count = False
+
+
+@admin.register(YouTubeQuotaUsage)
+class YouTubeQuotaUsageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("pacific_date", "quota_project", "uploads", "units", "exhausted_at")
+    list_filter = ("quota_project",)
+    date_hierarchy = "pacific_date"
+
+    @admin.display(description="uploads used / limit", ordering="upload_calls_used")
+    def uploads(self, usage):
+        return f"{usage.upload_calls_used} / {usage.upload_calls_limit}"
+
+    @admin.display(description="units used / limit", ordering="units_used")
+    def units(self, usage):
+        return f"{usage.units_used} / {usage.units_limit}"

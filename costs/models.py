@@ -1,0 +1,88 @@
+from decimal import Decimal
+
+from django.db import models
+
+from channels_app.models import Channel
+from pipeline.models import VideoTask, WorkItem
+
+
+class Component(models.TextChoices):
+    IMAGE = "image", "Image (Gemini)"
+    COMPOSITE = "composite", "Composite (local)"
+    VIDEO = "video", "Video clip (Kling)"
+    NARRATION = "narration", "Narration (ElevenLabs)"
+    SFX = "sfx", "Sound effect (ElevenLabs)"
+    ASSEMBLY = "assembly", "Assembly (FFmpeg)"
+    UPLOAD = "upload", "Upload"
+
+
+class VideoCost(models.Model):
+    """One completed script call and what it cost. One row per paid call: the work item and its
+    attempt number are unique together, so a recorded result cannot be recorded twice."""
+
+    task = models.ForeignKey(VideoTask, on_delete=models.PROTECT, related_name="costs")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="costs")
+    work_item = models.ForeignKey(
+        WorkItem, null=True, blank=True, on_delete=models.PROTECT, related_name="costs"
+    )
+    attempt = models.PositiveIntegerField(default=1)
+    component = models.CharField(max_length=20, choices=Component.choices)
+    provider = models.CharField(max_length=20)
+    units = models.DecimalField(max_digits=12, decimal_places=3)
+    unit_name = models.CharField(max_length=20)  # images, characters, clip_seconds, sfx_seconds
+    usd = models.DecimalField(max_digits=10, decimal_places=4)
+    api_calls = models.PositiveIntegerField(default=1)
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work_item", "attempt"], name="video_cost_one_per_call"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(usd__gte=Decimal("0")), name="video_cost_usd_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(units__gte=Decimal("0")), name="video_cost_units_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(component__in=Component.values),
+                name="video_cost_component_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["channel", "created_at"], name="video_cost_channel_time")]
+
+    def __str__(self):
+        return f"{self.component} ${self.usd}"
+
+
+class YouTubeQuotaUsage(models.Model):
+    """YouTube Data API quota used by one Google Cloud project on one Pacific day."""
+
+    quota_project = models.CharField(max_length=100)
+    pacific_date = models.DateField()
+    units_used = models.PositiveIntegerField(default=0)
+    upload_calls_used = models.PositiveIntegerField(default=0)
+    units_limit = models.PositiveIntegerField(default=10_000)
+    upload_calls_limit = models.PositiveIntegerField(default=100)
+    exhausted_at = models.DateTimeField(null=True, blank=True)  # quotaExceeded seen from YouTube
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-pacific_date", "quota_project"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["quota_project", "pacific_date"], name="quota_usage_one_per_project_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(units_limit__gt=0), name="quota_units_limit_positive"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(upload_calls_limit__gt=0), name="quota_upload_limit_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.quota_project} {self.pacific_date}"

@@ -1,0 +1,71 @@
+"""The price table: the one place that turns a script's usage into US dollars.
+
+Prices are settings (plans differ); defaults from api-contracts.md. A `local` provider costs 0.
+"""
+
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+
+DEFAULT_PRICES = {
+    # Gemini 2.5 Flash Image: 1290 output tokens at $30 per million.
+    "gemini": {"per_image": "0.039"},
+    # Kling via KIE.ai, per clip second, by model ($0.125 per 5 s on v2.1 standard).
+    "kie": {
+        "per_clip_second": {
+            "kling/v2-1-standard": "0.025",
+            "kling/v2-1-pro": "0.05",
+            "kling/v2-5-turbo-image-to-video-pro": "0.042",
+            "default": "0.05",
+        }
+    },
+    # ElevenLabs: narration per 1,000 characters; a sound effect per generation.
+    "elevenlabs": {"per_1000_characters": "0.10", "per_sfx": "0.12"},
+}
+
+CENT = Decimal("0.0001")
+
+
+def _prices():
+    configured = getattr(settings, "VIDEOGEN_PRICES", None) or {}
+    merged = {provider: dict(table) for provider, table in DEFAULT_PRICES.items()}
+    for provider, table in configured.items():
+        merged.setdefault(provider, {}).update(table)
+    return merged
+
+
+def _money(value):
+    return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def price(*, provider, usage):
+    """(units, unit_name, usd) for one call. usage holds the script's billable units:
+    images, characters, clip_seconds (+ model), sfx_seconds / sfx."""
+    table = _prices().get(provider)
+    if provider == "local" or table is None:
+        units, unit_name = _primary_units(usage)
+        return units, unit_name, _money(0)
+    if "images" in usage:
+        units = Decimal(str(usage["images"]))
+        return units, "images", _money(units * Decimal(table["per_image"]))
+    if "clip_seconds" in usage:
+        units = Decimal(str(usage["clip_seconds"]))
+        per_second = table["per_clip_second"]
+        rate = per_second.get(usage.get("model") or "", per_second["default"])
+        return units, "clip_seconds", _money(units * Decimal(rate))
+    if "characters" in usage:
+        units = Decimal(str(usage["characters"]))
+        return units, "characters", _money(units / 1000 * Decimal(table["per_1000_characters"]))
+    if "sfx_seconds" in usage or "sfx" in usage:
+        count = Decimal(str(usage.get("sfx", 1)))
+        units = Decimal(str(usage.get("sfx_seconds", 0)))
+        return units, "sfx_seconds", _money(count * Decimal(table["per_sfx"]))
+    units, unit_name = _primary_units(usage)
+    return units, unit_name, _money(0)
+
+
+def _primary_units(usage):
+    for key in ("images", "clip_seconds", "characters", "sfx_seconds"):
+        if key in usage:
+            return Decimal(str(usage[key])), key
+    return Decimal(0), "calls"

@@ -1,0 +1,277 @@
+"""Reads behind the cost, quota and dashboard screens. Query counts depend on the number of
+channels (or their time zones), never on the number of tasks or cost rows."""
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
+from channels_app.models import Channel
+from costs.models import Component, VideoCost, YouTubeQuotaUsage
+from pipeline.models import TaskEvent, VideoTask
+from pipeline.status import (
+    ERROR_STATUSES,
+    LIFECYCLE_GROUPS,
+    RUNNING_STATUSES,
+    Status,
+    lifecycle_group,
+)
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+ZERO = Decimal(0)
+
+
+@dataclass
+class ChannelSpend:
+    channel: Channel
+    days: list  # [(local date, usd)], oldest first
+    today: Decimal = ZERO
+    week: Decimal = ZERO
+
+    @property
+    def today_ratio(self):
+        return float(self.today / self.channel.budget_daily_usd)
+
+    @property
+    def week_ratio(self):
+        return float(self.week / self.channel.budget_weekly_usd)
+
+    @property
+    def weeks(self):
+        """[(Monday, usd)] of the weeks the days cover, oldest first."""
+        totals = {}
+        for day, usd in self.days:
+            monday = day - dt.timedelta(days=day.weekday())
+            totals[monday] = totals.get(monday, ZERO) + usd
+        return sorted(totals.items())
+
+
+def channel_spend_overview(*, days=30, now=None, channels=None):
+    """Per channel, spend per local day for the last `days` days (in the channel's time zone, the
+    same days costs.services.budget_check counts), today's and this week's spend. One query per
+    distinct channel time zone."""
+    now = now or timezone.now()
+    channels = list(channels if channels is not None else Channel.objects.order_by("id"))
+    by_zone = {}
+    for channel in channels:
+        by_zone.setdefault(channel.timezone or "UTC", []).append(channel)
+    spend, result = {}, {}
+    for zone_name, members in by_zone.items():
+        zone = ZoneInfo(zone_name)
+        today = now.astimezone(zone).date()
+        first = min(today - dt.timedelta(days=days - 1), today - dt.timedelta(days=today.weekday()))
+        start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
+        rows = (
+            VideoCost.objects.filter(channel_id__in=[c.pk for c in members], created_at__gte=start)
+            .annotate(day=TruncDate("created_at", tzinfo=zone))
+            .order_by()
+            .values("channel_id", "day")
+            .annotate(usd=Sum("usd"))
+        )
+        for row in rows:
+            spend[(row["channel_id"], row["day"])] = row["usd"]
+        for channel in members:
+            series = [
+                (day, spend.get((channel.pk, day), ZERO))
+                for day in (today - dt.timedelta(days=n) for n in range(days - 1, -1, -1))
+            ]
+            week_start = today - dt.timedelta(days=today.weekday())
+            week = sum(
+                (
+                    spend.get((channel.pk, week_start + dt.timedelta(days=n)), ZERO)
+                    for n in range(today.weekday() + 1)
+                ),
+                ZERO,
+            )
+            result[channel.pk] = ChannelSpend(
+                channel, series, spend.get((channel.pk, today), ZERO), week
+            )
+    return [result[channel.pk] for channel in channels]
+
+
+def video_cost_breakdown(task_ids):
+    """{task_id: {component: usd}} for the given tasks, in one grouped query."""
+    rows = (
+        VideoCost.objects.filter(task_id__in=list(task_ids))
+        .order_by()
+        .values("task_id", "component")
+        .annotate(usd=Sum("usd"))
+    )
+    breakdown = {}
+    for row in rows:
+        breakdown.setdefault(row["task_id"], {})[row["component"]] = row["usd"]
+    return breakdown
+
+
+COMPONENTS = list(Component)
+
+
+def cost_rows(*, start, end, channel_id=""):
+    """Cost rows created on UTC days start..end (inclusive), oldest first, as tuples for CSV."""
+    begin = dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC)
+    until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
+    rows = VideoCost.objects.filter(created_at__gte=begin, created_at__lt=until)
+    if channel_id:
+        rows = rows.filter(channel_id=channel_id)
+    return rows.order_by("created_at", "id").values_list(
+        "created_at",
+        "channel_id",
+        "task_id",
+        "task__title",
+        "component",
+        "provider",
+        "units",
+        "unit_name",
+        "usd",
+        "api_calls",
+    )
+
+
+# --- YouTube quota ---------------------------------------------------------------------------
+
+
+def pacific_today(now=None):
+    return (now or timezone.now()).astimezone(PACIFIC).date()
+
+
+def next_quota_reset(now=None):
+    """The next midnight in America/Los_Angeles (when Google resets the daily quota)."""
+    tomorrow = pacific_today(now) + dt.timedelta(days=1)
+    return dt.datetime.combine(tomorrow, dt.time.min, tzinfo=PACIFIC)
+
+
+@dataclass
+class QuotaDay:
+    project: str
+    date: dt.date
+    uploads_used: int
+    uploads_limit: int
+    units_used: int
+    units_limit: int
+    exhausted_at: dt.datetime | None = None
+
+    @property
+    def uploads_ratio(self):
+        return self.uploads_used / self.uploads_limit
+
+    @property
+    def units_ratio(self):
+        return self.units_used / self.units_limit
+
+    @property
+    def level(self):
+        """ "exhausted" at 100% (uploads are deferred), "warning" from 80%, else "ok"."""
+        worst = max(self.uploads_ratio, self.units_ratio)
+        if worst >= 1 or self.exhausted_at:
+            return "exhausted"
+        return "warning" if worst >= 0.8 else "ok"
+
+
+@dataclass
+class QuotaProject:
+    project: str
+    today: QuotaDay
+    deferred: int
+    history: list = field(default_factory=list)  # [QuotaDay], newest first
+    channels: list = field(default_factory=list)
+
+
+def quota_overview(*, now=None, days=7):
+    """Per quota project: today's Pacific-day usage, the last `days` days, and the uploads
+    deferred to the next reset (tasks approved and waiting for quota)."""
+    today = pacific_today(now)
+    usage = list(YouTubeQuotaUsage.objects.filter(pacific_date__gt=today - dt.timedelta(days=days)))
+    channels_by_project = {}
+    for channel_id, project in Channel.objects.order_by("id").values_list("id", "quota_project"):
+        channels_by_project.setdefault(project, []).append(channel_id)
+    deferred = dict(
+        VideoTask.objects.filter(
+            status=Status.APPROVED, waiting_reason="quota", cancelled_at__isnull=True
+        )
+        .order_by()
+        .values("channel__quota_project")
+        .annotate(count=Count("id"))
+        .values_list("channel__quota_project", "count")
+    )
+    projects = sorted(set(channels_by_project) | {row.quota_project for row in usage})
+    overview = []
+    for project in projects:
+        history = [
+            QuotaDay(
+                project,
+                row.pacific_date,
+                row.upload_calls_used,
+                row.upload_calls_limit,
+                row.units_used,
+                row.units_limit,
+                row.exhausted_at,
+            )
+            for row in sorted(usage, key=lambda r: r.pacific_date, reverse=True)
+            if row.quota_project == project
+        ]
+        current = next((day for day in history if day.date == today), None) or QuotaDay(
+            project, today, 0, settings.YOUTUBE_DAILY_UPLOADS, 0, settings.YOUTUBE_DAILY_UNITS
+        )
+        overview.append(
+            QuotaProject(
+                project,
+                current,
+                deferred.get(project, 0),
+                history,
+                channels_by_project.get(project, []),
+            )
+        )
+    return overview
+
+
+# --- Dashboard -------------------------------------------------------------------------------
+
+GROUP_ORDER = list(LIFECYCLE_GROUPS)
+
+
+def videos_by_group(channels):
+    """{channel_id: {group: count}} of the tasks on the board (not cancelled)."""
+    counts = {channel.pk: dict.fromkeys(GROUP_ORDER, 0) for channel in channels}
+    rows = (
+        VideoTask.objects.filter(cancelled_at__isnull=True)
+        .order_by()
+        .values("channel_id", "status")
+        .annotate(count=Count("id"))
+    )
+    for row in rows:
+        if row["channel_id"] in counts:
+            counts[row["channel_id"]][lifecycle_group(row["status"])] += row["count"]
+    return counts
+
+
+def tasks_stuck(*, now=None):
+    """Tasks in production whose status has not moved and whose units have not progressed for
+    PIPELINE_STUCK_MINUTES (the criterion of pipeline.reconcile's stuck-task detector)."""
+    now = now or timezone.now()
+    limit = now - dt.timedelta(minutes=settings.PIPELINE_STUCK_MINUTES)
+    return (
+        VideoTask.objects.filter(
+            status__in=RUNNING_STATUSES,
+            cancelled_at__isnull=True,
+            status_changed_at__lt=limit,
+            waiting_reason="",
+        )
+        .exclude(work_items__updated_at__gte=limit)
+        .distinct()
+        .order_by("status_changed_at")
+    )
+
+
+def recent_failures(*, now=None, hours=24):
+    """Moves into an error status in the last `hours` hours, newest first."""
+    since = (now or timezone.now()) - dt.timedelta(hours=hours)
+    return (
+        TaskEvent.objects.filter(to_status__in=ERROR_STATUSES, created_at__gte=since)
+        .select_related("task")
+        .order_by("-created_at")
+    )

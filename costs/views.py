@@ -1,0 +1,189 @@
+"""The control room's costs, quota and dashboard pages, inside the admin (admin_view in
+videogen/urls.py: staff only, anonymous users get the admin login). Reads are in costs.selectors."""
+
+import csv
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_GET
+
+from channels_app.models import Channel
+from costs.charts import spend_chart_svg
+from costs.selectors import (
+    COMPONENTS,
+    GROUP_ORDER,
+    channel_spend_overview,
+    cost_rows,
+    next_quota_reset,
+    quota_overview,
+    recent_failures,
+    tasks_stuck,
+    video_cost_breakdown,
+    videos_by_group,
+)
+from pipeline.models import VideoTask
+from reviews.selectors import review_queue, task_cost_subquery
+
+VIDEOS_PER_PAGE = 50
+LIST_LIMIT = 50
+CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _require(request, *permissions):
+    if not any(request.user.has_perm(permission) for permission in permissions):
+        raise PermissionDenied(f"this page needs one of: {', '.join(permissions)}")
+
+
+def _context(request, **extra):
+    # Full width: these pages are wide tables and a player, not a model list.
+    return {**admin.site.each_context(request), "is_nav_sidebar_enabled": False, **extra}
+
+
+@require_GET
+def spend(request):
+    _require(request, "costs.view_videocost")
+    channel_id = request.GET.get("channel", "")
+    overview = channel_spend_overview(days=30)
+    charts = [(row, spend_chart_svg(row.days, row.channel.budget_daily_usd)) for row in overview]
+    tasks = VideoTask.objects.select_related("channel").annotate(cost_usd=task_cost_subquery())
+    if channel_id:
+        tasks = tasks.filter(channel_id=channel_id)
+    page = Paginator(tasks.order_by("-created_at"), VIDEOS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    breakdown = video_cost_breakdown(task.pk for task in page)
+    videos = [
+        {
+            "task": task,
+            "components": [breakdown.get(task.pk, {}).get(c.value, 0) for c in COMPONENTS],
+        }
+        for task in page
+    ]
+    today = timezone.now().date()
+    return TemplateResponse(
+        request,
+        "costs/spend.html",
+        _context(
+            request,
+            title="Spend and budgets",
+            charts=charts,
+            videos=videos,
+            components=COMPONENTS,
+            page=page,
+            channels=[row.channel for row in overview],
+            channel_id=channel_id,
+            export_start=(today - dt.timedelta(days=29)).isoformat(),
+            export_end=today.isoformat(),
+        ),
+    )
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def _csv_cell(value):
+    """Text a spreadsheet could run as a formula is prefixed with an apostrophe."""
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_START):
+        return "'" + value
+    return value
+
+
+@require_GET
+def spend_export(request):
+    _require(request, "costs.view_videocost")
+    today = timezone.now().date()
+    start = parse_date(request.GET.get("start", "") or "") or today - dt.timedelta(days=29)
+    end = parse_date(request.GET.get("end", "") or "") or today
+    if end < start:
+        start, end = end, start
+    channel_id = request.GET.get("channel", "")
+    writer = csv.writer(_Echo())
+    header = [
+        "created_at_utc",
+        "channel",
+        "task_id",
+        "title",
+        "component",
+        "provider",
+        "units",
+        "unit_name",
+        "usd",
+        "api_calls",
+    ]
+
+    def lines():
+        yield writer.writerow(header)
+        for row in cost_rows(start=start, end=end, channel_id=channel_id).iterator(2000):
+            created, *rest = row
+            yield writer.writerow(
+                [created.astimezone(dt.UTC).isoformat(), *(_csv_cell(v) for v in rest)]
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    suffix = f"-{channel_id}" if channel_id else ""
+    response["Content-Disposition"] = (
+        f'attachment; filename="costs{suffix}-{start.isoformat()}-{end.isoformat()}.csv"'
+    )
+    return response
+
+
+@require_GET
+def quota(request):
+    _require(request, "costs.view_youtubequotausage", "costs.view_videocost")
+    now = timezone.now()
+    return TemplateResponse(
+        request,
+        "costs/quota.html",
+        _context(
+            request,
+            title="YouTube quota",
+            projects=quota_overview(now=now),
+            next_reset=next_quota_reset(now),
+            until_reset=next_quota_reset(now) - now,
+        ),
+    )
+
+
+@require_GET
+def dashboard(request):
+    _require(request, "pipeline.view_videotask", "reviews.can_review")
+    now = timezone.now()
+    channels = list(Channel.objects.order_by("id"))
+    groups = videos_by_group(channels)
+    spend_rows = channel_spend_overview(days=7, now=now, channels=channels)
+    rows = [
+        {
+            "channel": row.channel,
+            "groups": [groups[row.channel.pk][group] for group in GROUP_ORDER],
+            "spend": row,
+        }
+        for row in spend_rows
+    ]
+    stuck = tasks_stuck(now=now)
+    failures = recent_failures(now=now)
+    return TemplateResponse(
+        request,
+        "costs/dashboard.html",
+        _context(
+            request,
+            title="Dashboard",
+            rows=rows,
+            group_order=GROUP_ORDER,
+            stuck=list(stuck.select_related("channel")[:LIST_LIMIT]),
+            stuck_count=stuck.count(),
+            failures=list(failures[:LIST_LIMIT]),
+            failure_count=failures.count(),
+            waiting_review=review_queue().count(),
+            stuck_minutes=settings.PIPELINE_STUCK_MINUTES,
+            now=now,
+        ),
+    )

@@ -1,0 +1,15 @@
+"""The review queue and page, mounted under admin/review/ (videogen/urls.py). admin_view makes them
+staff-only (anonymous users get the admin login) and keeps them out of caches."""
+
+from django.contrib import admin
+from django.urls import path
+
+from reviews import views
+
+app_name = "reviews"
+
+urlpatterns = [
+    path("", admin.site.admin_view(views.queue), name="queue"),
+    path("<uuid:task_id>/", admin.site.admin_view(views.task_review), name="task"),
+    path("<uuid:task_id>/decide/", admin.site.admin_view(views.decide), name="decide"),
+]

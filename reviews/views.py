@@ -1,0 +1,155 @@
+"""The review queue and the review page, inside the admin (wrapped by admin_view in reviews/urls:
+staff only, anonymous users get the admin login). Decisions go through pipeline.reviewing, the
+same services as `manage.py review`."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from pipeline.models import VideoTask
+from pipeline.reviewing import ReviewError, redo_steps, review_approve, review_reject
+from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
+from reviews.selectors import (
+    review_media,
+    review_queue,
+    storyboard_scenes,
+    task_gate,
+    task_unit_states,
+    tasks_progress,
+)
+
+REVIEW_PERMISSION = "reviews.can_review"
+VIEW_PERMISSION = "pipeline.view_videotask"
+QUEUE_PAGE_SIZE = 100
+
+
+def can_view_tasks(user):
+    return user.has_perm(VIEW_PERMISSION) or user.has_perm(REVIEW_PERMISSION)
+
+
+def _require_view(request):
+    if not can_view_tasks(request.user):
+        raise PermissionDenied("viewing tasks needs the pipeline.view_videotask permission")
+
+
+def _context(request, **extra):
+    # Full width: these pages are wide tables and a player, not a model list.
+    return {**admin.site.each_context(request), "is_nav_sidebar_enabled": False, **extra}
+
+
+@require_GET
+def queue(request):
+    _require_view(request)
+    page = Paginator(review_queue(), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    progress = tasks_progress(task.pk for task in page)
+    now = timezone.now()
+    rows = [
+        {
+            "task": task,
+            "gate": task_gate(task),
+            "waiting": now - task.status_changed_at,
+            "progress": progress.get(task.pk, {}),
+        }
+        for task in page
+    ]
+    return TemplateResponse(
+        request,
+        "reviews/queue.html",
+        _context(
+            request,
+            title="Review queue",
+            rows=rows,
+            page=page,
+            can_review=request.user.has_perm(REVIEW_PERMISSION),
+        ),
+    )
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    notes = forms.CharField(required=False, widget=forms.Textarea)
+    # The status_changed_at the reviewer saw: a decision is about that visit to the gate.
+    visit = forms.CharField()
+    redo_step = forms.CharField(required=False)
+    redo_units = forms.MultipleChoiceField(required=False, choices=())
+
+    def __init__(self, *args, task, **kwargs):
+        super().__init__(*args, **kwargs)
+        units = [a["id"] for a in task.storyboard.get("assets", [])] + [
+            s["id"] for s in task.storyboard.get("scenes", [])
+        ]
+        self.fields["redo_units"].choices = [(unit, unit) for unit in units]
+
+
+@require_GET
+def task_review(request, task_id):
+    _require_view(request)
+    task = get_object_or_404(VideoTask.objects.select_related("channel"), pk=task_id)
+    gate = task_gate(task) if not task.cancelled_at else None
+    unit_states = task_unit_states(task)
+    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
+    return TemplateResponse(
+        request,
+        "reviews/task.html",
+        _context(
+            request,
+            title=f"Review: {task.title}",
+            task=task,
+            gate=gate,
+            media=review_media(task, gate, unit_states) if gate else [],
+            scenes=storyboard_scenes(task, unit_states),
+            assets=[a for a in task.storyboard.get("assets", []) if a["id"] in asset_ids],
+            progress=task_progress(task),
+            costs=task_cost_breakdown(task),
+            cost_total=task_cost(task),
+            events=task.events.all(),
+            reviews=task.reviews.all(),
+            redo_steps=redo_steps(gate) if gate else [],
+            can_review=request.user.has_perm(REVIEW_PERMISSION),
+            visit=task.status_changed_at.isoformat(),
+        ),
+    )
+
+
+@require_POST
+def decide(request, task_id):
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied("approving or rejecting needs the reviews.can_review permission")
+    task = get_object_or_404(VideoTask, pk=task_id)
+    form = DecisionForm(request.POST, task=task)
+    back = redirect("reviews:task", task_id=task.pk)
+    if not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        messages.error(request, f"'{task.title}': nothing was recorded: {problems}")
+        return back
+    data = form.cleaned_data
+    if data["visit"] != task.status_changed_at.isoformat():
+        messages.error(
+            request,
+            f"'{task.title}' changed since you opened it (now {task.get_status_display()}); "
+            "nothing was recorded. Look at it again.",
+        )
+        return back
+    try:
+        if data["decision"] == "approve":
+            review_approve(task_id=task.pk, reviewer=request.user, notes=data["notes"])
+        else:
+            review_reject(
+                task_id=task.pk,
+                reviewer=request.user,
+                notes=data["notes"],
+                redo_step=data["redo_step"],
+                redo_scenes=data["redo_units"],
+            )
+    except ReviewError as error:
+        messages.error(request, f"'{task.title}': {error}")
+        return back
+    task.refresh_from_db()
+    verb = "approved" if data["decision"] == "approve" else "rejected"
+    messages.success(request, f"'{task.title}' {verb}; it is now {task.get_status_display()}.")
+    return redirect("reviews:queue")
