@@ -1,0 +1,282 @@
+"""Tasks in the admin: read-only records (only the pipeline's services move a task), with retry and
+cancel as actions that call those services."""
+
+from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.timesince import timesince
+
+from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem
+from pipeline.selectors import task_progress
+from pipeline.services import PipelineError, task_cancel, task_retry
+from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition
+from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
+from pipeline.transitions import TransitionConflict
+from reviews.selectors import task_cost_subquery, tasks_progress
+from videogen.admin_base import ReadOnlyAdminMixin
+
+# Errors an operator action can meet; each is shown naming the task and the reason.
+ACTION_ERRORS = (PipelineError, IllegalTransition, TransitionConflict)
+MAX_ERROR_MESSAGES = 10
+
+
+class LifecycleGroupFilter(admin.SimpleListFilter):
+    title = "status group"
+    parameter_name = "group"
+
+    def lookups(self, request, model_admin):
+        return [(group, GROUP_LABELS[group]) for group in LIFECYCLE_GROUPS]
+
+    def queryset(self, request, queryset):
+        if self.value() in LIFECYCLE_GROUPS:
+            return queryset.filter(status__in=LIFECYCLE_GROUPS[self.value()])
+        return queryset
+
+
+class GateFilter(admin.SimpleListFilter):
+    title = "waiting at gate"
+    parameter_name = "gate"
+
+    def lookups(self, request, model_admin):
+        return [(gate, gate) for gate in GATES]
+
+    def queryset(self, request, queryset):
+        if self.value() in GATES:
+            return queryset.filter(status=GATES[self.value()][0], cancelled_at__isnull=True)
+        return queryset
+
+
+class TaskChangeList(ChangeList):
+    def get_results(self, request):
+        super().get_results(request)
+        # The progress of the whole page in one grouped query, instead of one query per row.
+        progress = tasks_progress(task.pk for task in self.result_list)
+        for task in self.result_list:
+            task.progress = progress.get(task.pk, {})
+
+
+class TaskEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = TaskEvent
+    verbose_name = "event"
+    verbose_name_plural = "timeline"
+    fields = ("created_at", "from_status", "to_status", "actor", "reason")
+    readonly_fields = fields
+    extra = 0
+
+
+class WorkItemInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = WorkItem
+    verbose_name = "unit of work"
+    verbose_name_plural = "per-scene status"
+    fields = ("step", "unit", "state", "provider", "attempts", "calls", "exit_code", "error")
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(VideoTask)
+class VideoTaskAdmin(admin.ModelAdmin):
+    list_display = (
+        "title",
+        "channel",
+        "status_column",
+        "progress",
+        "cost",
+        "age",
+        "attempts",
+    )
+    list_select_related = ("channel",)
+    list_filter = (LifecycleGroupFilter, GateFilter, "channel", "status")
+    search_fields = ("title", "channel__id")
+    ordering = ("-created_at",)
+    actions = ("retry_tasks", "cancel_tasks")
+    inlines = (TaskEventInline, WorkItemInline)
+    fieldsets = (
+        (None, {"fields": ("title", "channel", "status_column", "progress", "cost", "links")}),
+        (
+            "Pipeline",
+            {
+                "fields": (
+                    "priority",
+                    "attempts",
+                    "next_attempt_at",
+                    "waiting_reason",
+                    "failed_step",
+                    "error_log_text",
+                    "cancelled_at",
+                )
+            },
+        ),
+        ("Story", {"fields": ("topic", "story_direction"), "classes": ("collapse",)}),
+        (
+            "Times",
+            {"fields": ("created_at", "started_at", "status_changed_at", "updated_at", "id")},
+        ),
+    )
+    readonly_fields = (
+        "id",
+        "title",
+        "channel",
+        "status_column",
+        "progress",
+        "cost",
+        "links",
+        "priority",
+        "attempts",
+        "next_attempt_at",
+        "waiting_reason",
+        "failed_step",
+        "error_log_text",
+        "cancelled_at",
+        "topic",
+        "story_direction",
+        "created_at",
+        "started_at",
+        "status_changed_at",
+        "updated_at",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(cost_usd=task_cost_subquery())
+
+    def get_changelist(self, request, **kwargs):
+        return TaskChangeList
+
+    # A task changes only through the pipeline's services (status transitions are conditional
+    # UPDATEs); a form save would write every column back and could undo a worker's move. So the
+    # change page is a read-only view, and the change permission only unlocks the actions.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_column(self, task):
+        return status_badge(task.status, cancelled=bool(task.cancelled_at))
+
+    @admin.display(description="progress")
+    def progress(self, task):
+        progress = getattr(task, "progress", None)
+        return progress_bar(progress if progress is not None else task_progress(task))
+
+    @admin.display(description="cost", ordering="cost_usd")
+    def cost(self, task):
+        return f"${task.cost_usd:.2f}"
+
+    @admin.display(description="age", ordering="created_at")
+    def age(self, task):
+        return timesince(task.created_at, timezone.now()).split(",")[0]
+
+    @admin.display(description="error log")
+    def error_log_text(self, task):
+        if not task.error_log:
+            return "-"
+        return format_html('<pre style="white-space:pre-wrap;margin:0">{}</pre>', task.error_log)
+
+    @admin.display(description="links")
+    def links(self, task):
+        parts = []
+        if task.status in GATE_BY_STATUS and not task.cancelled_at:
+            parts.append(
+                format_html(
+                    '<a href="{}">Open the review page</a>',
+                    reverse("reviews:task", args=[task.pk]),
+                )
+            )
+        if task.notion_page_id:
+            page = task.notion_page_id.replace("-", "")
+            parts.append(format_html('<a href="https://www.notion.so/{}">Notion card</a>', page))
+        youtube = _youtube_url(task)
+        if youtube:
+            parts.append(format_html('<a href="{}">YouTube video</a>', youtube))
+        if not parts:
+            return "-"
+        return format_html(" · ".join(["{}"] * len(parts)), *parts)
+
+    @admin.action(
+        description="Retry the selected tasks from their failed step", permissions=["change"]
+    )
+    def retry_tasks(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            lambda task: task_retry(task_id=task.pk, actor=request.user.get_username()),
+            "sent back to the step that failed",
+            "could not be retried",
+        )
+
+    @admin.action(
+        description="Cancel the selected tasks (take them off the board)", permissions=["change"]
+    )
+    def cancel_tasks(self, request, queryset):
+        self._bulk(
+            request,
+            queryset,
+            lambda task: task_cancel(
+                task_id=task.pk, actor=request.user.get_username(), reason="cancelled in the admin"
+            ),
+            "cancelled",
+            "could not be cancelled",
+        )
+
+    def _bulk(self, request, queryset, call, done_text, failed_text):
+        done, failures = 0, []
+        for task in queryset.only("id", "title", "channel_id"):
+            try:
+                call(task)
+                done += 1
+            except ACTION_ERRORS as error:
+                failures.append((task, error))
+        if done:
+            self.message_user(
+                request, f"{done} task{'s' if done != 1 else ''} {done_text}.", messages.SUCCESS
+            )
+        for task, error in failures[:MAX_ERROR_MESSAGES]:
+            self.message_user(
+                request, f"'{task.title}' ({task.pk}) {failed_text}: {error}", messages.ERROR
+            )
+        if len(failures) > MAX_ERROR_MESSAGES:
+            self.message_user(
+                request,
+                f"... and {len(failures) - MAX_ERROR_MESSAGES} more tasks {failed_text}.",
+                messages.ERROR,
+            )
+
+
+def _youtube_url(task):
+    # A missing one-to-one row raises RelatedObjectDoesNotExist, an AttributeError.
+    video = getattr(task, "video", None)
+    if video is not None and video.youtube_url:
+        return video.youtube_url
+    upload = getattr(task, "upload", None)
+    if upload is not None and upload.video_id:
+        return f"https://youtu.be/{upload.video_id}"
+    return ""
+
+
+@admin.register(Upload)
+class UploadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("task", "state", "quota_project", "video_id", "attempts", "updated_at")
+    list_select_related = ("task",)
+    list_filter = ("state", "quota_project")
+    search_fields = ("video_id", "task__title")
+    exclude = ("session_uri",)  # a live upload URL: anyone holding it can write to the upload
+
+
+@admin.register(Video)
+class VideoAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("task", "duration_seconds", "size_bytes", "youtube_url", "published_at")
+    list_select_related = ("task",)
+
+
+@admin.register(Alert)
+class AlertAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ("created_at", "level", "title", "delivered", "suppressed")
+    list_filter = ("level", "delivered", "suppressed")
+    search_fields = ("title", "key")
+    date_hierarchy = "created_at"

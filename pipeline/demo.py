@@ -1,0 +1,136 @@
+"""`make demo`: the whole product on a fresh machine with only Python 3.11.
+
+Embedded default (no PostgreSQL, no Redis, no API keys): migrate the SQLite database, load the
+channel configs, start a real Celery worker on the serverless (filesystem) broker, run the sample
+storyboard with the local provider through steps 1-6 to final review, print the finished MP4 and
+how to approve it, then serve the admin on 127.0.0.1:8000 (SERVE=0 stops after printing).
+"""
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+SAMPLE = BASE_DIR / "pipeline" / "sample_storyboards" / "bulbasaur.yaml"
+DEMO_TIMEOUT_SECONDS = 900
+
+
+def say(text=""):
+    print(text, flush=True)
+
+
+def start_worker(log_path):
+    command = [
+        sys.executable, "-m", "celery", "-A", "videogen", "worker",
+        "--pool", "threads", "--concurrency", "6", "--queues", "control,units",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--loglevel", "WARNING", "--hostname", f"demo-{os.getpid()}@%h",
+    ]  # fmt: skip
+    log = open(log_path, "ab")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(  # noqa: S603
+        command, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+def stop_worker(worker):
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(worker.pid, signal.SIGKILL)
+
+
+def demo_user(data_dir):
+    from django.contrib.auth import get_user_model
+
+    password_file = data_dir / "demo_password"
+    if not password_file.exists():
+        password_file.write_text(secrets.token_urlsafe(12))
+        password_file.chmod(0o600)
+    password = password_file.read_text().strip()
+    user, _ = get_user_model().objects.get_or_create(username="demo", defaults={"is_staff": True})
+    user.is_staff = user.is_superuser = True
+    user.set_password(password)
+    user.save()
+    return "demo", password
+
+
+def main():
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.setdefault("LOG_FORMAT", "console")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from channels_app.models import Channel
+    from pipeline.management.commands.task_status import progress_line, task_settled
+    from pipeline.services import video_task_create
+    from pipeline.status import Status
+    from pipeline.storyboard import storyboard_parse
+
+    started = time.monotonic()
+    say(f"videogen demo: database {settings.DATABASES['default']['NAME']}, "
+        f"broker {settings.CELERY_BROKER_URL}, workspace {settings.WORKSPACE_ROOT}")  # fmt: skip
+    call_command("migrate", verbosity=0)
+    say("database migrated")
+    call_command("sync_channels")
+    storyboard = storyboard_parse(SAMPLE.read_text(), source=str(SAMPLE.relative_to(BASE_DIR)))
+    channel = Channel.objects.get(pk=storyboard["channel"])
+    worker_log = Path(settings.DATA_DIR) / "demo-worker.log"
+    worker = start_worker(worker_log)
+    say(f"celery worker started (pid {worker.pid}, log {worker_log})")
+    try:
+        task = video_task_create(channel=channel, storyboard=storyboard, actor="make demo")
+        say(f"task {task.pk}: '{task.title}' queued on channel {channel.id} (provider: local)")
+        last = None
+        deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            task.refresh_from_db()
+            line = progress_line(task)
+            if line != last:
+                say(f"  [{time.monotonic() - started:6.1f}s] {line}")
+                last = line
+            if task_settled(task):
+                break
+            if worker.poll() is not None:
+                say(f"the worker stopped (exit {worker.returncode}); see {worker_log}")
+                return 1
+            time.sleep(1)
+        if task.status != Status.FINAL_REVIEW:
+            say(f"the demo video did not reach final review: {task.get_status_display()}")
+            say(task.error_log or f"(no error logged; see {worker_log})")
+            return 1
+        say()
+        say(f"finished video: {task.video.final_path}")
+        say(f"  {task.video.duration_seconds:.1f} s, {task.video.size_bytes / 1e6:.1f} MB")
+        say(f"demo wall time: {time.monotonic() - started:.1f} s")
+        say("approve it (it then 'publishes' through the local upload provider):")
+        say(f"  .venv/bin/python manage.py review approve {task.pk} --reviewer you")
+        username, password = demo_user(Path(settings.DATA_DIR))
+        if os.environ.get("SERVE", "1") == "0":
+            say("SERVE=0: stopping here.")
+            return 0
+        say()
+        say(f"admin: http://127.0.0.1:8000/admin/  login {username} / {password}  (Ctrl-C stops)")
+        server = subprocess.run(  # noqa: S603
+            [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
+            cwd=BASE_DIR,
+            check=False,
+        )
+        return server.returncode
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_worker(worker)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,262 @@
+"""`manage.py doctor`: the checks that tell an operator the system can hold its promises.
+
+Each check is a plain function returning (name, ok, detail); doctor_run() runs them all and turns an
+unexpected exception into a failed check with its message, so one broken dependency (the database
+down, say) does not hide the others.
+"""
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+PIPELINE_SCRIPTS = (
+    "generate_asset",
+    "create_composite",
+    "create_split_screen",
+    "generate_video",
+    "generate_audio",
+    "generate_sound_effects",
+    "assemble_video",
+)
+BROKER_TIMEOUT_SECONDS = 3
+# The reconciler runs every minute; a lease expired for longer than this was not reclaimed.
+LEASE_RECLAIM_GRACE_SECONDS = 120
+
+# pg_trigger.tgtype bits (PostgreSQL's include/catalog/pg_trigger.h).
+TRIGGER_TYPE_ROW = 1 << 0
+TRIGGER_TYPE_DELETE = 1 << 3
+TRIGGER_TYPE_UPDATE = 1 << 4
+TRIGGER_TYPE_TRUNCATE = 1 << 5
+
+
+def _redact(url):
+    """The broker URL without its password."""
+    if "@" not in url:
+        return url
+    scheme, _, rest = url.partition("://")
+    credentials, _, host = rest.rpartition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{host}"
+
+
+def check_broker():
+    from kombu import Connection
+
+    url = settings.CELERY_BROKER_URL
+    options = dict(getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {})
+    options.setdefault("max_retries", 0)
+    try:
+        with Connection(
+            url, connect_timeout=BROKER_TIMEOUT_SECONDS, transport_options=options
+        ) as broker:
+            broker.ensure_connection(max_retries=1, timeout=BROKER_TIMEOUT_SECONDS)
+            if url.startswith(("redis://", "rediss://")):
+                broker.default_channel.client.ping()
+    except Exception as error:
+        return (
+            "broker",
+            False,
+            f"{_redact(url)} unreachable within {BROKER_TIMEOUT_SECONDS} s: "
+            f"{type(error).__name__}: {error}",
+        )
+    return "broker", True, f"{_redact(url)} answers"
+
+
+def check_visibility_timeout():
+    name = "visibility timeout"
+    timeout = settings.CELERY_VISIBILITY_TIMEOUT
+    step = settings.PIPELINE_STEP_HARD_LIMIT
+    backoff = settings.PIPELINE_RETRY_BACKOFF_MAX
+    longest = step + backoff
+    if timeout <= longest:
+        return (
+            name,
+            False,
+            f"CELERY_VISIBILITY_TIMEOUT={timeout} s is not above the longest step plus the longest "
+            f"countdown ({step} + {backoff} = {longest} s): Redis would hand a running step to "
+            f"another worker. Raise CELERY_VISIBILITY_TIMEOUT above {longest}.",
+        )
+    if settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", {}) or {}
+        configured = options.get("visibility_timeout")
+        if configured != timeout:
+            return (
+                name,
+                False,
+                f"the broker's transport options say visibility_timeout={configured!r}, not "
+                f"CELERY_VISIBILITY_TIMEOUT={timeout}: Redis uses the transport option "
+                f"(default 3600 s)",
+            )
+    return name, True, f"{timeout} s > longest step {step} s + countdown {backoff} s"
+
+
+def check_encryption_key():
+    from channels_app.crypto import EncryptionKeyError, encryption_key_check
+
+    try:
+        encryption_key_check()
+    except EncryptionKeyError as error:
+        return "encryption key", False, str(error)
+    return "encryption key", True, "the canary decrypts with the configured keys"
+
+
+def _postgresql_audit_triggers():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT tgname, tgtype, tgenabled FROM pg_trigger
+               WHERE tgrelid = 'reviews_auditlog'::regclass AND NOT tgisinternal"""
+        )
+        rows = cursor.fetchall()
+    problems = []
+    names = []
+
+    def find(bits, row_level):
+        for tgname, tgtype, enabled in rows:
+            if (tgtype & bits) == bits and bool(tgtype & TRIGGER_TYPE_ROW) == row_level:
+                return tgname, enabled
+        return None
+
+    for what, bits, row_level in (
+        ("row trigger for UPDATE and DELETE", TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE, True),
+        ("statement trigger for TRUNCATE", TRIGGER_TYPE_TRUNCATE, False),
+    ):
+        found = find(bits, row_level)
+        if found is None:
+            problems.append(f"no {what} on reviews_auditlog")
+        elif found[1] == "D":
+            problems.append(
+                f"{what} {found[0]} is disabled "
+                f"(ALTER TABLE reviews_auditlog ENABLE TRIGGER {found[0]})"
+            )
+        else:
+            names.append(found[0])
+    return problems, names
+
+
+def _sqlite_audit_triggers():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT name, sql FROM sqlite_master "
+            "WHERE type = 'trigger' AND tbl_name = 'reviews_auditlog'"
+        )
+        rows = cursor.fetchall()
+    problems, names = [], []
+    for operation in ("UPDATE", "DELETE"):
+        found = [name for name, sql in rows if f"BEFORE {operation} ON" in (sql or "").upper()]
+        if found:
+            names.append(found[0])
+        else:
+            problems.append(f"no trigger refusing {operation} on reviews_auditlog")
+    return problems, names
+
+
+def check_audit_triggers():
+    name = "audit triggers"
+    if connection.vendor == "postgresql":
+        problems, names = _postgresql_audit_triggers()
+        extra = ""
+    elif connection.vendor == "sqlite":
+        problems, names = _sqlite_audit_triggers()
+        extra = " (SQLite has no TRUNCATE)"
+    else:
+        return name, False, f"no audit triggers are written for {connection.vendor}"
+    if problems:
+        return name, False, "; ".join(problems)
+    return name, True, f"{', '.join(names)} present and enabled{extra}"
+
+
+def check_ffmpeg():
+    """The same search as the scripts: FFMPEG_BINARY, else PATH, else imageio-ffmpeg's binary."""
+    configured = (
+        os.environ.get("FFMPEG_BINARY", "") or getattr(settings, "FFMPEG_BINARY", "") or ""
+    ).strip()
+    if configured:
+        resolved = shutil.which(configured)
+        if not resolved:
+            return "ffmpeg", False, f"FFMPEG_BINARY={configured!r} is not an executable file"
+        return "ffmpeg", True, f"{resolved} (FFMPEG_BINARY)"
+    on_path = shutil.which("ffmpeg")
+    if on_path:
+        return "ffmpeg", True, f"{on_path} (PATH)"
+    try:
+        import imageio_ffmpeg
+
+        bundled = imageio_ffmpeg.get_ffmpeg_exe()
+    except Exception as error:
+        return (
+            "ffmpeg",
+            False,
+            "not found: set FFMPEG_BINARY, put ffmpeg on PATH, or install imageio-ffmpeg "
+            f"({error})",
+        )
+    return "ffmpeg", True, f"{bundled} (imageio-ffmpeg)"
+
+
+def check_expired_leases(*, now=None, grace_seconds=LEASE_RECLAIM_GRACE_SECONDS):
+    """Work items still running on a lease that expired: their worker died and the reconciler
+    (beat) has not reclaimed them. A lease expired for less than the grace is normal."""
+    from pipeline.models import WorkItem, WorkState
+
+    name = "expired leases"
+    now = now or timezone.now()
+    expired = WorkItem.objects.filter(state=WorkState.RUNNING, lease_expires_at__lt=now)
+    overdue = expired.filter(lease_expires_at__lt=now - dt.timedelta(seconds=grace_seconds))
+    count = overdue.count()
+    if count:
+        oldest = overdue.order_by("lease_expires_at").first()
+        age = int((now - oldest.lease_expires_at).total_seconds())
+        return (
+            name,
+            False,
+            f"{count} running work item(s) with a lease expired more than {grace_seconds} s ago "
+            f"and not reclaimed; oldest: item {oldest.pk} (task {oldest.task_id}, "
+            f"{oldest.step} {oldest.unit}) expired {age} s ago. Is beat (the reconciler) running?",
+        )
+    recent = expired.count()
+    if recent:
+        return name, True, f"{recent} expired within the last {grace_seconds} s (being reclaimed)"
+    return name, True, "none"
+
+
+def check_scripts():
+    folder = Path(settings.SCRIPTS_DIR)
+    missing = [script for script in PIPELINE_SCRIPTS if not (folder / f"{script}.py").is_file()]
+    if missing:
+        return (
+            "scripts",
+            False,
+            f"{folder} lacks {', '.join(f'{script}.py' for script in missing)}",
+        )
+    return "scripts", True, f"all {len(PIPELINE_SCRIPTS)} in {folder}"
+
+
+CHECKS = (
+    check_broker,
+    check_visibility_timeout,
+    check_encryption_key,
+    check_audit_triggers,
+    check_ffmpeg,
+    check_expired_leases,
+    check_scripts,
+)
+
+
+def doctor_run(checks=CHECKS):
+    results = []
+    for check in checks:
+        try:
+            results.append(check())
+        except Exception as error:
+            name = check.__name__.removeprefix("check_").replace("_", " ")
+            results.append((name, False, f"check failed: {type(error).__name__}: {error}"))
+    return results
+
+
+def doctor_format(result):
+    name, ok, detail = result
+    return f"{'ok' if ok else 'FAIL':<4}  {name}: {detail}"

@@ -1,0 +1,1 @@
+"""Integrations with outside services: the YouTube uploader and the Notion board."""

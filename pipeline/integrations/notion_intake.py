@@ -1,0 +1,289 @@
+"""Reading a channel's board: new cards become tasks, cards moved by hand are moved back.
+
+Poll (beat, every NOTION_POLL_SECONDS, one message per channel): query the data source for pages
+edited on or after (cursor - 1 minute), oldest first, every result page. Notion rounds
+last_edited_time to the minute, hence the overlap; handling a card is idempotent, so a card seen
+twice (overlap, or two pollers at once) changes nothing the second time. The cursor only moves
+forward, and never past a card whose handling failed for a passing reason, so it is seen again.
+
+Storyboard source (the choice for issue 7): the first code block in the page body whose language
+is YAML (blocks.children.list on the page). A block is what an operator pastes a storyboard into
+and reads back on the card; a file property would need a download from Notion's expiring file
+URLs and a second round trip.
+
+What a card means:
+- Queued, no Task ID, no task of ours: intake. A valid storyboard becomes exactly one task
+  (created under a row lock on the channel's NotionBoard, after checking no task holds the page
+  id, so two racing pollers cannot both create it). An invalid one is moved back to Draft with the
+  validation errors in Error Log, and no task.
+- A card of one of our tasks whose column differs from the task's status: if it shows what we last
+  pushed, a push is simply due (it is requested). Otherwise it was moved by hand: the database
+  wins, the card is moved back with the reason in Error Log. Moving a card to Draft cancels
+  nothing; it is moved back and says how to cancel.
+- Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+
+import structlog
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from channels_app.models import Channel, NotionBoard, NotionPush, Priority
+from pipeline.integrations.notion_board import notion_board_for, notion_data_source_resolve
+from pipeline.integrations.notion_client import (
+    NotionApi,
+    NotionError,
+    NotionUnavailable,
+    plain_text,
+    rich_text,
+    status_name,
+)
+from pipeline.integrations.notion_push import notion_push_request, review_link
+from pipeline.models import VideoTask
+from pipeline.status import Status, board_column
+from pipeline.storyboard import StoryboardInvalid, storyboard_parse
+
+log = structlog.get_logger(__name__)
+
+OVERLAP = dt.timedelta(minutes=1)
+QUEUED = board_column(Status.QUEUED)
+DRAFT = board_column(Status.DRAFT)
+PRIORITIES = {choice.label: choice.value for choice in Priority}
+
+
+@dataclass
+class PollResult:
+    channel_id: str
+    seen: int = 0
+    created: list = field(default_factory=list)  # task ids
+    invalid: list = field(default_factory=list)  # page ids
+    moved_back: list = field(default_factory=list)  # page ids
+    errors: list = field(default_factory=list)
+
+
+def notion_poll_channel(*, channel_id, api=None):
+    channel = Channel.objects.get(pk=channel_id)
+    board = notion_board_for(channel)
+    api = api or NotionApi.for_channel(channel)
+    data_source_id = notion_data_source_resolve(channel=channel, api=api)
+    query = {"sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}]}
+    if board.poll_cursor:
+        since = (board.poll_cursor - OVERLAP).astimezone(dt.UTC)
+        query["filter"] = {
+            "timestamp": "last_edited_time",
+            "last_edited_time": {"on_or_after": since.strftime("%Y-%m-%dT%H:%M:%S.000Z")},
+        }
+    result = PollResult(channel.id)
+    seen, newest, retry_from = set(), None, None
+    pages = api.paginate(
+        f"querying data source {data_source_id}",
+        api.client.data_sources.query,
+        data_source_id,
+        **query,
+    )
+    for page in pages:
+        if page["id"] in seen:
+            continue
+        seen.add(page["id"])
+        edited = parse_datetime(page["last_edited_time"])
+        try:
+            _card_handle(channel, api, page, result)
+        except NotionError as error:
+            result.errors.append(str(error))
+            log.warning("notion_card_failed", page_id=page["id"], error=str(error))
+            if isinstance(error, NotionUnavailable):
+                retry_from = min(retry_from or edited, edited)
+        newest = max(newest or edited, edited)
+    result.seen = len(seen)
+    cursor = retry_from or newest
+    if cursor:
+        NotionBoard.objects.filter(pk=board.pk).filter(
+            Q(poll_cursor__isnull=True) | Q(poll_cursor__lt=cursor)
+        ).update(poll_cursor=cursor)
+    NotionBoard.objects.filter(pk=board.pk).update(
+        last_polled_at=timezone.now(), last_error="\n".join(result.errors)[:5000]
+    )
+    return result
+
+
+def _task_for_card(channel, page, task_id_text):
+    task = VideoTask.objects.filter(channel=channel, notion_page_id=page["id"]).first()
+    if task is None and task_id_text:
+        try:
+            task = VideoTask.objects.filter(channel=channel, pk=uuid.UUID(task_id_text)).first()
+        except ValueError:
+            return None
+    return task
+
+
+def _card_handle(channel, api, page, result):
+    if page.get("archived") or page.get("in_trash"):
+        return
+    properties = page.get("properties", {})
+    column = status_name(properties.get("Status"))
+    task_id_text = plain_text(properties.get("Task ID")).strip()
+    task = _task_for_card(channel, page, task_id_text)
+    if task is not None:
+        if _drift_correct(api, task, page, column):
+            result.moved_back.append(page["id"])
+    elif column == QUEUED and not task_id_text:
+        task_id = _intake(channel, api, page)
+        if task_id:
+            result.created.append(task_id)
+        elif task_id is None:
+            result.invalid.append(page["id"])
+
+
+# --- Intake --------------------------------------------------------------------------------------
+
+
+def _title(properties):
+    return next(
+        (plain_text(p) for p in properties.values() if p.get("type") == "title"), ""
+    ).strip()
+
+
+def _storyboard_text(api, page_id, source):
+    blocks = api.paginate(
+        f"reading the body of page {page_id}", api.client.blocks.children.list, page_id
+    )
+    for block in blocks:
+        code = block.get("code") if block.get("type") == "code" else None
+        if code and code.get("language", "").lower() in ("yaml", "yml"):
+            return plain_text(code.get("rich_text", []))
+    raise StoryboardInvalid(
+        [
+            f"{source}: no storyboard: add a code block with language YAML to the page body "
+            "holding the storyboard (title, assets, scenes)"
+        ]
+    )
+
+
+def _intake(channel, api, page):
+    """A Queued card without a task: returns the new task id, "" when another poller made it,
+    None when the card was refused (its Error Log says why)."""
+    from pipeline.services import PipelineError, video_task_create
+
+    properties = page["properties"]
+    source = f"Notion card '{_title(properties) or page['id']}'"
+    try:
+        storyboard = storyboard_parse(_storyboard_text(api, page["id"], source), source=source)
+        if storyboard.get("channel") and storyboard["channel"] != channel.id:
+            raise StoryboardInvalid(
+                [
+                    f"{source}: channel: the storyboard names channel '{storyboard['channel']}' "
+                    f"but the card is on the board of '{channel.id}'; fix one of them"
+                ]
+            )
+    except StoryboardInvalid as invalid:
+        _card_refuse(api, page, invalid.errors)
+        return None
+    priority = PRIORITIES.get(status_name(properties.get("Priority")) or "")
+    try:
+        with transaction.atomic():
+            # Serializes intake per channel: two pollers cannot both create this page's task.
+            NotionBoard.objects.select_for_update().get(channel=channel)
+            if VideoTask.objects.filter(notion_page_id=page["id"]).exists():
+                return ""
+            task = video_task_create(
+                channel=channel,
+                storyboard=storyboard,
+                actor="notion",
+                topic=plain_text(properties.get("Topic")),
+                story_direction=plain_text(properties.get("Story Direction")),
+                priority=priority,
+            )
+            VideoTask.objects.filter(pk=task.pk).update(notion_page_id=page["id"])
+            NotionPush.objects.update_or_create(
+                task=task, defaults={"requested_at": timezone.now(), "pushed_status": QUEUED}
+            )
+    except PipelineError as error:
+        _card_refuse(api, page, [f"{source}: {error}"])
+        return None
+    log.info("notion_card_queued", task_id=str(task.pk), page_id=page["id"])
+    return str(task.pk)
+
+
+def _card_refuse(api, page, errors):
+    message = (
+        "Not queued: the storyboard is invalid. Fix the YAML code block in this page and move "
+        "the card to Queued again.\n" + "\n".join(f"- {error}" for error in errors)
+    )
+    properties = {
+        "Status": {"status": {"name": DRAFT}},
+        "Error Log": {"rich_text": rich_text(message[:1900])},
+    }
+    api.call(
+        f"refusing page {page['id']} (invalid storyboard)",
+        api.client.pages.update,
+        page["id"],
+        properties=properties,
+        sent=tuple(properties),
+    )
+    log.info("notion_card_refused", page_id=page["id"], errors=len(errors))
+
+
+# --- Drift ---------------------------------------------------------------------------------------
+
+
+def _drift_reason(task, column, expected):
+    link = review_link(task)
+    if column == DRAFT:
+        return (
+            f"Moving this card to Draft cancels nothing: the task is still in '{expected}', so the "
+            f"card was moved back. To stop the video, cancel the task in Django Admin: {link}"
+        )
+    shown = f"'{column}'" if column else "no status"
+    return (
+        f"Moved back to '{expected}': the card was moved by hand to {shown}, but the task is in "
+        f"'{expected}' in the database, which decides the column. Approve, reject, retry or "
+        f"cancel it in Django Admin: {link}"
+    )
+
+
+def _drift_correct(api, task, page, column):
+    """Returns True when the card was moved back."""
+    if task.cancelled_at:
+        return False  # its push archives the page
+    expected = board_column(task.status)
+    if column == expected:
+        return False
+    pushed = NotionPush.objects.filter(task=task).values_list("pushed_status", flat=True).first()
+    if column and column == pushed:
+        notion_push_request(task.pk)  # stale, not moved: our next push brings it up to date
+        return False
+    reason = _drift_reason(task, column, expected)
+    error_log = reason + (f"\n\n{task.error_log}" if task.error_log else "")
+    properties = {
+        "Status": {"status": {"name": expected}},
+        "Error Log": {"rich_text": rich_text(error_log[:1900])},
+    }
+    api.call(
+        f"moving page {page['id']} of task {task.pk} back to '{expected}'",
+        api.client.pages.update,
+        page["id"],
+        properties=properties,
+        sent=tuple(properties),
+    )
+    now = timezone.now()
+    if not NotionPush.objects.filter(task=task).update(pushed_status=expected):
+        NotionPush.objects.get_or_create(
+            task=task,
+            defaults={"requested_at": now, "pushed_version": now, "pushed_status": expected},
+        )
+    log.warning("notion_card_moved_back", task_id=str(task.pk), shown=column, expected=expected)
+    return True
+
+
+def notion_poll_channels():
+    """The channels to poll: active, with a Notion database."""
+    return list(
+        Channel.objects.filter(is_active=True)
+        .exclude(notion_database_id="")
+        .values_list("pk", flat=True)
+    )

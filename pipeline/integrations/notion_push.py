@@ -1,0 +1,299 @@
+"""Keeping every task's card current: coalesced pushes.
+
+Any change a board shows (status, progress, cost, error log) marks the task's one NotionPush row
+dirty (requested_at = now) and sends a `pipeline.notion_push` message with a short countdown. The
+pusher claims a dirty row with a lease (conditional UPDATE), remembers the requested_at it
+claimed, then reads the task's LATEST values and writes them to the page. Changes during the push
+make the row dirty again and the same pusher goes round once more. So a burst of 10 transitions
+becomes one page update (two if the burst straddles the push), always ending in the latest values;
+the other nine messages find the row clean or leased and do nothing.
+
+A task created outside Notion gets its page on the first push. The page is created once: before
+creating, the pusher looks the task up by its Task ID in the data source, so a crash between
+creating the page and saving its id finds the page next time instead of making a second card.
+A cancelled task's page is archived. The sweep (beat, "notion-push-pending") re-sends dirty rows
+whose message was lost and retries failed pushes after a backoff.
+"""
+
+import datetime as dt
+import os
+import socket
+import uuid
+
+import structlog
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from channels_app.models import NotionPush
+from pipeline.integrations.notion_board import notion_data_source_resolve
+from pipeline.integrations.notion_client import (
+    NotionApi,
+    NotionAuthError,
+    NotionError,
+    plain_text,
+    rich_text,
+)
+from pipeline.models import Video, VideoTask
+from pipeline.selectors import task_cost, task_progress_fraction
+from pipeline.status import board_column
+
+log = structlog.get_logger(__name__)
+
+PUSH_DELAY_SECONDS = 2.0  # a burst of changes within this is one update
+LEASE_SECONDS = 120
+MAX_PASSES = 3
+RETRY_BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
+ARCHIVED = "archived"
+ERROR_LOG_CHARS = 1900
+SWEEP_BATCH = 500
+
+DIRTY = Q(pushed_version__isnull=True) | Q(requested_at__gt=F("pushed_version"))
+
+
+def review_link(task):
+    return f"{settings.SITE_URL}{reverse('reviews:task', args=[task.pk])}"
+
+
+def _youtube_url(task):
+    return Video.objects.filter(task=task).values_list("youtube_url", flat=True).first() or None
+
+
+def task_page_properties(task):
+    """The properties we keep current on a task's card (our values win on every push)."""
+    error_log = task.error_log or ""
+    if len(error_log) > ERROR_LOG_CHARS:
+        error_log = "…" + error_log[-ERROR_LOG_CHARS:]  # the most recent lines matter most
+    return {
+        "Status": {"status": {"name": board_column(task.status)}},
+        "Task ID": {"rich_text": rich_text(str(task.pk))},
+        "Progress": {"number": round(task_progress_fraction(task), 4)},
+        "Cost": {"number": float(round(task_cost(task), 2))},
+        "Error Log": {"rich_text": rich_text(error_log)},
+        "Review Link": {"url": review_link(task)},
+        "YouTube URL": {"url": _youtube_url(task)},
+    }
+
+
+# --- Requesting a push ---------------------------------------------------------------------------
+
+
+def notion_push_request(task_id, *, enqueue=True):
+    """Mark a task's card as needing an update and (after commit) send the push message.
+    A no-op (False) for a task whose channel has no Notion board."""
+    has_board = (
+        VideoTask.objects.filter(pk=task_id).exclude(channel__notion_database_id="").exists()
+    )
+    if not has_board:
+        return False
+    now = timezone.now()
+    if not NotionPush.objects.filter(task_id=task_id).update(requested_at=now):
+        try:
+            with transaction.atomic():
+                NotionPush.objects.create(task_id=task_id, requested_at=now)
+        except IntegrityError:  # created meanwhile by another process
+            NotionPush.objects.filter(task_id=task_id).update(requested_at=now)
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(task_id))
+    return True
+
+
+def _enqueue(task_id, countdown=PUSH_DELAY_SECONDS):
+    from pipeline.integrations import notion_tasks
+
+    try:
+        notion_tasks.notion_push.apply_async(args=[str(task_id)], countdown=countdown)
+    except Exception:  # a broker hiccup must not break the pipeline; the sweep re-sends it
+        log.exception("notion_push_enqueue_failed", task_id=str(task_id))
+
+
+def on_task_changed_listener(task_id):
+    """Registered with pipeline.transitions.on_task_changed (PipelineConfig.ready). Never raises:
+    a Notion problem must never break a status change."""
+    try:
+        notion_push_request(task_id)
+    except Exception:
+        log.exception("notion_push_request_failed", task_id=str(task_id))
+
+
+# --- Pushing -------------------------------------------------------------------------------------
+
+
+def _owner():
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _claim(task_id, owner):
+    now = timezone.now()
+    with transaction.atomic():
+        claimed = (
+            NotionPush.objects.filter(task_id=task_id)
+            .filter(DIRTY)
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .update(
+                lease_owner=owner,
+                lease_expires_at=now + dt.timedelta(seconds=LEASE_SECONDS),
+                attempts=F("attempts") + 1,
+            )
+        )
+        if not claimed:
+            return None
+        # Read inside the transaction that holds the row lock: a change after this is newer
+        # than what we push, so the row stays dirty.
+        return NotionPush.objects.filter(task_id=task_id).values_list("requested_at", flat=True)[0]
+
+
+def _release_done(task_id, owner, version, pushed_status):
+    NotionPush.objects.filter(task_id=task_id, lease_owner=owner).update(
+        pushed_version=version,
+        pushed_at=timezone.now(),
+        pushed_status=pushed_status,
+        lease_owner="",
+        lease_expires_at=None,
+        attempts=0,
+        last_error="",
+    )
+
+
+def _release_failed(task_id, owner, message):
+    push = NotionPush.objects.filter(task_id=task_id).values("attempts").first() or {}
+    attempts = push.get("attempts", 1)
+    delay = RETRY_BACKOFF_SECONDS[min(attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
+    NotionPush.objects.filter(task_id=task_id, lease_owner=owner).update(
+        lease_owner="",
+        lease_expires_at=timezone.now() + dt.timedelta(seconds=delay),  # not before then
+        last_error=message[:5000],
+    )
+
+
+def notion_push(task_id, *, api=None):
+    """Bring the task's card up to date if it is dirty. Returns "pushed", "clean" (nothing to
+    do, or another pusher holds it) or "failed" (the error is on the NotionPush row)."""
+    owner = _owner()
+    outcome = "clean"
+    for _ in range(MAX_PASSES):
+        version = _claim(task_id, owner)
+        if version is None:
+            return outcome
+        try:
+            task = VideoTask.objects.select_related("channel").get(pk=task_id)
+            api = api or NotionApi.for_channel(task.channel)
+            pushed_status = _push_once(task, api)
+        except NotionError as error:
+            _release_failed(task_id, owner, str(error))
+            log.warning("notion_push_failed", task_id=str(task_id), error=str(error))
+            if isinstance(error, NotionAuthError):
+                from pipeline.alerts import alert_send
+
+                alert_send(
+                    level="ERROR",
+                    title=f"Notion: access refused for channel {task.channel_id}",
+                    message=str(error),
+                    key=f"notion-auth:{task.channel_id}",
+                )
+            return "failed"
+        except Exception as error:
+            _release_failed(task_id, owner, f"{type(error).__name__}: {error}")
+            raise
+        _release_done(task_id, owner, version, pushed_status)
+        outcome = "pushed"
+    return outcome
+
+
+def _push_once(task, api):
+    if task.cancelled_at:
+        if task.notion_page_id:
+            api.call(
+                f"archiving page {task.notion_page_id} of cancelled task {task.pk}",
+                api.client.pages.update,
+                task.notion_page_id,
+                archived=True,
+            )
+        return ARCHIVED
+    page_id = task.notion_page_id
+    if not page_id:
+        page_id, created = _page_find_or_create(task, api)
+        if created:
+            return board_column(task.status)  # created with the latest values
+    properties = task_page_properties(task)
+    api.call(
+        f"updating page {page_id} of task {task.pk}",
+        api.client.pages.update,
+        page_id,
+        properties=properties,
+        sent=tuple(properties),
+    )
+    return board_column(task.status)
+
+
+def _page_find_or_create(task, api):
+    data_source_id = notion_data_source_resolve(channel=task.channel, api=api)
+    found = api.call(
+        f"looking up task {task.pk} by Task ID in data source {data_source_id}",
+        api.client.data_sources.query,
+        data_source_id,
+        filter={"property": "Task ID", "rich_text": {"equals": str(task.pk)}},
+        page_size=10,
+    )
+    pages = [p for p in found.get("results", []) if plain_text(p["properties"].get("Task ID"))]
+    created = not pages
+    page_id = _page_create(task, api, data_source_id) if created else pages[0]["id"]
+    VideoTask.objects.filter(pk=task.pk, notion_page_id="").update(notion_page_id=page_id)
+    return VideoTask.objects.values_list("notion_page_id", flat=True).get(pk=task.pk), created
+
+
+def _page_create(task, api, data_source_id):
+    source = api.call(
+        f"reading data source {data_source_id}", api.client.data_sources.retrieve, data_source_id
+    )
+    title_name = next(
+        (name for name, prop in source.get("properties", {}).items() if prop["type"] == "title"),
+        "Title",
+    )
+    properties = {
+        title_name: {"title": rich_text(task.title)},
+        "Channel": {"select": {"name": task.channel_id}},
+        "Topic": {"rich_text": rich_text(task.topic)},
+        "Story Direction": {"rich_text": rich_text(task.story_direction)},
+        "Priority": {"select": {"name": task.get_priority_display()}},
+        **task_page_properties(task),
+    }
+    page = api.call(
+        f"creating the page of task {task.pk} in data source {data_source_id}",
+        api.client.pages.create,
+        parent={"type": "data_source_id", "data_source_id": data_source_id},
+        properties=properties,
+        idempotent=False,  # never retried blindly: the next push looks it up by Task ID
+        sent=tuple(properties),
+    )
+    log.info("notion_page_created", task_id=str(task.pk), page_id=page["id"])
+    return page["id"]
+
+
+# --- Sweep ---------------------------------------------------------------------------------------
+
+
+def notion_push_pending():
+    """Re-send pushes that are due (lost messages, failed pushes after their backoff), and make
+    sure every cancelled task's card gets archived. Returns how many were sent."""
+    now = timezone.now()
+    cancelled = (
+        VideoTask.objects.filter(cancelled_at__isnull=False)
+        .exclude(channel__notion_database_id="")
+        .exclude(notion_push__pushed_status=ARCHIVED)
+        .exclude(notion_push__requested_at__gte=F("cancelled_at"))
+        .values_list("pk", flat=True)[:SWEEP_BATCH]
+    )
+    for task_id in list(cancelled):
+        notion_push_request(task_id, enqueue=False)
+    due = (
+        NotionPush.objects.filter(DIRTY)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+        .values_list("task_id", flat=True)[:SWEEP_BATCH]
+    )
+    due = list(due)
+    for task_id in due:
+        _enqueue(task_id, countdown=0)
+    return len(due)

@@ -1,0 +1,11 @@
+"""Celery tasks of the YouTube integration (thin: ids in, a service call)."""
+
+from celery import shared_task
+
+from pipeline.integrations import youtube
+
+
+# A status query per unknown upload: seconds. Meant for beat (e.g. every 10 minutes).
+@shared_task(name="pipeline.youtube_reconcile_uploads", soft_time_limit=240, time_limit=300)
+def youtube_reconcile_uploads():
+    youtube.uploads_reconcile()

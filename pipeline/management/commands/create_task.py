@@ -1,0 +1,44 @@
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from channels_app.models import Channel
+from pipeline.services import PipelineError, video_task_create
+from pipeline.storyboard import StoryboardInvalid, storyboard_parse
+
+
+class Command(BaseCommand):
+    help = "Create a task from a storyboard YAML file and queue it."
+
+    def add_arguments(self, parser):
+        parser.add_argument("storyboard", type=Path)
+        parser.add_argument("--channel", help="channel id (default: the storyboard's channel)")
+        parser.add_argument("--draft", action="store_true", help="create it in Draft, not queued")
+
+    def handle(self, *args, storyboard, channel=None, draft=False, **options):
+        try:
+            text = storyboard.read_text(encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"{storyboard}: cannot read: {error.strerror}") from error
+        try:
+            board = storyboard_parse(text, source=str(storyboard))
+        except StoryboardInvalid as invalid:
+            raise CommandError("invalid storyboard:\n  " + "\n  ".join(invalid.errors)) from invalid
+        channel_id = channel or board.get("channel")
+        if not channel_id:
+            raise CommandError(
+                f"{storyboard}: channel: missing; name it in the file or with --channel"
+            )
+        found = Channel.objects.filter(pk=channel_id).first()
+        if found is None:
+            raise CommandError(
+                f"channel {channel_id!r} does not exist; run `manage.py sync_channels` first"
+            )
+        try:
+            task = video_task_create(
+                channel=found, storyboard=board, actor="manage.py create_task", queue=not draft
+            )
+        except PipelineError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(f"created task {task.pk} ({task.get_status_display()}): {task.title}")
+        self.stdout.write(f"follow it with: python manage.py task_status {task.pk} --follow")

@@ -1,0 +1,257 @@
+import uuid
+
+from django.db import models
+
+from channels_app.models import Channel, Priority
+from pipeline.status import STEP_ORDER, Status
+
+
+class VideoTask(models.Model):
+    """One video on its way from storyboard to YouTube. Its status is its board column; only
+    pipeline.services.transition() changes it, and every change writes a TaskEvent."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="tasks")
+    title = models.CharField(max_length=200)
+    topic = models.TextField(blank=True)
+    story_direction = models.TextField(blank=True)
+    storyboard = models.JSONField()
+    status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Why a task that is not at a gate is not moving: "budget", "quota", "" when it is.
+    waiting_reason = models.CharField(max_length=32, blank=True)
+    failed_step = models.CharField(max_length=20, blank=True)
+    error_log = models.TextField(blank=True)
+    notion_page_id = models.CharField(max_length=64, blank=True)
+    correlation_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    status_changed_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="task_status_created"),
+            models.Index(fields=["channel", "status"], name="task_channel_status"),
+            models.Index(fields=["next_attempt_at"], name="task_next_attempt"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=Status.values), name="task_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(priority__in=Priority.values), name="task_priority_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(failed_step="") | models.Q(failed_step__in=STEP_ORDER),
+                name="task_failed_step_valid",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.title} ({self.channel_id})"
+
+    @property
+    def board_column(self):
+        return Status(self.status).label
+
+
+class TaskEvent(models.Model):
+    """One status change: the task's readable timeline."""
+
+    task = models.ForeignKey(VideoTask, on_delete=models.PROTECT, related_name="events")
+    from_status = models.CharField(max_length=32, choices=Status.choices)
+    to_status = models.CharField(max_length=32, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    actor = models.CharField(max_length=150, default="system")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"{self.from_status} -> {self.to_status}"
+
+
+class WorkState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class WorkItem(models.Model):
+    """The work ledger: one row per unit of paid work (an asset, a scene of a step, the assembly,
+    the upload). A worker claims it with a lease (conditional UPDATE), and records the result only
+    if its lease (owner + attempt: the fencing token) is still the current one, so a duplicate or
+    stale execution can neither run it twice nor overwrite a newer result."""
+
+    task = models.ForeignKey(VideoTask, on_delete=models.PROTECT, related_name="work_items")
+    step = models.CharField(max_length=20)
+    unit = models.CharField(max_length=64)  # asset id, scene id, or "video"
+    script = models.CharField(max_length=40)
+    provider = models.CharField(max_length=20)
+    state = models.CharField(max_length=10, choices=WorkState.choices, default=WorkState.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    output_path = models.CharField(max_length=500)
+    usage = models.JSONField(default=dict, blank=True)
+    exit_code = models.IntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    calls = models.PositiveIntegerField(default=0)  # script runs that completed (paid)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["task", "step", "unit"]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "step", "unit"], name="work_item_unique_unit"),
+            models.CheckConstraint(
+                condition=models.Q(step__in=STEP_ORDER), name="work_item_step_valid"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(state__in=WorkState.values), name="work_item_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=WorkState.RUNNING)
+                | (~models.Q(lease_owner="") & models.Q(lease_expires_at__isnull=False)),
+                name="work_item_running_has_lease",
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "lease_expires_at"], name="work_item_lease")]
+
+    def __str__(self):
+        return f"{self.task_id}:{self.step}:{self.unit}"
+
+
+class ProviderSlot(models.Model):
+    """A concurrency slot of an external provider, leased by the script run that holds it. The cap
+    is the number of slot rows (settings.PROVIDER_CONCURRENCY); it holds across all workers."""
+
+    provider = models.CharField(max_length=20)
+    index = models.PositiveSmallIntegerField()
+    holder = models.CharField(max_length=100, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "index"], name="provider_slot_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.provider}[{self.index}]"
+
+
+class Video(models.Model):
+    """The finished file of a task and, once published, where it lives."""
+
+    task = models.OneToOneField(VideoTask, on_delete=models.PROTECT, related_name="video")
+    final_path = models.CharField(max_length=500)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    size_bytes = models.BigIntegerField(null=True, blank=True)
+    youtube_video_id = models.CharField(max_length=32, blank=True)
+    youtube_url = models.URLField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(duration_seconds__isnull=True)
+                | models.Q(duration_seconds__gt=0),
+                name="video_duration_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(size_bytes__isnull=True) | models.Q(size_bytes__gt=0),
+                name="video_size_positive",
+            ),
+        ]
+        indexes = [models.Index(fields=["youtube_video_id"], name="video_youtube_id")]
+
+    def __str__(self):
+        return self.final_path
+
+
+class Alert(models.Model):
+    """Alerts sent (or suppressed as duplicates) — the deduplication memory of the alert sender."""
+
+    level = models.CharField(max_length=10)
+    key = models.CharField(max_length=200, db_index=True)
+    title = models.CharField(max_length=256)
+    message = models.TextField()
+    delivered = models.BooleanField(default=False)
+    suppressed = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self):
+        return f"{self.level} {self.title}"
+
+
+class UploadState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    UPLOADING = "uploading", "Uploading"
+    # The outcome cannot be known (e.g. a timeout after the last chunk): checked by
+    # reconciliation, never re-inserted automatically.
+    UNKNOWN = "unknown", "Outcome unknown (reconciling)"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class Upload(models.Model):
+    """The one YouTube upload of a video. videos.insert has no idempotency key, so this row is
+    the guard: unique per task, the resumable session URI saved before the first byte is sent,
+    the video id saved the moment YouTube returns it. A task with a video id is never uploaded
+    again."""
+
+    task = models.OneToOneField(VideoTask, on_delete=models.PROTECT, related_name="upload")
+    state = models.CharField(
+        max_length=12, choices=UploadState.choices, default=UploadState.PENDING
+    )
+    quota_project = models.CharField(max_length=100, default="default")
+    # A unique marker written into the video's metadata, to recognise it on the channel later.
+    marker = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    session_uri = models.TextField(blank=True)
+    session_started_at = models.DateTimeField(null=True, blank=True)
+    bytes_confirmed = models.BigIntegerField(default=0)
+    total_bytes = models.BigIntegerField(default=0)
+    video_id = models.CharField(max_length=32, blank=True)
+    publish_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    lease_owner = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    thumbnail_set = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    request_body = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(state__in=UploadState.values), name="upload_state_valid"
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(state=UploadState.DONE) | ~models.Q(video_id=""),
+                name="upload_done_has_video_id",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(bytes_confirmed__gte=0)
+                & (
+                    models.Q(total_bytes=0) | models.Q(bytes_confirmed__lte=models.F("total_bytes"))
+                ),
+                name="upload_bytes_within_total",
+            ),
+            models.UniqueConstraint(
+                fields=["video_id"], condition=~models.Q(video_id=""), name="upload_video_id_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"upload of {self.task_id} ({self.state})"

@@ -1,0 +1,89 @@
+"""The one place that builds workspace paths. Every id that becomes part of a path is checked
+here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
+
+    <WORKSPACE_ROOT>/channels/<channel_id>/projects/<task_id>/
+        assets/ composites/ videos/ audio/ sfx/ final.mp4 manifest.json
+"""
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+# Output file of each step, by step name: (folder, extension).
+STEP_OUTPUTS = {
+    "assets": ("assets", ".png"),
+    "composites": ("composites", ".png"),
+    "videos": ("videos", ".mp4"),
+    "audio": ("audio", ".mp3"),
+    "sfx": ("sfx", ".mp3"),
+}
+
+
+class UnsafePath(ValueError):
+    pass
+
+
+def safe_id(value, *, what="id"):
+    """Return value if it is a plain id (letters, digits, '-', '_'; no dots, slashes or NUL)."""
+    text = str(value)
+    if "\x00" in text:
+        raise UnsafePath(f"{what} {text!r}: contains a NUL byte")
+    if not SAFE_ID.fullmatch(text):
+        raise UnsafePath(
+            f"{what} {text!r}: must be 1-64 letters, digits, '-' or '_' "
+            "(no '/', '..', or absolute paths)"
+        )
+    return text
+
+
+def workspace_root():
+    return Path(settings.WORKSPACE_ROOT).resolve()
+
+
+def ensure_inside_workspace(path):
+    """Resolve path (following links) and refuse it unless it lies inside WORKSPACE_ROOT."""
+    root = workspace_root()
+    candidate = Path(path)
+    if "\x00" in str(candidate):
+        raise UnsafePath(f"path {str(candidate)!r}: contains a NUL byte")
+    resolved = (root / candidate).resolve() if not candidate.is_absolute() else candidate.resolve()
+    if resolved != root and root not in resolved.parents:
+        raise UnsafePath(f"path {str(path)!r} is outside the workspace {root}")
+    return resolved
+
+
+def channel_dir(channel_id):
+    return workspace_root() / "channels" / safe_id(channel_id, what="channel id")
+
+
+def project_dir(channel_id, task_id):
+    return channel_dir(channel_id) / "projects" / safe_id(task_id, what="task id")
+
+
+def step_dir(channel_id, task_id, step):
+    folder, _ = STEP_OUTPUTS[step]
+    return project_dir(channel_id, task_id) / folder
+
+
+def unit_output(channel_id, task_id, step, unit_id):
+    folder, extension = STEP_OUTPUTS[step]
+    return (
+        project_dir(channel_id, task_id)
+        / folder
+        / f"{safe_id(unit_id, what=f'{step} id')}{extension}"
+    )
+
+
+def final_video(channel_id, task_id):
+    return project_dir(channel_id, task_id) / "final.mp4"
+
+
+def manifest(channel_id, task_id):
+    return project_dir(channel_id, task_id) / "manifest.json"
+
+
+def published_dir(channel_id):
+    return channel_dir(channel_id) / "published"

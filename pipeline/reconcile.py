@@ -1,0 +1,160 @@
+"""The reconciler (django-celery-beat, every minute): PostgreSQL is the source of truth, so any
+message the broker lost (Redis restarted without persistence, a crash between commit and send, a
+worker killed with its message unacknowledged) is sent again from the database. Sending twice is
+harmless: every receiver claims its work with a conditional UPDATE. Safe to run twice at once."""
+
+import datetime as dt
+
+import structlog
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from pipeline import dispatch, services
+from pipeline.alerts import alert_send
+from pipeline.models import VideoTask, WorkItem, WorkState
+from pipeline.status import GATE_BY_STATUS, RUNNING_STATUSES, STEP_STATUSES, Status
+
+log = structlog.get_logger(__name__)
+S = Status
+RUNNING_BY_STEP = {step: running for step, (running, _, _) in STEP_STATUSES.items()}
+STEP_BY_RUNNING = {running: step for step, running in RUNNING_BY_STEP.items()}
+
+
+def _grace():
+    """A pending unit, or a task in a passing status, this old lost the message that moves it."""
+    return dt.timedelta(seconds=settings.PIPELINE_RECONCILE_GRACE_SECONDS)
+
+
+def pipeline_reconcile(*, now=None):
+    now = now or timezone.now()
+    report = {
+        "expired_leases": _redispatch_expired_leases(now),
+        "lost_units": _redispatch_lost_units(now),
+        "steps": _redispatch_steps(now),
+        "advances": _redispatch_advances(now),
+        "starts": _redispatch_starts(now),
+        "stuck": _report_stuck(now),
+    }
+    report["scheduled"] = len(services.tasks_schedule())
+    if any(report.values()):
+        log.info("reconciled", **report)
+    return report
+
+
+def _live_items():
+    return WorkItem.objects.filter(task__cancelled_at__isnull=True).select_related("task")
+
+
+def _in_running_step(item):
+    return item.task.status == RUNNING_BY_STEP[item.step]
+
+
+def _redispatch_expired_leases(now):
+    count = 0
+    expired = _live_items().filter(state=WorkState.RUNNING, lease_expires_at__lt=now)
+    for item in expired:
+        if _in_running_step(item):
+            dispatch.dispatch_unit(item.pk)
+            count += 1
+    return count
+
+
+def _redispatch_lost_units(now):
+    count = 0
+    due = _live_items().filter(
+        Q(next_attempt_at__isnull=True, updated_at__lt=now - _grace())
+        | Q(next_attempt_at__lt=now - _grace()),
+        state=WorkState.PENDING,
+    )
+    for item in due:
+        if _in_running_step(item):
+            dispatch.dispatch_unit(item.pk)
+            count += 1
+    return count
+
+
+def _redispatch_steps(now):
+    """Tasks in a step's running status whose fan-out was lost, or whose wait (budget) is over."""
+    count = 0
+    tasks = VideoTask.objects.filter(status__in=list(STEP_BY_RUNNING), cancelled_at__isnull=True)
+    for task in tasks:
+        step = STEP_BY_RUNNING[S(task.status)]
+        if task.next_attempt_at:
+            if task.next_attempt_at <= now:
+                VideoTask.objects.filter(pk=task.pk, next_attempt_at=task.next_attempt_at).update(
+                    next_attempt_at=None
+                )
+                dispatch.dispatch_step(task.pk, step)
+                count += 1
+            continue
+        if task.status_changed_at > now - _grace():
+            continue
+        items = WorkItem.objects.filter(task=task, step=step)
+        if not items.exists() or not items.exclude(state=WorkState.DONE).exists():
+            # Never fanned out, or every unit done but the step was not completed.
+            dispatch.dispatch_step(task.pk, step)
+            count += 1
+    return count
+
+
+def _redispatch_advances(now):
+    """Tasks at a done status or a passed gate whose move to the next step was lost."""
+    count = 0
+    transient = [
+        S.ASSETS_APPROVED,
+        S.COMPOSITES_READY,
+        S.VIDEO_APPROVED,
+        S.AUDIO_APPROVED,
+        S.SFX_READY,
+        S.ASSEMBLY_READY,
+        S.APPROVED,
+    ]
+    gates_off = [S.ASSETS_READY, S.VIDEO_READY, S.AUDIO_READY]
+    tasks = VideoTask.objects.filter(
+        status__in=transient + gates_off,
+        cancelled_at__isnull=True,
+        status_changed_at__lt=now - _grace(),
+    ).select_related("channel")
+    for task in tasks:
+        if task.waiting_reason and task.next_attempt_at and task.next_attempt_at > now:
+            continue  # deferred (quota) until its time
+        gate = GATE_BY_STATUS.get(S(task.status))
+        if gate and gate in (task.channel.review_gates or []):
+            continue  # waiting for a reviewer, as it should
+        dispatch.dispatch_advance(task.pk)
+        count += 1
+    return count
+
+
+def _redispatch_starts(now):
+    count = 0
+    for task in VideoTask.objects.filter(
+        status=S.CLAIMED, cancelled_at__isnull=True, status_changed_at__lt=now - _grace()
+    ):
+        dispatch.dispatch_start(task.pk)
+        count += 1
+    return count
+
+
+def _report_stuck(now):
+    """Tasks in production whose status has not moved and whose units have not progressed for
+    PIPELINE_STUCK_MINUTES: a card that stays is a problem."""
+    limit = now - dt.timedelta(minutes=settings.PIPELINE_STUCK_MINUTES)
+    stuck = VideoTask.objects.filter(
+        status__in=RUNNING_STATUSES,
+        cancelled_at__isnull=True,
+        status_changed_at__lt=limit,
+        waiting_reason="",
+    ).exclude(work_items__updated_at__gte=limit)
+    count = 0
+    for task in stuck.distinct():
+        count += 1
+        alert_send(
+            level="WARNING",
+            title=f"{task.channel_id}: '{task.title}' is stuck in {task.get_status_display()}",
+            message=f"No progress since {task.status_changed_at:%Y-%m-%d %H:%M} UTC. "
+            f"Check `manage.py task_status {task.pk}`.",
+            key=f"stuck:{task.pk}:{task.status}",
+        )
+    return count

@@ -1,0 +1,285 @@
+"""Running one pipeline script: the only place that starts a subprocess.
+
+A script runs in its own process group (so a timeout, a lost lease or a cancelled task kills it
+and everything it started), gets its secrets and the correlation id through the environment only
+(argv is visible to every user of the machine), and is classified by its exit code per the script
+contract in design.md. Scripts that print no JSON result line (an operator's old copy) are judged
+by their output file, and their usage is estimated from the inputs by the caller.
+"""
+
+import ctypes
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+import structlog
+from django.conf import settings
+
+log = structlog.get_logger(__name__)
+
+# Variables a script never needs and must never see (our own database and keys).
+WITHHELD_ENV = {
+    "DATABASE_URL",
+    "DJANGO_SECRET_KEY",
+    "DJANGO_SECRET_KEY_FALLBACKS",
+    "FIELD_ENCRYPTION_KEY",
+    "DISCORD_WEBHOOK_URL",
+    "NOTION_TOKEN",
+}
+PR_SET_PDEATHSIG = 1
+KILL_GRACE_SECONDS = 5
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    TEMPORARY = "temporary"  # 75: retry with backoff
+    PERMANENT = "permanent"  # 65: input or permanent rejection, stop at once
+    AUTH = "auth"  # 77: auth or credit, stop at once
+    CONFIG = "config"  # 78: configuration, stop at once
+    USAGE = "usage"  # 2: we called it wrong, stop at once
+    UNKNOWN = "unknown"  # any other code (old scripts know only 0/1): bounded retries
+
+
+EXIT_OUTCOMES = {
+    0: Outcome.OK,
+    75: Outcome.TEMPORARY,
+    65: Outcome.PERMANENT,
+    77: Outcome.AUTH,
+    78: Outcome.CONFIG,
+    2: Outcome.USAGE,
+}
+RETRIABLE = {Outcome.TEMPORARY, Outcome.UNKNOWN}
+
+
+@dataclass
+class ScriptResult:
+    script: str
+    exit_code: int
+    outcome: Outcome
+    outputs: list = field(default_factory=list)
+    usage: dict = field(default_factory=dict)
+    provider: str = ""
+    error: str = ""
+    http_status: int | None = None
+    json_line: bool = False
+    stderr_tail: str = ""
+    seconds: float = 0.0
+
+    @property
+    def ok(self):
+        return self.outcome is Outcome.OK
+
+    @property
+    def retriable(self):
+        return self.outcome in RETRIABLE
+
+
+class ScriptCancelled(Exception):
+    """The run was stopped from outside (lease lost, task cancelled)."""
+
+
+def script_path(name):
+    return Path(settings.SCRIPTS_DIR) / f"{name}.py"
+
+
+def _die_with_parent():
+    # Runs in the child between fork and exec: if the worker thread that started the script
+    # dies (SIGKILL), the kernel kills the script too, so no orphan goes on calling a paid API.
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _child_env(extra_env, correlation_id):
+    env = {k: v for k, v in os.environ.items() if k not in WITHHELD_ENV}
+    env.update({k: str(v) for k, v in (extra_env or {}).items() if v is not None})
+    env["VIDEOGEN_CORRELATION_ID"] = str(correlation_id or "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _kill_group(process):
+    """SIGTERM the script's process group, then SIGKILL what is left after a grace period."""
+    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=wait)
+            # the leader is gone; make sure no child of it survives in the group
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
+
+
+def stop_stale_run(pidfile):
+    """A previous run of this unit may still be running: its worker was killed by a hard time
+    limit or the OOM killer, which the script itself survives only if it ignored its parent's death
+    (or left FFmpeg children). Its runner wrote `pidfile` (host, process group); kill that group
+    before the unit runs again, so no orphan keeps calling a paid API or writing the output."""
+    try:
+        host, pgid = Path(pidfile).read_text().split()
+        pgid = int(pgid)
+    except (OSError, ValueError):
+        return False
+    Path(pidfile).unlink(missing_ok=True)
+    if host != socket.gethostname() or not _group_alive(pgid):
+        return False
+    log.warning("stale_script_group_killed", pgid=pgid)
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _write_pidfile(pidfile, pid):
+    if pidfile:
+        Path(pidfile).parent.mkdir(parents=True, exist_ok=True)
+        Path(pidfile).write_text(f"{socket.gethostname()} {pid}\n")
+
+
+def _last_json_line(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{") and line.endswith("}"):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                return None
+            return value if isinstance(value, dict) else None
+        if line:
+            return None
+    return None
+
+
+def _tail(text, limit=2000):
+    return text[-limit:] if len(text) > limit else text
+
+
+def run_script(
+    name,
+    args,
+    *,
+    env=None,
+    timeout=None,
+    correlation_id="",
+    heartbeat=None,
+    heartbeat_every=20.0,
+    python=None,
+    script=None,
+    pidfile=None,
+):
+    """Run scripts/<name>.py with args; return a ScriptResult (never raises for a script failure).
+
+    heartbeat: called every heartbeat_every seconds while the script runs; returning False stops
+    the script (ScriptCancelled). timeout: seconds before the process group is killed (default:
+    settings.SCRIPT_TIMEOUTS[name]); a timeout is a temporary failure. pidfile: where the
+    script's process group is written while it runs (see stop_stale_run).
+    """
+    timeout = timeout or settings.SCRIPT_TIMEOUTS.get(name, 600)
+    command = [python or sys.executable, str(script or script_path(name)), *map(str, args)]
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        process = subprocess.Popen(  # noqa: S603 - fixed interpreter and script, no shell
+            command,
+            stdout=out,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            env=_child_env(env, correlation_id),
+            cwd=str(settings.BASE_DIR),
+            start_new_session=True,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
+        )
+        _write_pidfile(pidfile, process.pid)
+        log.info("script_started", script=name, pid=process.pid)
+        timed_out = False
+        try:
+            next_beat = started + heartbeat_every
+            while True:
+                try:
+                    process.wait(timeout=0.2)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                now = time.monotonic()
+                if now - started > timeout:
+                    timed_out = True
+                    _kill_group(process)
+                    break
+                if heartbeat and now >= next_beat:
+                    next_beat = now + heartbeat_every
+                    if heartbeat() is False:
+                        _kill_group(process)
+                        raise ScriptCancelled(f"{name}: stopped, its lease was lost or cancelled")
+        except BaseException:
+            # Soft time limits, worker shutdown, cancellation: never leave the script running.
+            _kill_group(process)
+            raise
+        # A script may have left children in its group (FFmpeg); they go with it.
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if pidfile:
+            Path(pidfile).unlink(missing_ok=True)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode("utf-8", "replace")
+        stderr = err.read().decode("utf-8", "replace")
+    seconds = time.monotonic() - started
+    return _classify(name, process.returncode, stdout, stderr, seconds, timed_out, timeout)
+
+
+def _classify(name, code, stdout, stderr, seconds, timed_out, timeout):
+    if timed_out:
+        return ScriptResult(
+            script=name,
+            exit_code=code if code is not None else -9,
+            outcome=Outcome.TEMPORARY,
+            error=f"{name}: no answer within {timeout} s; the script was stopped",
+            stderr_tail=_tail(stderr),
+            seconds=seconds,
+        )
+    outcome = EXIT_OUTCOMES.get(code, Outcome.UNKNOWN)
+    result = ScriptResult(
+        script=name, exit_code=code, outcome=outcome, stderr_tail=_tail(stderr), seconds=seconds
+    )
+    if outcome is Outcome.OK:
+        payload = _last_json_line(stdout)
+        if payload and payload.get("ok") is True:
+            result.json_line = True
+            result.outputs = list(payload.get("outputs") or [])
+            result.usage = dict(payload.get("usage") or {})
+            result.provider = str(payload.get("provider") or "")
+        return result
+    payload = _last_json_line(stderr)
+    if payload and payload.get("ok") is False:
+        result.json_line = True
+        result.error = str(payload.get("error") or "")
+        result.http_status = payload.get("status")
+    else:
+        last_line = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        result.error = last_line or f"{name} failed with {how} and printed nothing"
+    return result

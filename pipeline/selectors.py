@@ -1,0 +1,40 @@
+"""Reads about tasks, shared by commands, the admin and the Notion sync."""
+
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+
+from costs.models import VideoCost
+from pipeline.models import WorkItem, WorkState
+from pipeline.status import STEP_ORDER
+
+
+def task_progress(task):
+    """{step: (done, total)} for the steps that have work items, in pipeline order."""
+    rows = (
+        WorkItem.objects.filter(task=task)
+        .values("step")
+        .annotate(total=Count("id"), done=Count("id", filter=Q(state=WorkState.DONE)))
+    )
+    by_step = {row["step"]: (row["done"], row["total"]) for row in rows}
+    return {step: by_step[step] for step in STEP_ORDER if step in by_step}
+
+
+def task_progress_fraction(task):
+    progress = task_progress(task)
+    done = sum(d for d, _ in progress.values())
+    total = sum(t for _, t in progress.values())
+    return done / total if total else 0.0
+
+
+def task_cost(task):
+    return VideoCost.objects.filter(task=task).aggregate(total=Sum("usd"))["total"] or Decimal(0)
+
+
+def task_cost_breakdown(task):
+    return list(
+        VideoCost.objects.filter(task=task)
+        .values("component", "provider")
+        .annotate(usd=Sum("usd"), units=Sum("units"), calls=Sum("api_calls"))
+        .order_by("component")
+    )

@@ -1,0 +1,345 @@
+"""The pipeline's steps, in order. Each step turns a task's storyboard into units of work (one
+script call each) with one small contract; a step never knows which step comes next (that is
+pipeline.status / pipeline.services). Everything a unit needs is derived again from the
+storyboard and the channel, so a redelivered or resumed unit computes the same call."""
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from django.conf import settings
+from django.utils import timezone
+
+from channels_app.models import SecretName
+from costs.models import Component
+from pipeline import paths
+from pipeline.storyboard import (
+    storyboard_asset_prompt,
+    storyboard_clip_seconds,
+    storyboard_scene_prompt,
+)
+
+# Provider family per step and the real provider used when a channel names none.
+REAL_PROVIDERS = {"image": "gemini", "video": "kie", "voice": "elevenlabs", "upload": "youtube"}
+SECRETS_BY_PROVIDER = {
+    "gemini": [SecretName.GEMINI_API_KEY],
+    "kie": [SecretName.KIE_API_KEY],
+    "elevenlabs": [SecretName.ELEVENLABS_API_KEY],
+}
+
+
+class UnitError(Exception):
+    """An in-process unit (an upload) failed; `outcome` classifies it like a script's exit code
+    (pipeline.runner.Outcome): TEMPORARY retries with backoff, PERMANENT/AUTH/CONFIG stop."""
+
+    def __init__(self, message, *, outcome):
+        super().__init__(message)
+        self.outcome = outcome
+
+
+class UnitDeferred(Exception):
+    """An in-process unit cannot run before `until` (e.g. the YouTube quota resets at midnight
+    Pacific). Not a failure and not an attempt: the task waits and the reconciler resumes it."""
+
+    def __init__(self, reason, *, until):
+        super().__init__(reason)
+        self.reason, self.until = reason, until
+
+
+@dataclass
+class UnitSpec:
+    unit: str
+    output: Path
+    provider: str
+    script: str = ""
+    args: list = field(default_factory=list)
+    env: dict = field(default_factory=dict)
+    estimate: dict = field(default_factory=dict)  # usage expected, for budgets and old scripts
+    function: object = None  # an in-process unit (the local upload) instead of a script
+    prepare: object = None  # called just before the run (e.g. writes the assembly manifest)
+
+    @property
+    def slot(self):
+        """The concurrency cap this unit counts against."""
+        return self.provider if self.provider != "ffmpeg" else "ffmpeg"
+
+
+def channel_provider(channel, family):
+    configured = (channel.providers or {}).get(family)
+    return configured or settings.VIDEOGEN_PROVIDER or REAL_PROVIDERS[family]
+
+
+class Step:
+    name = ""
+    component = ""
+
+    def units(self, task):
+        raise NotImplementedError
+
+    def unit(self, task, unit_id):
+        for spec in self.units(task):
+            if spec.unit == unit_id:
+                return spec
+        raise KeyError(f"{self.name}: no unit {unit_id!r} in task {task.pk}'s storyboard")
+
+    def output(self, task, unit_id):
+        return paths.unit_output(task.channel_id, str(task.pk), self.name, unit_id)
+
+
+class AssetsStep(Step):
+    name = "assets"
+    component = Component.IMAGE
+
+    def units(self, task):
+        storyboard = task.storyboard
+        provider = channel_provider(task.channel, "image")
+        specs = []
+        for asset in storyboard["assets"]:
+            ratio = "16:9" if asset["kind"] == "environment" else "1:1"
+            output = self.output(task, asset["id"])
+            prompt = storyboard_asset_prompt(storyboard, asset)
+            specs.append(
+                UnitSpec(
+                    unit=asset["id"],
+                    output=output,
+                    provider=provider,
+                    script="generate_asset",
+                    args=["--prompt", prompt, "--output", output, "--aspect-ratio", ratio],
+                    estimate={"images": 1},
+                )
+            )
+        return specs
+
+
+class CompositesStep(Step):
+    name = "composites"
+    component = Component.COMPOSITE
+
+    def units(self, task):
+        asset = AssetsStep().output
+        specs = []
+        for scene in task.storyboard["scenes"]:
+            output = self.output(task, scene["id"])
+            if scene.get("split"):
+                left, right = scene["split"]
+                script = "create_split_screen"
+                args = ["--left", asset(task, left), "--right", asset(task, right)]
+            else:
+                composite = scene["composite"]
+                script = "create_composite"
+                args = [
+                    "--character",
+                    asset(task, composite["character"]),
+                    "--environment",
+                    asset(task, composite["environment"]),
+                    "--scale",
+                    composite.get("scale", 1.0),
+                ]
+            specs.append(
+                UnitSpec(
+                    unit=scene["id"],
+                    output=output,
+                    provider="ffmpeg",
+                    script=script,
+                    args=[*args, "--output", output],
+                )
+            )
+        return specs
+
+
+class VideosStep(Step):
+    name = "videos"
+    component = Component.VIDEO
+
+    def units(self, task):
+        provider = channel_provider(task.channel, "video")
+        composite = CompositesStep().output
+        specs = []
+        for scene in task.storyboard["scenes"]:
+            output = self.output(task, scene["id"])
+            seconds = storyboard_clip_seconds(scene)
+            model = task.channel.video_model
+            specs.append(
+                UnitSpec(
+                    unit=scene["id"],
+                    output=output,
+                    provider=provider,
+                    script="generate_video",
+                    args=[
+                        "--image",
+                        composite(task, scene["id"]),
+                        "--prompt",
+                        storyboard_scene_prompt(task.storyboard, scene),
+                        "--output",
+                        output,
+                        "--duration",
+                        seconds,
+                        "--model",
+                        model,
+                    ],
+                    estimate={"clip_seconds": seconds, "model": model},
+                )
+            )
+        return specs
+
+
+class AudioStep(Step):
+    name = "audio"
+    component = Component.NARRATION
+
+    def units(self, task):
+        provider = channel_provider(task.channel, "voice")
+        specs = []
+        for scene in task.storyboard["scenes"]:
+            if not scene.get("narration"):
+                continue
+            output = self.output(task, scene["id"])
+            specs.append(
+                UnitSpec(
+                    unit=scene["id"],
+                    output=output,
+                    provider=provider,
+                    script="generate_audio",
+                    args=["--text", scene["narration"], "--output", output],
+                    env={"ELEVENLABS_VOICE_ID": task.channel.voice_id},
+                    estimate={"characters": len(scene["narration"])},
+                )
+            )
+        return specs
+
+
+class SfxStep(Step):
+    name = "sfx"
+    component = Component.SFX
+
+    def units(self, task):
+        provider = channel_provider(task.channel, "voice")
+        specs = []
+        for scene in task.storyboard["scenes"]:
+            if not scene.get("sfx"):
+                continue
+            output = self.output(task, scene["id"])
+            duration = min(max(float(scene["duration"]), 0.5), 30)
+            specs.append(
+                UnitSpec(
+                    unit=scene["id"],
+                    output=output,
+                    provider=provider,
+                    script="generate_sound_effects",
+                    args=["--text", scene["sfx"], "--output", output, "--duration", duration],
+                    estimate={"sfx": 1, "sfx_seconds": duration},
+                )
+            )
+        return specs
+
+
+def _write_atomically(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+class AssemblyStep(Step):
+    name = "assembly"
+    component = Component.ASSEMBLY
+
+    def manifest(self, task):
+        """The assemble_video.py manifest; paths relative to the project folder it lives in."""
+        project = paths.project_dir(task.channel_id, str(task.pk))
+
+        def relative(step, scene_id):
+            output = paths.unit_output(task.channel_id, str(task.pk), step, scene_id)
+            return str(output.relative_to(project))
+
+        clips = []
+        for number, scene in enumerate(task.storyboard["scenes"], start=1):
+            clip = {
+                "clip_number": number,
+                "scene": scene["id"],
+                "video": relative("videos", scene["id"]),
+            }
+            if scene.get("narration"):
+                clip["audio"] = relative("audio", scene["id"])
+            if scene.get("sfx"):
+                clip["sfx"] = relative("sfx", scene["id"])
+            clips.append(clip)
+        return {"title": task.storyboard["title"], "clips": clips}
+
+    def units(self, task):
+        manifest_path = paths.manifest(task.channel_id, str(task.pk))
+        output = paths.final_video(task.channel_id, str(task.pk))
+
+        def write_manifest():
+            _write_atomically(manifest_path, json.dumps(self.manifest(task), indent=2))
+
+        return [
+            UnitSpec(
+                unit="video",
+                output=output,
+                provider="ffmpeg",
+                script="assemble_video",
+                args=["--manifest", manifest_path, "--output", output],
+                prepare=write_manifest,
+            )
+        ]
+
+    def output(self, task, unit_id):
+        return paths.final_video(task.channel_id, str(task.pk))
+
+
+def publish_locally(task):
+    """The `local` upload provider: "publishes" into the workspace, for rehearsals and the demo."""
+    source = paths.final_video(task.channel_id, str(task.pk))
+    target_dir = paths.published_dir(task.channel_id)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"{task.pk}.mp4"
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.copyfile(source, temporary)
+    os.replace(temporary, target)
+    metadata = {
+        "task_id": str(task.pk),
+        "title": task.storyboard["title"][:100],
+        "description": task.storyboard.get("description", ""),
+        "tags": task.storyboard.get("tags") or task.channel.tags,
+        "privacy_status": task.channel.privacy,
+        "made_for_kids": task.channel.made_for_kids,
+        "contains_synthetic_media": True,
+        "published_at": timezone.now().isoformat(),
+    }
+    _write_atomically(target.with_suffix(".json"), json.dumps(metadata, indent=2))
+    return {"outputs": [str(target)], "usage": {}, "url": target.as_uri()}
+
+
+class UploadStep(Step):
+    name = "upload"
+    component = Component.UPLOAD
+
+    def units(self, task):
+        provider = channel_provider(task.channel, "upload")
+        if provider != "local":
+            from pipeline.integrations import youtube  # the YouTube uploader plugs in here
+
+            return [youtube.upload_unit(task)]
+        return [
+            UnitSpec(
+                unit="video",
+                output=paths.published_dir(task.channel_id) / f"{task.pk}.mp4",
+                provider="local",
+                function=publish_locally,
+            )
+        ]
+
+
+STEPS = [
+    AssetsStep(),
+    CompositesStep(),
+    VideosStep(),
+    AudioStep(),
+    SfxStep(),
+    AssemblyStep(),
+    UploadStep(),
+]
+STEP_BY_NAME = {step.name: step for step in STEPS}

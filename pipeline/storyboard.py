@@ -1,0 +1,494 @@
+"""Storyboards: one video's title, assets and scenes (design.md, "Storyboard").
+
+`storyboard_parse` reads YAML (or JSON) text, `storyboard_validate` checks an already parsed
+dict (from Notion or the admin). Both return the storyboard normalized, with every optional key
+present, so the pipeline can rely on them; validating a normalized storyboard again returns it
+unchanged. Every problem is reported at once, each naming its path:
+
+    storyboard: scenes[3].composite.environment: unknown asset 'lake' (assets: bulbasaur, forest)
+"""
+
+import re
+
+import yaml
+
+from channels_app.config import (
+    describe,
+    did_you_mean,
+    join_path,
+    unknown_key_message,
+    yaml_error_message,
+    yaml_load,
+)
+from channels_app.models import CHANNEL_ID_PATTERN
+from pipeline.paths import SAFE_ID
+
+TITLE_MAX_CHARS = 100  # YouTube's limit
+DESCRIPTION_MAX_CHARS = 5000  # YouTube's limit
+TAGS_MAX_CHARS = 500  # YouTube's limit, all tags together
+MAX_ASSETS = 100
+MAX_SCENES = 200
+DURATION_MIN, DURATION_MAX = 1, 30  # seconds of a scene in the final video
+CLIP_LENGTHS = (5, 10)  # the clip lengths Kling makes; a scene's clip is the next one up
+SCALE_MIN, SCALE_MAX = 0.1, 3
+ASSET_KINDS = ("character", "environment", "prop")
+# composite role -> (asset kinds it takes, how to name them in a message)
+COMPOSITE_KINDS = {
+    "environment": (("environment",), "an environment"),
+    "character": (("character", "prop"), "a character or prop"),
+}
+
+TOP_KEYS = (
+    "title",
+    "channel",
+    "atmosphere",
+    "description",
+    "tags",
+    "thumbnail",
+    "assets",
+    "scenes",
+)
+ASSET_KEYS = ("id", "kind", "prompt", "reference")
+SCENE_KEYS = ("id", "composite", "split", "motion", "narration", "sfx", "duration")
+COMPOSITE_KEYS = ("environment", "character", "scale")
+_CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
+
+
+class StoryboardInvalid(ValueError):
+    """`errors` lists every problem as "<source>: <path>: <message>"."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class _Errors:
+    """Collects (path, message) problems of one storyboard."""
+
+    def __init__(self, source):
+        self.source = source
+        self.items = []
+
+    def add(self, path, message):
+        self.items.append(
+            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
+        )
+
+    def raise_if_any(self):
+        if self.items:
+            raise StoryboardInvalid(self.items)
+
+
+def storyboard_parse(text, *, source="storyboard"):
+    """Parse storyboard YAML (JSON is YAML too) and validate it; see storyboard_validate."""
+    try:
+        data = yaml_load(text)
+    except yaml.YAMLError as error:
+        raise StoryboardInvalid([f"{source}: {yaml_error_message(error)}"]) from None
+    return storyboard_validate(data, source=source)
+
+
+def storyboard_validate(data, *, source="storyboard"):
+    """Check a parsed storyboard and return it normalized; raise StoryboardInvalid otherwise."""
+    errors = _Errors(source)
+    if data is None:
+        errors.add("", "the storyboard is empty; it needs at least title, assets and scenes")
+    elif not isinstance(data, dict):
+        errors.add(
+            "", f"must be a mapping (title: ..., assets: ..., scenes: ...), got {describe(data)}"
+        )
+    errors.raise_if_any()
+    _unknown_keys(data, TOP_KEYS, "", errors)
+    assets = _assets(data.get("assets"), errors)
+    assets_by_id = {asset["id"]: asset for asset in assets if asset.get("id")}
+    scenes = _scenes(data.get("scenes"), assets_by_id, errors)
+    result = {
+        "title": _title(data.get("title"), errors),
+        "channel": _channel(data.get("channel"), errors),
+        "atmosphere": _optional_text(data.get("atmosphere"), "atmosphere", errors),
+        "description": _description(data.get("description"), errors),
+        "tags": _tags(data.get("tags"), errors),
+        "thumbnail": _thumbnail(data.get("thumbnail"), assets_by_id, scenes, errors),
+        "assets": assets,
+        "scenes": scenes,
+    }
+    errors.raise_if_any()
+    return result
+
+
+# --- Shared checks --------------------------------------------------------------------------
+
+
+def _unknown_keys(mapping, allowed, path, errors):
+    for key in mapping:
+        if key not in allowed:
+            errors.add(join_path(path, key), unknown_key_message(key, allowed))
+
+
+def _mapping(value, path, what, errors):
+    if isinstance(value, dict):
+        return value
+    errors.add(path, f"must be a mapping ({what}), got {describe(value)}")
+    return None
+
+
+def _text(value, path, errors, *, what="text"):
+    """Non-empty text, stripped; None (after reporting) otherwise."""
+    if value is None:
+        errors.add(path, f"is required ({what})")
+    elif not isinstance(value, str):
+        errors.add(path, f"must be text ({what}), got {describe(value)}")
+    elif not value.strip():
+        errors.add(path, f"must not be empty ({what})")
+    else:
+        return value.strip()
+    return None
+
+
+def _optional_text(value, path, errors):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(path, f"must be text, got {describe(value)}")
+        return ""
+    return value.strip()
+
+
+def _safe_id(value, path, errors):
+    if value is None:
+        errors.add(path, "is required (a short id such as 'forest' or 's01')")
+    elif not isinstance(value, str) or not SAFE_ID.fullmatch(value):
+        errors.add(
+            path,
+            f"{describe(value)} is not a valid id: use 1-64 letters, digits, '-' or '_', starting "
+            "with a letter or digit (ids become file names; no '/', '.', or spaces)",
+        )
+    else:
+        return value
+    return None
+
+
+def _unique_ids(items, what, path, errors):
+    """Ids are file names, and some file systems ignore case: 'Forest' and 'forest' collide."""
+    first_index = {}
+    for index, item in enumerate(items):
+        item_id = item.get("id")
+        if not item_id:
+            continue
+        key = item_id.lower()
+        if key in first_index:
+            errors.add(
+                f"{path}[{index}].id",
+                f"duplicate {what} id {item_id!r} (already used by {path}[{first_index[key]}]; "
+                "ids must be unique, ignoring case)",
+            )
+        else:
+            first_index[key] = index
+
+
+def _list(value, path, what, errors, *, maximum):
+    if value is None:
+        errors.add(path, f"is required (a list of {what})")
+    elif not isinstance(value, list):
+        errors.add(path, f"must be a list of {what}, got {describe(value)}")
+    elif not value:
+        errors.add(path, f"must not be empty (a list of {what})")
+    elif len(value) > maximum:
+        errors.add(path, f"has {len(value)} {what}; at most {maximum} are allowed")
+    else:
+        return value
+    return []
+
+
+# --- Top level ------------------------------------------------------------------------------
+
+
+def _title(value, errors):
+    title = _text(value, "title", errors, what="the video's title")
+    if title is None:
+        return ""
+    if len(title) > TITLE_MAX_CHARS:
+        errors.add(
+            "title",
+            f"must be at most {TITLE_MAX_CHARS} characters (YouTube's limit), got {len(title)}",
+        )
+    _no_angle_brackets(title, "title", errors)
+    return title
+
+
+def _no_angle_brackets(text, path, errors):
+    if "<" in text or ">" in text:
+        errors.add(path, "must not contain '<' or '>' (YouTube refuses them)")
+
+
+def _channel(value, errors):
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _CHANNEL_ID.fullmatch(value):
+        errors.add(
+            "channel",
+            f"{describe(value)} is not a valid channel id: 1-63 lowercase letters, digits, '-' or "
+            "'_' (the name of its file in channel_configs/, without .yaml)",
+        )
+        return None
+    return value
+
+
+def _description(value, errors):
+    description = _optional_text(value, "description", errors)
+    if len(description) > DESCRIPTION_MAX_CHARS:
+        limit = f"must be at most {DESCRIPTION_MAX_CHARS} characters (YouTube's limit)"
+        errors.add("description", f"{limit}, got {len(description)}")
+    _no_angle_brackets(description, "description", errors)
+    return description
+
+
+def _tags(value, errors):
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        errors.add("tags", f"must be a list of text, got {describe(value)}")
+        return []
+    tags = []
+    for index, tag in enumerate(value):
+        if isinstance(tag, str) and tag.strip():
+            tags.append(tag.strip())
+        else:
+            errors.add(f"tags[{index}]", f"must be non-empty text, got {describe(tag)}")
+    if sum(len(tag) for tag in tags) > TAGS_MAX_CHARS:
+        errors.add(
+            "tags", f"must be at most {TAGS_MAX_CHARS} characters together (YouTube's limit)"
+        )
+    return tags
+
+
+def _thumbnail(value, assets_by_id, scenes, errors):
+    if value is None:
+        return None
+    scene_ids = [scene["id"] for scene in scenes if scene.get("id")]
+    if isinstance(value, str) and (value in assets_by_id or value in scene_ids):
+        return value
+    choices = list(dict.fromkeys([*assets_by_id, *scene_ids]))
+    hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+    errors.add(
+        "thumbnail",
+        f"unknown asset or scene {describe(value)}"
+        + (f"; {hint}" if hint else f" (ids: {', '.join(choices)})"),
+    )
+    return None
+
+
+# --- Assets ---------------------------------------------------------------------------------
+
+
+def _assets(value, errors):
+    assets = []
+    for index, item in enumerate(_list(value, "assets", "assets", errors, maximum=MAX_ASSETS)):
+        assets.append(_asset(item, f"assets[{index}]", errors))
+    _unique_ids(assets, "asset", "assets", errors)
+    ids = {asset["id"]: asset for asset in assets if asset.get("id")}
+    for index, asset in enumerate(assets):
+        _asset_reference(asset, ids, f"assets[{index}].reference", errors)
+    return assets
+
+
+def _asset(item, path, errors):
+    item = _mapping(item, path, "id, kind, prompt", errors)
+    if item is None:
+        return {}
+    _unknown_keys(item, ASSET_KEYS, path, errors)
+    kind = item.get("kind")
+    if kind not in ASSET_KINDS:
+        hint = did_you_mean(kind, ASSET_KINDS) if isinstance(kind, str) else ""
+        message = "is required" if kind is None else f"unknown kind {describe(kind)}"
+        errors.add(
+            f"{path}.kind",
+            f"{message}; choose from {', '.join(ASSET_KINDS)}" + (f" ({hint})" if hint else ""),
+        )
+    reference = item.get("reference")
+    return {
+        "id": _safe_id(item.get("id"), f"{path}.id", errors),
+        "kind": kind if kind in ASSET_KINDS else None,
+        "prompt": _text(item.get("prompt"), f"{path}.prompt", errors, what="what the image shows"),
+        "reference": None
+        if reference is None
+        else _safe_id(reference, f"{path}.reference", errors),
+    }
+
+
+def _asset_reference(asset, ids, path, errors):
+    """A reference image must be another asset, made first: no self-reference, no cycle."""
+    reference = asset.get("reference")
+    if not reference or not asset.get("id"):
+        return
+    if reference not in ids:
+        errors.add(path, _unknown_asset_message(reference, ids))
+        return
+    chain = [asset["id"]]
+    while reference and reference in ids:
+        if reference in chain:
+            cycle = " -> ".join([*chain, reference])
+            errors.add(path, f"references form a cycle ({cycle}); an asset cannot depend on itself")
+            return
+        chain.append(reference)
+        reference = ids[reference].get("reference")
+
+
+def _unknown_asset_message(asset_id, ids):
+    hint = did_you_mean(asset_id, ids)
+    return f"unknown asset {asset_id!r}" + (
+        f"; {hint}" if hint else f" (assets: {', '.join(ids) or 'none'})"
+    )
+
+
+# --- Scenes ---------------------------------------------------------------------------------
+
+
+def _scenes(value, assets_by_id, errors):
+    scenes = []
+    for index, item in enumerate(_list(value, "scenes", "scenes", errors, maximum=MAX_SCENES)):
+        scenes.append(_scene(item, f"scenes[{index}]", assets_by_id, errors))
+    _unique_ids(scenes, "scene", "scenes", errors)
+    return scenes
+
+
+def _scene(item, path, assets_by_id, errors):
+    item = _mapping(item, path, "id, composite or split, motion, narration, duration", errors)
+    if item is None:
+        return {}
+    _unknown_keys(item, SCENE_KEYS, path, errors)
+    composite, split = _scene_image(item, path, assets_by_id, errors)
+    motion_help = "the camera and subject movement"
+    narration_help = "the words spoken over the scene; every scene has narration"
+    return {
+        "id": _safe_id(item.get("id"), f"{path}.id", errors),
+        "composite": composite,
+        "split": split,
+        "motion": _text(item.get("motion"), f"{path}.motion", errors, what=motion_help),
+        "narration": _text(item.get("narration"), f"{path}.narration", errors, what=narration_help),
+        "sfx": _optional_text(item.get("sfx"), f"{path}.sfx", errors),
+        "duration": _duration(item.get("duration"), f"{path}.duration", errors),
+    }
+
+
+def _scene_image(item, path, assets_by_id, errors):
+    """(composite, split): exactly one of them is given, the other is None."""
+    composite, split = item.get("composite"), item.get("split")
+    if composite is not None and split is not None:
+        errors.add(path, "has both composite and split; a scene's image is one or the other")
+        return None, None
+    if composite is not None:
+        return _composite(composite, f"{path}.composite", assets_by_id, errors), None
+    if split is not None:
+        return None, _split(split, f"{path}.split", assets_by_id, errors)
+    errors.add(
+        path,
+        "needs an image: composite: {environment: <asset>, character: <asset>} "
+        "or split: [<asset>, <asset>]",
+    )
+    return None, None
+
+
+def _asset_of_kind(value, path, kinds, assets_by_id, errors):
+    """An asset id that exists and whose kind fits: kinds is (kinds, name) or None for any."""
+    if not isinstance(value, str):
+        errors.add(path, f"must be an asset id, got {describe(value)}")
+        return None
+    asset = assets_by_id.get(value)
+    if asset is None:
+        errors.add(path, _unknown_asset_message(value, assets_by_id))
+        return value
+    if kinds and asset.get("kind") and asset["kind"] not in kinds[0]:
+        place = path.split(".", 1)[1]
+        errors.add(path, f"asset {value!r} is {_a(asset['kind'])}; {place} needs {kinds[1]} asset")
+    return value
+
+
+def _a(word):
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _composite(value, path, assets_by_id, errors):
+    value = _mapping(value, path, "environment, character, optional scale", errors)
+    if value is None:
+        return None
+    _unknown_keys(value, COMPOSITE_KEYS, path, errors)
+    result = {}
+    for role, kinds in COMPOSITE_KINDS.items():
+        if value.get(role) is None:
+            errors.add(f"{path}.{role}", f"is required (the id of {kinds[1]} asset)")
+            result[role] = None
+        else:
+            result[role] = _asset_of_kind(
+                value[role], f"{path}.{role}", kinds, assets_by_id, errors
+            )
+    result["scale"] = _scale(value.get("scale"), f"{path}.scale", errors)
+    return result
+
+
+def _number_between(value, low, high):
+    return not isinstance(value, bool) and isinstance(value, int | float) and low <= value <= high
+
+
+def _scale(value, path, errors):
+    if value is None:
+        return 1.0
+    if not _number_between(value, SCALE_MIN, SCALE_MAX):
+        limits = f"must be a number from {SCALE_MIN} to {SCALE_MAX} (1.0 is the natural size)"
+        errors.add(path, f"{limits}, got {describe(value)}")
+        return 1.0
+    return float(value)
+
+
+def _split(value, path, assets_by_id, errors):
+    if not isinstance(value, list) or len(value) != 2:
+        errors.add(
+            path,
+            f"must be a list of exactly two asset ids [left, right], got {describe(value)}"
+            + (f" of {len(value)}" if isinstance(value, list) else ""),
+        )
+        return None
+    return [
+        _asset_of_kind(item, f"{path}[{index}]", None, assets_by_id, errors)
+        for index, item in enumerate(value)
+    ]
+
+
+def _duration(value, path, errors):
+    if value is None:
+        errors.add(path, f"is required (seconds, {DURATION_MIN}-{DURATION_MAX})")
+        return None
+    if not _number_between(value, DURATION_MIN, DURATION_MAX):
+        limits = f"must be a number of seconds from {DURATION_MIN} to {DURATION_MAX}"
+        errors.add(path, f"{limits}, got {describe(value)}")
+        return None
+    return value
+
+
+# --- Helpers for the pipeline ---------------------------------------------------------------
+
+
+def _with_atmosphere(text, atmosphere):
+    text = text.strip().rstrip(".")
+    return (
+        f"{text}. Atmosphere: {atmosphere.strip()}" if atmosphere and atmosphere.strip() else text
+    )
+
+
+def storyboard_asset_prompt(storyboard, asset):
+    """The image prompt of an asset: its own prompt with the storyboard's atmosphere, so every
+    image of a video shares one look."""
+    return _with_atmosphere(asset["prompt"], storyboard.get("atmosphere") or "")
+
+
+def storyboard_scene_prompt(storyboard, scene):
+    """The clip prompt of a scene: its motion with the storyboard's atmosphere."""
+    return _with_atmosphere(scene["motion"], storyboard.get("atmosphere") or "")
+
+
+def storyboard_clip_seconds(scene):
+    """The clip length to request for a scene: Kling makes 5 or 10 s clips, so a duration is
+    rounded up to the next one (longer scenes get 10 s, stretched in assembly)."""
+    return next(
+        (length for length in CLIP_LENGTHS if scene["duration"] <= length), CLIP_LENGTHS[-1]
+    )

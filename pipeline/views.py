@@ -1,0 +1,94 @@
+"""Workspace media (images, clips, audio, final videos) for the review pages.
+
+Mounted with admin_view (videogen/urls.py): anonymous users get the admin login, never the file.
+Paths are resolved by pipeline.paths.ensure_inside_workspace (following links), so `..`, absolute
+paths, encoded dots and symlinks pointing out of WORKSPACE_ROOT are all refused. HTTP Range
+requests get 206 partial content, which a <video> element needs to seek."""
+
+import re
+
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.views.decorators.http import require_safe
+
+from pipeline.paths import UnsafePath, ensure_inside_workspace
+
+CONTENT_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".mp4": "video/mp4",
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".m4a": "audio/mp4",
+}
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+CHUNK = 64 * 1024
+
+
+def _can_view(user):
+    return user.has_perm("pipeline.view_videotask") or user.has_perm("reviews.can_review")
+
+
+def byte_range(header, size):
+    """(start, end) inclusive for a single-range `Range` header; None when there is no usable
+    range (absent, malformed or several ranges: the whole file is sent, as RFC 9110 allows);
+    raises ValueError when the range cannot be satisfied."""
+    match = RANGE.match(header.strip()) if header else None
+    if not match or match.group(1) == match.group(2) == "":
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        length = int(last)
+        if length == 0 or size == 0:
+            raise ValueError("empty suffix range")
+        return max(size - length, 0), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise ValueError("range starts past the end")
+    return start, end
+
+
+def _read(path, start, length):
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        remaining = length
+        while remaining > 0:
+            data = stream.read(min(CHUNK, remaining))
+            if not data:
+                return
+            remaining -= len(data)
+            yield data
+
+
+@require_safe
+def media(request, relative):
+    if not _can_view(request.user):
+        raise PermissionDenied("media needs the pipeline.view_videotask permission")
+    try:
+        path = ensure_inside_workspace(relative)
+    except UnsafePath as error:
+        raise Http404("no such media file") from error
+    content_type = CONTENT_TYPES.get(path.suffix.lower())
+    if content_type is None or not path.is_file():
+        raise Http404("no such media file")
+    size = path.stat().st_size
+    try:
+        requested = byte_range(request.headers.get("Range", ""), size)
+    except ValueError:
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    if requested is None:
+        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
+    else:
+        start, end = requested
+        response = StreamingHttpResponse(
+            _read(path, start, end - start + 1), status=206, content_type=content_type
+        )
+        response["Content-Range"] = f"bytes {start}-{end}/{size}"
+        response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
