@@ -1,0 +1,104 @@
+"""Approve and reject from the review page, through the same services as `manage.py review`."""
+
+import pytest
+from django.contrib.messages import get_messages
+from django.urls import reverse
+
+from pipeline.models import VideoTask, WorkItem, WorkState
+from pipeline.status import Status
+from reviews.models import AuditLog, Review
+
+pytestmark = pytest.mark.django_db
+
+
+def _decide(client, task, **data):
+    return client.post(
+        reverse("reviews:decide", args=[task.pk]),
+        {"visit": task.status_changed_at.isoformat(), **data},
+    )
+
+
+def _messages(response):
+    return [(m.level_tag, str(m)) for m in get_messages(response.wsgi_request)]
+
+
+def test_it_approves_with_notes_and_goes_back_to_the_queue(reviewer_client, reviewer, final_task):
+    response = _decide(reviewer_client, final_task, decision="approve", notes="ship it")
+
+    assert response.status_code == 302 and response["Location"] == reverse("reviews:queue")
+    final_task.refresh_from_db()
+    assert final_task.status == Status.APPROVED
+    review = Review.objects.get()
+    assert (review.reviewer, review.reviewer_name, review.notes) == (reviewer, "rita", "ship it")
+    audit = AuditLog.objects.get()
+    assert (audit.actor, audit.action, audit.notes) == ("rita", "review_approved", "ship it")
+    assert _messages(response) == [
+        ("success", "'The Secret Life of Bulbasaur' approved; it is now Approved.")
+    ]
+
+
+def test_it_rejects_and_redoes_only_the_checked_scenes_from_the_chosen_step(
+    reviewer_client, final_task
+):
+    response = _decide(
+        reviewer_client, final_task, decision="reject", notes="s01 has five legs",
+        redo_step="videos", redo_units=["s01"],
+    )  # fmt: skip
+
+    assert response.status_code == 302
+    final_task.refresh_from_db()
+    assert (final_task.status, final_task.failed_step) == (Status.VIDEO_ERROR, "videos")
+    states = dict(
+        WorkItem.objects.filter(task=final_task).values_list("step", "state").order_by("step")
+    )
+    assert states["videos"] == WorkState.PENDING and states["assets"] == WorkState.DONE
+    review = Review.objects.get()
+    assert (review.redo_step, review.redo_scenes) == ("videos", ["s01"])
+
+
+def test_it_shows_the_reason_naming_the_task_when_a_rejection_has_no_notes(
+    reviewer_client, final_task
+):
+    response = _decide(reviewer_client, final_task, decision="reject", notes=" ")
+
+    assert response["Location"] == reverse("reviews:task", args=[final_task.pk])
+    [(level, text)] = _messages(response)
+    assert level == "error"
+    assert text.startswith("'The Secret Life of Bulbasaur': a rejection needs notes")
+    assert VideoTask.objects.get(pk=final_task.pk).status == Status.FINAL_REVIEW
+
+
+def test_it_tells_the_second_reviewer_that_the_task_was_already_decided(
+    reviewer_client, final_task
+):
+    _decide(reviewer_client, final_task, decision="approve")
+    response = _decide(reviewer_client, final_task, decision="approve")
+
+    level, text = _messages(response)[-1]  # after the first one's success message
+    assert level == "error"
+    assert "changed since you opened it (now Approved); nothing was recorded" in text
+    assert Review.objects.count() == 1 and AuditLog.objects.count() == 1
+
+
+def test_it_refuses_a_decision_on_a_task_that_is_not_at_a_gate(reviewer_client, final_task):
+    VideoTask.objects.filter(pk=final_task.pk).update(status=Status.GENERATING_VIDEO)
+    final_task.refresh_from_db()
+
+    response = _decide(reviewer_client, final_task, decision="approve")
+
+    [(level, text)] = _messages(response)
+    assert level == "error" and "is not waiting for review" in text
+    assert not Review.objects.exists()
+
+
+def test_it_refuses_a_get_on_the_decision_url(reviewer_client, final_task):
+    assert reviewer_client.get(reverse("reviews:decide", args=[final_task.pk])).status_code == 405
+
+
+def test_it_names_the_bad_field_when_the_form_is_not_valid(reviewer_client, final_task):
+    response = _decide(reviewer_client, final_task, decision="reject", redo_units=["s99"])
+
+    [(level, text)] = _messages(response)
+    assert level == "error"
+    assert text.startswith("'The Secret Life of Bulbasaur': nothing was recorded: redo_units:")
+    assert not Review.objects.exists()

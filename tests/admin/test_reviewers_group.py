@@ -1,0 +1,43 @@
+"""The "Reviewers" group (migration reviews 0003) exists with the review permission, and its
+members can decide where other staff can only look."""
+
+import importlib
+
+import pytest
+from django.apps import apps as global_apps
+from django.contrib.auth.models import Group, Permission
+
+pytestmark = pytest.mark.django_db
+migration = importlib.import_module("reviews.migrations.0003_reviewers_group")
+
+
+def test_it_creates_the_reviewers_group_with_the_review_permission():
+    Group.objects.filter(name="Reviewers").delete()  # as on a fresh database
+    migration.create_group(global_apps, None)
+
+    group = Group.objects.get(name="Reviewers")
+    codenames = set(group.permissions.values_list("content_type__app_label", "codename"))
+    assert ("reviews", "can_review") in codenames
+    assert ("pipeline", "view_videotask") in codenames
+
+
+def test_it_creates_the_permission_rows_itself_when_post_migrate_has_not_run_yet():
+    Group.objects.filter(name="Reviewers").delete()
+    Permission.objects.filter(codename="can_review").delete()
+
+    migration.create_group(global_apps, None)
+
+    group = Group.objects.get(name="Reviewers")
+    assert group.permissions.filter(codename="can_review").exists()
+
+
+def test_it_can_run_twice_without_duplicates():
+    migration.create_group(global_apps, None)
+    migration.create_group(global_apps, None)
+    assert Permission.objects.filter(codename="can_review").count() == 1
+    assert Group.objects.get(name="Reviewers").permissions.count() == len(migration.PERMISSIONS)
+
+
+def test_it_gives_a_member_the_right_to_decide(reviewer, viewer):
+    assert reviewer.has_perm("reviews.can_review")
+    assert not viewer.has_perm("reviews.can_review")

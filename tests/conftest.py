@@ -1,0 +1,79 @@
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+from django.db import connection
+
+pytest_plugins = ["tests.stack"]
+
+SERVICES = {"PostgreSQL": "DATABASE_URL", "Redis": "REDIS_URL"}
+
+
+def _reachable(url):
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    """Tests run on real PostgreSQL and Redis. When one is unreachable the run stops with its name
+    (in CI and locally alike: nearly every test needs them, and a silent skip would hide it)."""
+    missing = []
+    for name, variable in SERVICES.items():
+        url = os.environ.get(variable, "")
+        if not url:
+            missing.append(f"{name}: {variable} is not set (run the tests with `make test`)")
+        elif not _reachable(url):
+            missing.append(f"{name}: nothing answers at {urlparse(url).netloc} ({variable})")
+    if missing:
+        pytest.exit(
+            "required services are unreachable:\n  "
+            + "\n  ".join(missing)
+            + ("\n(CI=true: failing, not skipping)" if os.environ.get("CI") else ""),
+            returncode=3,
+        )
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A test database of its own per run (make test sets VIDEOGEN_TEST_RUN), so two runs on one
+    machine do not drop each other's database."""
+    from pytest_django.fixtures import _set_suffix_to_test_databases
+
+    run = os.environ.get("VIDEOGEN_TEST_RUN")
+    if run:
+        _set_suffix_to_test_databases(suffix=f"run{run}")
+
+
+@pytest.fixture(autouse=True)
+def _audit_truncate_guard(request):
+    """The audit table refuses TRUNCATE (a statement trigger), and pytest-django empties the
+    database after a transactional test with TRUNCATE. Such tests switch that one trigger off just
+    for the flush, and every test starts with it on again."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    transactional = marker.kwargs.get("transaction", False) or (
+        "transactional_db" in request.fixturenames or "live_server" in request.fixturenames
+    )
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE reviews_auditlog ENABLE TRIGGER audit_no_truncate")
+    yield
+    if transactional and connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ALTER TABLE reviews_auditlog DISABLE TRIGGER audit_no_truncate")
+
+
+@pytest.fixture
+def workspace(tmp_path, settings):
+    root = tmp_path / "workspace"
+    root.mkdir()
+    settings.WORKSPACE_ROOT = root
+    return root

@@ -1,0 +1,492 @@
+"""A fake Notion API (version 2025-09-03) on 127.0.0.1: the subset videogen uses.
+
+Databases retrieve (with data_sources), data source retrieve/update/query (last_edited_time
+filter, Task ID filter, ascending sort, page_size/start_cursor/has_more/next_cursor), pages
+create/retrieve/update (archived), block children list; errors as Notion sends them
+({"object": "error", "status", "code", "message", "request_id"}).
+
+It ASSERTS what clients send: the `Notion-Version: 2025-09-03` header, a known bearer token
+(else 401 unauthorized), request body shapes and property value shapes (else 400
+validation_error). Every shape violation is also kept in `problems`, which the tests' fixture
+requires to be empty. It records request times (`times`, for the rate test) and per-page update
+counts (`updates`). last_edited_time is rounded down to the minute, like Notion's. Faults:
+`fail_next(Reply...)` answers the next requests with a canned reply (429 with Retry-After, 5xx).
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import datetime as dt
+import json
+import re
+import threading
+import time
+import uuid
+
+from tests.fakes.base import FakeServer, Recorded, Reply
+
+NOTION_VERSION = "2025-09-03"
+PROPERTY_TYPES = {"title", "rich_text", "status", "select", "number", "url"}
+
+
+def notion_error(status, code, message):
+    body = {
+        "object": "error",
+        "status": status,
+        "code": code,
+        "message": message,
+        "request_id": str(uuid.uuid4()),
+    }
+    return Reply.json_body(status, body)
+
+
+def rate_limited(retry_after=1):
+    reply = notion_error(429, "rate_limited", "You have been rate limited. Please try again.")
+    reply.headers["Retry-After"] = str(retry_after)
+    return reply
+
+
+def server_error(status=503, code="service_unavailable"):
+    return notion_error(status, code, "Notion is unavailable, please try again later.")
+
+
+def _minute(moment):
+    return moment.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def board_schema(*, omit_properties=(), omit_status_options=(), status_options=None):
+    """The full board layout as Notion returns a data source's properties."""
+    from pipeline.status import BOARD_COLUMNS
+
+    options = [
+        {"id": uuid.uuid4().hex[:4], "name": name, "color": "default"}
+        for name in (status_options or BOARD_COLUMNS)
+        if name not in omit_status_options
+    ]
+    properties = {
+        "Title": {"type": "title", "title": {}},
+        "Status": {"type": "status", "status": {"options": options, "groups": []}},
+        "Channel": {"type": "select", "select": {"options": []}},
+        "Topic": {"type": "rich_text", "rich_text": {}},
+        "Story Direction": {"type": "rich_text", "rich_text": {}},
+        "Priority": {
+            "type": "select",
+            "select": {"options": [{"id": n[:2], "name": n} for n in ("High", "Normal", "Low")]},
+        },
+        "Error Log": {"type": "rich_text", "rich_text": {}},
+        "Task ID": {"type": "rich_text", "rich_text": {}},
+        "Progress": {"type": "number", "number": {"format": "percent"}},
+        "Cost": {"type": "number", "number": {"format": "dollar"}},
+        "Review Link": {"type": "url", "url": {}},
+        "YouTube URL": {"type": "url", "url": {}},
+    }
+    for name in omit_properties:
+        properties.pop(name)
+    for name, prop in properties.items():
+        prop.update({"id": uuid.uuid4().hex[:4], "name": name})
+    return properties
+
+
+class Invalid(Exception):
+    pass
+
+
+class FakeNotion(FakeServer):
+    def __init__(self, tokens=()):
+        super().__init__()
+        self.tokens = set(tokens)
+        self.databases = {}  # database id -> [data source ids]
+        self.schemas = {}  # data source id -> properties
+        self.pages = {}  # page id -> page object
+        self.blocks = {}  # page id -> [blocks]
+        self.updates = collections.Counter()  # page id -> PATCH count
+        self.creates = 0
+        self.times = []  # (time.time(), method, path) of every request
+        self.problems = []
+        self.clock = lambda: dt.datetime.now(dt.UTC)
+        self._faults = collections.deque()
+        self._state = threading.Lock()
+
+    # ------------------------------------------------------------------ test helpers
+
+    def fail_next(self, *replies):
+        with self._state:
+            self._faults.extend(replies)
+
+    def add_board(self, **schema_options):
+        database_id, data_source_id = str(uuid.uuid4()), str(uuid.uuid4())
+        self.databases[database_id] = [data_source_id]
+        self.schemas[data_source_id] = board_schema(**schema_options)
+        return database_id, data_source_id
+
+    def add_card(self, data_source_id, *, title, status="Draft", storyboard=None, task_id=""):
+        page_id = str(uuid.uuid4())
+        properties = {
+            "Title": {"title": [{"type": "text", "text": {"content": title}}]},
+            "Status": {"status": {"name": status}},
+        }
+        if task_id:
+            properties["Task ID"] = {"rich_text": [{"type": "text", "text": {"content": task_id}}]}
+        now = _minute(self.clock())
+        with self._state:
+            page = {
+                "object": "page",
+                "id": page_id,
+                "created_time": now,
+                "last_edited_time": now,
+                "archived": False,
+                "in_trash": False,
+                "parent": {"type": "data_source_id", "data_source_id": data_source_id},
+                "properties": {},
+                "url": f"https://www.notion.so/{page_id.replace('-', '')}",
+            }
+            self._set_properties(page, properties)
+            self.pages[page_id] = page
+            self.blocks[page_id] = []
+            if storyboard is not None:
+                self.blocks[page_id].append(
+                    {"object": "block", "id": str(uuid.uuid4()), "type": "paragraph",
+                     "paragraph": {"rich_text": self._rich([{"text": {"content": "Notes"}}])}}
+                )  # fmt: skip
+                self.blocks[page_id].append(
+                    {"object": "block", "id": str(uuid.uuid4()), "type": "code",
+                     "code": {"language": "yaml", "caption": [],
+                              "rich_text": self._rich([{"text": {"content": storyboard}}])}}
+                )  # fmt: skip
+        return page_id
+
+    def move_card(self, page_id, status):
+        """A person drags the card to another column."""
+        with self._state:
+            page = self.pages[page_id]
+            page["properties"]["Status"]["status"] = self._option(page, "Status", status)
+            page["last_edited_time"] = _minute(self.clock())
+
+    def value(self, page_id, name):
+        prop = self.pages[page_id]["properties"].get(name)
+        if prop is None:
+            return None
+        kind = prop["type"]
+        if kind in ("title", "rich_text"):
+            return "".join(item["plain_text"] for item in prop[kind])
+        if kind in ("status", "select"):
+            return prop[kind]["name"] if prop[kind] else None
+        return prop[kind]
+
+    def writes(self, method, path_part):
+        return [r for r in self.requests if r.method == method and path_part in r.path]
+
+    # ------------------------------------------------------------------ request handling
+
+    def answer(self, request: Recorded) -> Reply:
+        self.times.append((time.time(), request.method, request.path))
+        if request.headers.get("notion-version") != NOTION_VERSION:
+            self.problems.append(f"{request.method} {request.path}: Notion-Version header")
+            return notion_error(400, "missing_version", "Notion-Version header is missing.")
+        auth = request.headers.get("authorization", "")
+        if not auth.startswith("Bearer ") or auth[7:] not in self.tokens:
+            return notion_error(401, "unauthorized", "API token is invalid.")
+        with self._state:
+            if self._faults:
+                return self._faults.popleft()
+            try:
+                return self._route(request)
+            except Invalid as invalid:
+                self.problems.append(f"{request.method} {request.path}: {invalid}")
+                return notion_error(400, "validation_error", str(invalid))
+
+    def _route(self, request):
+        routes = [
+            ("GET", r"/v1/databases/([^/]+)", self._database),
+            ("GET", r"/v1/data_sources/([^/]+)", self._data_source),
+            ("PATCH", r"/v1/data_sources/([^/]+)", self._data_source_update),
+            ("POST", r"/v1/data_sources/([^/]+)/query", self._query),
+            ("POST", r"/v1/pages", self._page_create),
+            ("GET", r"/v1/pages/([^/]+)", self._page),
+            ("PATCH", r"/v1/pages/([^/]+)", self._page_update),
+            ("GET", r"/v1/blocks/([^/]+)/children", self._children),
+        ]
+        for method, pattern, handler in routes:
+            match = re.fullmatch(pattern, request.path)
+            if method == request.method and match:
+                body = request.json if request.body else {}
+                if request.body and not isinstance(body, dict):
+                    raise Invalid("body must be a JSON object")
+                return handler(request, body, *match.groups())
+        return notion_error(400, "invalid_request_url", "Invalid request URL.")
+
+    @staticmethod
+    def _keys(body, allowed, where):
+        extra = set(body) - set(allowed)
+        if extra:
+            raise Invalid(f"{where}: unexpected body keys {sorted(extra)}")
+
+    def _not_found(self, kind, object_id):
+        return notion_error(404, "object_not_found", f"Could not find {kind} with ID: {object_id}.")
+
+    def _database(self, request, body, database_id):
+        if database_id not in self.databases:
+            return self._not_found("database", database_id)
+        sources = [{"id": ds, "name": "Board"} for ds in self.databases[database_id]]
+        return Reply.json_body(
+            200, {"object": "database", "id": database_id, "data_sources": sources}
+        )
+
+    def _data_source(self, request, body, data_source_id):
+        if data_source_id not in self.schemas:
+            return self._not_found("data source", data_source_id)
+        return Reply.json_body(
+            200,
+            {
+                "object": "data_source",
+                "id": data_source_id,
+                "properties": copy.deepcopy(self.schemas[data_source_id]),
+            },
+        )
+
+    def _data_source_update(self, request, body, data_source_id):
+        self._keys(body, {"properties", "title"}, "data source update")
+        schema = self.schemas.get(data_source_id)
+        if schema is None:
+            return self._not_found("data source", data_source_id)
+        for name, config in body.get("properties", {}).items():
+            kinds = set(config) - {"name", "description"}
+            if len(kinds) != 1 or not kinds <= PROPERTY_TYPES:
+                raise Invalid(f"property {name}: one type key expected, got {sorted(config)}")
+            kind = kinds.pop()
+            if kind == "status":
+                return notion_error(
+                    400,
+                    "validation_error",
+                    "It is not possible to update the name or options of a status property.",
+                )
+            entry = schema.setdefault(
+                name, {"id": uuid.uuid4().hex[:4], "name": name, "type": kind, kind: {}}
+            )
+            if entry["type"] != kind:
+                entry.clear()
+                entry.update({"id": uuid.uuid4().hex[:4], "name": name, "type": kind, kind: {}})
+            settings = dict(config[kind])
+            if kind == "select":
+                options = []
+                by_id = {o["id"]: o for o in entry[kind].get("options", [])}
+                for option in settings.get("options", []):
+                    if "id" in option and option["id"] in by_id:
+                        options.append(by_id[option["id"]])
+                    elif "name" in option:
+                        options.append({"id": uuid.uuid4().hex[:4], "name": option["name"]})
+                    else:
+                        raise Invalid(f"property {name}: option needs an id or a name")
+                settings["options"] = options
+            entry[kind] = settings
+        return self._data_source(request, {}, data_source_id)
+
+    def _query(self, request, body, data_source_id):
+        self._keys(body, {"filter", "sorts", "start_cursor", "page_size"}, "query")
+        if data_source_id not in self.schemas:
+            return self._not_found("data source", data_source_id)
+        size = body.get("page_size", 100)
+        if not isinstance(size, int) or not 1 <= size <= 100:
+            raise Invalid(f"page_size must be 1-100, got {size!r}")
+        match = self._filter(body.get("filter"))
+        for sort in body.get("sorts", []):
+            if sort != {"timestamp": "last_edited_time", "direction": "ascending"}:
+                raise Invalid(f"unsupported sort {sort}")
+        pages = [
+            p
+            for p in self.pages.values()
+            if p["parent"]["data_source_id"] == data_source_id and not p["archived"] and match(p)
+        ]
+        pages.sort(key=lambda p: (p["last_edited_time"], p["created_time"], p["id"]))
+        start = 0
+        if body.get("start_cursor"):
+            ids = [p["id"] for p in pages]
+            if body["start_cursor"] not in ids:
+                raise Invalid(f"start_cursor {body['start_cursor']} is not valid")
+            start = ids.index(body["start_cursor"])
+        chunk = pages[start : start + size]
+        more = start + size < len(pages)
+        return Reply.json_body(
+            200,
+            {
+                "object": "list",
+                "type": "page_or_data_source",
+                "results": copy.deepcopy(chunk),
+                "next_cursor": pages[start + size]["id"] if more else None,
+                "has_more": more,
+            },
+        )
+
+    def _filter(self, spec):
+        if spec is None:
+            return lambda page: True
+        if spec.get("timestamp") == "last_edited_time":
+            condition = spec.get("last_edited_time", {})
+            if set(condition) != {"on_or_after"}:
+                raise Invalid(f"unsupported last_edited_time filter {condition}")
+            since = dt.datetime.fromisoformat(condition["on_or_after"].replace("Z", "+00:00"))
+            return lambda page: (
+                dt.datetime.fromisoformat(page["last_edited_time"].replace("Z", "+00:00")) >= since
+            )
+        if spec.get("property") and set(spec.get("rich_text", {})) == {"equals"}:
+            name, wanted = spec["property"], spec["rich_text"]["equals"]
+            return lambda page: self.value_of(page, name) == wanted
+        raise Invalid(f"unsupported filter {spec}")
+
+    @staticmethod
+    def value_of(page, name):
+        prop = page["properties"].get(name)
+        if not prop or prop["type"] not in ("rich_text", "title"):
+            return ""
+        return "".join(item["plain_text"] for item in prop[prop["type"]])
+
+    def _page_create(self, request, body, *_):
+        self._keys(body, {"parent", "properties", "children"}, "page create")
+        parent = body.get("parent", {})
+        if parent.get("type") != "data_source_id" or "data_source_id" not in parent:
+            raise Invalid(f"parent must be {{type: data_source_id, data_source_id}}, got {parent}")
+        if parent["data_source_id"] not in self.schemas:
+            return self._not_found("data source", parent["data_source_id"])
+        page_id = str(uuid.uuid4())
+        now = _minute(self.clock())
+        page = {
+            "object": "page",
+            "id": page_id,
+            "created_time": now,
+            "last_edited_time": now,
+            "archived": False,
+            "in_trash": False,
+            "parent": parent,
+            "properties": {},
+            "url": f"https://www.notion.so/{page_id.replace('-', '')}",
+        }
+        error = self._set_properties(page, body.get("properties", {}))
+        if error:
+            return error
+        self.pages[page_id] = page
+        self.blocks[page_id] = []
+        self.creates += 1
+        return Reply.json_body(200, copy.deepcopy(page))
+
+    def _page(self, request, body, page_id):
+        if page_id not in self.pages:
+            return self._not_found("page", page_id)
+        return Reply.json_body(200, copy.deepcopy(self.pages[page_id]))
+
+    def _page_update(self, request, body, page_id):
+        self._keys(body, {"properties", "archived", "in_trash"}, "page update")
+        page = self.pages.get(page_id)
+        if page is None:
+            return self._not_found("page", page_id)
+        staged = copy.deepcopy(page)
+        error = self._set_properties(staged, body.get("properties", {}))
+        if error:
+            return error
+        for flag in ("archived", "in_trash"):
+            if flag in body:
+                if not isinstance(body[flag], bool):
+                    raise Invalid(f"{flag} must be a boolean")
+                staged["archived"] = staged["in_trash"] = body[flag]
+        staged["last_edited_time"] = _minute(self.clock())
+        self.pages[page_id] = staged
+        self.updates[page_id] += 1
+        return Reply.json_body(200, copy.deepcopy(staged))
+
+    def _children(self, request, body, block_id):
+        if block_id not in self.blocks:
+            return self._not_found("block", block_id)
+        size = int(request.query.get("page_size", ["100"])[0])
+        if not 1 <= size <= 100:
+            raise Invalid(f"page_size must be 1-100, got {size}")
+        blocks = self.blocks[block_id]
+        start = 0
+        if "start_cursor" in request.query:
+            start = [b["id"] for b in blocks].index(request.query["start_cursor"][0])
+        chunk, more = blocks[start : start + size], start + size < len(blocks)
+        return Reply.json_body(
+            200,
+            {
+                "object": "list",
+                "results": copy.deepcopy(chunk),
+                "next_cursor": blocks[start + size]["id"] if more else None,
+                "has_more": more,
+            },
+        )
+
+    # ------------------------------------------------------------------ property values
+
+    @staticmethod
+    def _rich(items):
+        result = []
+        for item in items:
+            if not isinstance(item, dict) or not isinstance(item.get("text"), dict):
+                raise Invalid(f"rich text items need a text object, got {item!r}")
+            content = item["text"].get("content")
+            if not isinstance(content, str) or len(content) > 2000:
+                raise Invalid("rich text content must be a string of at most 2000 characters")
+            result.append(
+                {"type": "text", "text": {"content": content, "link": None},
+                 "plain_text": content, "href": None}
+            )  # fmt: skip
+        return result
+
+    def _option(self, page, name, option_name):
+        schema = self.schemas[page["parent"]["data_source_id"]]
+        for option in schema[name]["status"]["options"]:
+            if option["name"] == option_name:
+                return {"id": option["id"], "name": option_name, "color": "default"}
+        raise KeyError(option_name)
+
+    def _set_properties(self, page, properties):
+        """Apply request-shaped property values; a Notion-style 400 reply when one is wrong."""
+        schema = self.schemas[page["parent"]["data_source_id"]]
+        for name, value in properties.items():
+            if name not in schema:
+                return notion_error(
+                    400, "validation_error", f"{name} is not a property that exists."
+                )
+            kind = schema[name]["type"]
+            if not isinstance(value, dict) or set(value) - {"type"} != {kind}:
+                return notion_error(
+                    400,
+                    "validation_error",
+                    f"{name} is expected to be {kind}.",
+                )
+            raw = value[kind]
+            if kind in ("title", "rich_text"):
+                stored = self._rich(raw)
+            elif kind == "status":
+                try:
+                    stored = self._option(page, name, raw["name"])
+                except KeyError:
+                    return notion_error(
+                        400,
+                        "validation_error",
+                        f'Invalid status option. Status option "{raw["name"]}" does not exist '
+                        f'for property "{name}".',
+                    )
+            elif kind == "select":
+                stored = None if raw is None else {"name": raw["name"], "color": "default"}
+            elif kind == "number":
+                if raw is not None and not isinstance(raw, int | float):
+                    raise Invalid(f"{name}: number expected, got {raw!r}")
+                stored = raw
+            else:  # url
+                if raw is not None and not isinstance(raw, str):
+                    raise Invalid(f"{name}: url string expected, got {raw!r}")
+                stored = raw
+            page["properties"][name] = {"id": schema[name]["id"], "type": kind, kind: stored}
+        for name, prop in schema.items():
+            if name not in page["properties"]:
+                empty = [] if prop["type"] in ("title", "rich_text") else None
+                page["properties"][name] = {"id": prop["id"], "type": prop["type"],
+                                            prop["type"]: empty}  # fmt: skip
+        return None
+
+    def __repr__(self):
+        return f"FakeNotion({self.url}, {len(self.pages)} pages)"
+
+
+def as_json(document):
+    return json.dumps(document, indent=2)

@@ -1,0 +1,227 @@
+"""`manage.py doctor`: every check passes on the test setup, and each one fails with a detail that
+says what is wrong when its dependency is broken."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
+
+from channels_app.models import ChannelSecret, EncryptionCanary
+from pipeline import doctor
+from pipeline.models import WorkItem, WorkState
+from tests.factories import VideoTaskFactory
+from tests.faults.servers import free_port
+
+pytestmark = pytest.mark.django_db
+
+ENCRYPTED_FIELDS = [
+    ChannelSecret._meta.get_field("value"),
+    EncryptionCanary._meta.get_field("value"),
+]
+
+
+def _forget_derived_keys():
+    """The fernet fields cache the keys they derive (see test_credentials_encrypted.py)."""
+    for field in ENCRYPTED_FIELDS:
+        field.__dict__.pop("keys", None)
+        field.__dict__.pop("f", None)
+
+
+def test_every_check_passes_on_the_test_setup():
+    results = doctor.doctor_run()
+
+    assert [name for name, _, _ in results] == [
+        "broker",
+        "visibility timeout",
+        "encryption key",
+        "audit triggers",
+        "ffmpeg",
+        "expired leases",
+        "scripts",
+    ]
+    assert [r for r in results if not r[1]] == []
+
+
+def test_the_command_prints_one_line_per_check_and_exits_0_when_all_pass():
+    out = io.StringIO()
+    call_command("doctor", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 7
+    assert all(line.startswith("ok    ") for line in lines), lines
+    assert "ok    audit triggers: audit_no_update_delete, audit_no_truncate" in lines[3]
+
+
+def test_the_command_exits_1_and_says_fail_when_a_check_fails(settings):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{free_port()}/0"
+    out = io.StringIO()
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("doctor", stdout=out)
+
+    assert exit_info.value.code == 1
+    assert out.getvalue().splitlines()[0].startswith("FAIL  broker: redis://127.0.0.1:")
+
+
+def test_broker_on_a_closed_port_fails(settings):
+    port = free_port()
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{port}/0"
+
+    name, ok, detail = doctor.check_broker()
+
+    assert (name, ok) == ("broker", False)
+    assert f"redis://127.0.0.1:{port}/0 unreachable within 3 s" in detail
+
+
+def test_broker_detail_hides_the_password(settings):
+    settings.CELERY_BROKER_URL = f"redis://:s3cret@127.0.0.1:{free_port()}/0"
+
+    _, ok, detail = doctor.check_broker()
+
+    assert not ok
+    assert "s3cret" not in detail
+
+
+def test_visibility_timeout_shorter_than_the_longest_step_fails(settings):
+    settings.CELERY_VISIBILITY_TIMEOUT = 5
+
+    name, ok, detail = doctor.check_visibility_timeout()
+
+    assert (name, ok) == ("visibility timeout", False)
+    assert "CELERY_VISIBILITY_TIMEOUT=5 s is not above the longest step" in detail
+    longest = settings.PIPELINE_STEP_HARD_LIMIT + settings.PIPELINE_RETRY_BACKOFF_MAX
+    assert f"= {longest} s" in detail
+
+
+def test_visibility_timeout_not_given_to_the_redis_transport_fails(settings):
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {}
+
+    _, ok, detail = doctor.check_visibility_timeout()
+
+    assert not ok
+    assert "visibility_timeout=None" in detail
+
+
+def test_a_wrong_encryption_key_fails(settings):
+    _forget_derived_keys()
+    assert doctor.check_encryption_key()[1]  # writes the canary with the right key
+    settings.SECRET_KEY = "a-different-secret-key"
+    _forget_derived_keys()
+    try:
+        name, ok, detail = doctor.check_encryption_key()
+    finally:
+        _forget_derived_keys()
+
+    assert (name, ok) == ("encryption key", False)
+    assert "cannot decrypt data written with the previous key" in detail
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE triggers: PostgreSQL")
+@pytest.mark.parametrize(
+    ("trigger", "expected"),
+    [
+        ("audit_no_truncate", "statement trigger for TRUNCATE audit_no_truncate is disabled"),
+        (
+            "audit_no_update_delete",
+            "row trigger for UPDATE and DELETE audit_no_update_delete is disabled",
+        ),
+    ],
+)
+def test_a_disabled_audit_trigger_fails(trigger, expected):
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(f"ALTER TABLE reviews_auditlog DISABLE TRIGGER {trigger}")
+        name, ok, detail = doctor.check_audit_triggers()
+        raise Rollback  # the trigger is enabled again with the rollback
+
+    assert (name, ok) == ("audit triggers", False)
+    assert expected in detail
+    assert doctor.check_audit_triggers()[1]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="TRUNCATE triggers: PostgreSQL")
+def test_a_missing_truncate_trigger_fails():
+    class Rollback(Exception):
+        pass
+
+    with pytest.raises(Rollback), transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TRIGGER audit_no_truncate ON reviews_auditlog")
+        _, ok, detail = doctor.check_audit_triggers()
+        raise Rollback
+
+    assert not ok
+    assert detail == "no statement trigger for TRUNCATE on reviews_auditlog"
+
+
+def test_ffmpeg_binary_pointing_to_a_missing_file_fails(monkeypatch, tmp_path):
+    missing = tmp_path / "no-ffmpeg"
+    monkeypatch.setenv("FFMPEG_BINARY", str(missing))
+
+    name, ok, detail = doctor.check_ffmpeg()
+
+    assert (name, ok) == ("ffmpeg", False)
+    assert detail == f"FFMPEG_BINARY={str(missing)!r} is not an executable file"
+
+
+def _running_item(task, unit, expired_seconds_ago):
+    return WorkItem.objects.create(
+        task=task,
+        step="videos",
+        unit=unit,
+        script="generate_video",
+        provider="kie",
+        output_path=f"/tmp/{unit}.mp4",
+        state=WorkState.RUNNING,
+        attempts=1,
+        lease_owner="host:1:2:dead",
+        lease_expires_at=timezone.now() - dt.timedelta(seconds=expired_seconds_ago),
+    )
+
+
+def test_a_lease_expired_and_not_reclaimed_fails():
+    task = VideoTaskFactory()
+    oldest = _running_item(task, "s01", expired_seconds_ago=3600)
+    _running_item(task, "s02", expired_seconds_ago=600)
+
+    name, ok, detail = doctor.check_expired_leases()
+
+    assert (name, ok) == ("expired leases", False)
+    assert detail.startswith("2 running work item(s) with a lease expired more than 120 s ago")
+    assert f"oldest: item {oldest.pk} (task {task.pk}, videos s01) expired 3600 s ago" in detail
+
+
+def test_a_lease_expired_moments_ago_is_being_reclaimed_and_passes():
+    _running_item(VideoTaskFactory(), "s01", expired_seconds_ago=10)
+
+    _, ok, detail = doctor.check_expired_leases()
+
+    assert ok
+    assert detail == "1 expired within the last 120 s (being reclaimed)"
+
+
+def test_a_scripts_dir_without_all_seven_scripts_fails(settings, tmp_path):
+    for script in doctor.PIPELINE_SCRIPTS[:-1]:
+        (tmp_path / f"{script}.py").write_text("")
+    settings.SCRIPTS_DIR = tmp_path
+
+    name, ok, detail = doctor.check_scripts()
+
+    assert (name, ok) == ("scripts", False)
+    assert detail == f"{tmp_path} lacks assemble_video.py"
+
+
+def test_an_exception_in_a_check_is_a_failed_check_not_a_crash():
+    def check_database():
+        raise RuntimeError("connection refused")
+
+    assert doctor.doctor_run([check_database]) == [
+        ("database", False, "check failed: RuntimeError: connection refused")
+    ]

@@ -1,0 +1,114 @@
+"""/health: 200 when PostgreSQL and the broker (Redis) answer, 503 naming the one that did not."""
+
+import socket
+import threading
+import time
+
+import pytest
+from django.db import OperationalError
+
+from videogen import views
+
+
+def _closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def silent_port():
+    """A port that accepts connections and never answers (a hung broker)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(server.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for client in accepted:
+        client.close()
+    server.close()
+
+
+class BrokenConnection:
+    def cursor(self):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+
+@pytest.mark.django_db
+def test_it_answers_200_when_database_and_broker_are_up(client, settings):
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+    response = client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+
+
+@pytest.mark.django_db
+def test_it_needs_no_login(client):
+    response = client.get("/health", follow=False)
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_it_answers_503_naming_the_broker_when_redis_is_down(client, settings):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["broker"]
+    assert body["checks"]["database"] == "ok"
+    assert body["checks"]["broker"].startswith("error: ")
+    assert "Connection refused" in body["checks"]["broker"]
+
+
+@pytest.mark.django_db
+def test_it_answers_503_within_seconds_when_the_broker_hangs(client, settings, silent_port):
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{silent_port}/0"
+    started = time.monotonic()
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["broker"]
+    assert time.monotonic() - started < views.BROKER_TIMEOUT_SECONDS * 3
+
+
+@pytest.mark.django_db
+def test_it_answers_503_naming_the_database_when_it_is_down(client, monkeypatch):
+    monkeypatch.setattr(views, "connection", BrokenConnection())
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["database"]
+    assert body["checks"]["broker"] == "ok"
+    assert body["checks"]["database"].startswith("error: OperationalError: ")
+
+
+@pytest.mark.django_db
+def test_it_names_both_when_both_are_down(client, settings, monkeypatch):
+    monkeypatch.setattr(views, "connection", BrokenConnection())
+    settings.CELERY_BROKER_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["database", "broker"]

@@ -1,0 +1,36 @@
+"""The Procfile starts the four processes of design.md, and its worker consumes every queue that
+settings route tasks to (a task routed to a queue nobody consumes would wait forever)."""
+
+import shlex
+
+from django.conf import settings
+
+
+def _processes():
+    lines = (settings.BASE_DIR / "Procfile").read_text().splitlines()
+    return dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
+
+
+def test_it_declares_web_worker_beat_and_flower():
+    processes = _processes()
+
+    assert set(processes) == {"web", "worker", "beat", "flower"}
+    assert processes["web"].split()[:2] == ["gunicorn", "videogen.wsgi"]
+    assert processes["beat"].split()[:5] == ["celery", "-A", "videogen", "beat", "-S"]
+
+
+def test_it_runs_the_worker_with_threads_and_prefetch_one():
+    worker = shlex.split(_processes()["worker"])
+
+    assert worker[:4] == ["celery", "-A", "videogen", "worker"]
+    assert worker[worker.index("--pool") + 1] == "threads"
+    assert worker[worker.index("--prefetch-multiplier") + 1] == "1"
+
+
+def test_it_makes_the_worker_consume_every_routed_queue():
+    worker = shlex.split(_processes()["worker"])
+    consumed = set(worker[worker.index("-Q") + 1].split(","))
+
+    routed = {route["queue"] for route in getattr(settings, "CELERY_TASK_ROUTES", {}).values()}
+    default = getattr(settings, "CELERY_TASK_DEFAULT_QUEUE", "celery")
+    assert routed | {default} <= consumed

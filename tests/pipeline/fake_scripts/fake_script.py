@@ -1,0 +1,99 @@
+"""A stand-in for every pipeline script in integration tests: follows the script contract (JSON
+line, exit codes, atomic output), records each run in $FAKE_CALLS_FILE, sleeps $FAKE_LATENCY, and
+fails on demand: $FAKE_PLAN_<SCRIPT> is a comma list of exit codes for successive runs of one
+output (e.g. "75,75,0"); the last code repeats."""
+
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+name = Path(sys.argv[0]).stem
+args = sys.argv[1:]
+output = Path(args[args.index("--output") + 1])
+calls_file = Path(os.environ["FAKE_CALLS_FILE"])
+
+
+def record(event, **extra):
+    line = json.dumps(
+        {
+            "event": event,
+            "script": name,
+            "output": str(output),
+            "t": time.time(),
+            "pid": os.getpid(),
+            "ppid": os.getppid(),
+            **extra,
+        }
+    )
+    with open(calls_file, "a") as handle:
+        handle.write(line + "\n")
+
+
+def runs_so_far():
+    if not calls_file.exists():
+        return 0
+    count = 0
+    for line in calls_file.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["event"] == "start" and entry["output"] == str(output):
+            count += 1
+    return count
+
+
+attempt = runs_so_far()
+upper = name.upper()
+if os.environ.get(f"FAKE_IGNORE_TERM_{upper}"):
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+child = None
+if os.environ.get(f"FAKE_SPAWN_CHILD_{upper}"):
+    import subprocess
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+record("start", child=child.pid if child else None)
+if os.environ.get(f"FAKE_KILL_PARENT_{upper}"):
+    import signal
+
+    time.sleep(0.5)
+    os.kill(os.getppid(), signal.SIGKILL)  # the worker process running us dies (OOM-like)
+plan = [int(code) for code in os.environ.get(f"FAKE_PLAN_{name.upper()}", "0").split(",")]
+code = plan[min(attempt, len(plan) - 1)]
+time.sleep(
+    float(os.environ.get(f"FAKE_LATENCY_{name.upper()}", os.environ.get("FAKE_LATENCY", "0")))
+)
+if code != 0:
+    record(f"exit{code}")
+    print(
+        json.dumps(
+            {
+                "ok": False,
+                "error": f"fake {name} failed with {code}",
+                "retriable": code == 75,
+                "status": 503 if code == 75 else 400,
+            }
+        ),
+        file=sys.stderr,
+    )
+    sys.exit(code)
+template = Path(os.environ["FAKE_MEDIA_DIR"]) / f"template{output.suffix}"
+output.parent.mkdir(parents=True, exist_ok=True)
+temporary = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+shutil.copyfile(template, temporary)
+os.replace(temporary, output)
+record("done")
+usage = {
+    "generate_asset": {"images": 1},
+    "generate_video": {"clip_seconds": 5, "model": "kling/v2-1-standard"},
+    "generate_audio": {"characters": 40},
+    "generate_sound_effects": {"sfx": 1, "sfx_seconds": 5},
+}
+provider = args[args.index("--provider") + 1] if "--provider" in args else "fake"
+print(
+    json.dumps(
+        {"ok": True, "outputs": [str(output)], "provider": provider, "usage": usage.get(name, {})}
+    )
+)

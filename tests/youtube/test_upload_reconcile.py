@@ -1,0 +1,69 @@
+"""Uploads whose outcome was unknown, or whose answer was lost, settle on the same session:
+never a second insert."""
+
+import pytest
+
+from pipeline import services
+from pipeline.integrations import youtube
+from pipeline.models import Upload, UploadState, VideoTask, WorkItem
+from pipeline.runner import Outcome
+from pipeline.status import Status
+from pipeline.steps import UnitError
+
+
+@pytest.mark.django_db
+def test_an_answer_lost_before_the_id_was_saved_is_found_by_the_status_query(
+    fake_youtube, task, monkeypatch
+):
+    real_saved = youtube._video_saved
+
+    def killed(*args):
+        raise KeyboardInterrupt  # the process dies between YouTube's answer and our save
+
+    monkeypatch.setattr(youtube, "_video_saved", killed)
+    with pytest.raises(KeyboardInterrupt):
+        youtube.upload_video(task)
+    assert Upload.objects.get(task=task).video_id == "" and fake_youtube.inserts == 1
+
+    monkeypatch.setattr(youtube, "_video_saved", real_saved)
+    youtube.upload_video(task)
+
+    upload = Upload.objects.get(task=task)
+    assert upload.video_id == next(iter(fake_youtube.videos))
+    assert fake_youtube.inserts == 1 and fake_youtube.session_starts == 1
+    assert fake_youtube.status_queries == 1
+
+
+@pytest.mark.django_db
+def test_a_second_execution_does_not_touch_an_upload_another_one_holds(fake_youtube, task):
+    upload = youtube._upload_row(task)
+    youtube._upload_claim(upload, "worker-a")
+
+    with pytest.raises(UnitError) as busy:
+        youtube.upload_video(task)
+
+    assert busy.value.outcome == Outcome.TEMPORARY
+    assert "another worker is uploading it" in str(busy.value)
+    assert fake_youtube.requests == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
+    fake_youtube, broker, task
+):
+    fake_youtube.hang_after_last_chunk = True
+    services.step_run(task.pk, "upload")
+    item = WorkItem.objects.get(task=task, step="upload")
+    assert services.unit_run(item.pk) == "failed"
+    assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOAD_ERROR
+    assert Upload.objects.get(task=task).state == UploadState.UNKNOWN
+
+    fake_youtube.hang_after_last_chunk = False
+    assert youtube.uploads_reconcile() == [task.pk]
+
+    assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOADING
+    assert services.unit_run(item.pk) == "done"
+    task = VideoTask.objects.get(pk=task.pk)
+    assert task.status == Status.PUBLISHED
+    assert task.video.youtube_video_id == next(iter(fake_youtube.videos))
+    assert fake_youtube.inserts == 1 and fake_youtube.session_starts == 1
