@@ -1,0 +1,200 @@
+"""Pipeline benchmark on the real stack (PostgreSQL, Redis, a Celery worker process), with fake
+scripts of fixed latency L so the orchestration itself is what is measured.
+
+Prints:
+- one 18-scene video: wall time against the lower bound given the caps (the sum over steps of
+  ceil(units / cap) x L, steps being sequential), as a ratio (goal <= 1.25);
+- orchestration overhead per script call: a unit's claim-to-record time minus the script's own
+  run time (median and p95, ms);
+- 20 videos across 5 channels: videos per hour at that latency.
+
+Run: make bench (or .venv/bin/python bench/pipeline.py [--latency 0.5]). Uses its own database
+(BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/videogen_bench) and Redis db 14.
+"""
+
+import argparse
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/videogen_bench")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+CAPS = {"gemini": 5, "kie": 5, "elevenlabs": 3, "ffmpeg": 2}
+
+
+def prepare_environment(tmp, latency):
+    import psycopg
+
+    admin_url = DB_URL.rsplit("/", 1)[0] + "/postgres"
+    name = DB_URL.rsplit("/", 1)[1]
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    media = tmp / "media"
+    media.mkdir()
+    env = {
+        "DATABASE_URL": DB_URL,
+        "REDIS_URL": REDIS_URL,
+        "DJANGO_SECRET_KEY": "bench-secret",
+        "FIELD_ENCRYPTION_KEY": "bench-salt",
+        "VIDEOGEN_DATA_DIR": str(tmp / "data"),
+        "WORKSPACE_ROOT": str(tmp / "workspace"),
+        "VIDEOGEN_SCRIPTS_DIR": str(ROOT / "tests" / "pipeline" / "fake_scripts"),
+        "FAKE_CALLS_FILE": str(tmp / "calls.jsonl"),
+        "FAKE_MEDIA_DIR": str(media),
+        "FAKE_LATENCY": str(latency),
+        "LOG_LEVEL": "WARNING",
+        "PIPELINE_MAX_ACTIVE_VIDEOS": "20",
+        **{f"PROVIDER_CAP_{name.upper()}": str(cap) for name, cap in CAPS.items()},
+    }
+    os.environ.update(env)
+    return media
+
+
+def make_media(folder):
+    import imageio_ffmpeg
+    from PIL import Image
+
+    Image.new("RGB", (64, 36), (40, 120, 60)).save(folder / "template.png")
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    quiet = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i"]
+    subprocess.run([*quiet, "testsrc=size=64x36:rate=10:duration=1", "-pix_fmt", "yuv420p",
+                    str(folder / "template.mp4")], check=True)  # fmt: skip
+    subprocess.run(
+        [*quiet, "sine=frequency=440:duration=1", str(folder / "template.mp3")], check=True
+    )
+
+
+def start_worker(log_path, concurrency):
+    command = [sys.executable, "-m", "celery", "-A", "videogen", "worker", "--pool", "threads",
+               "--concurrency", str(concurrency), "--queues", "control,units",
+               "--without-gossip", "--without-mingle", "--without-heartbeat",
+               "--loglevel", "WARNING",
+               "--hostname", f"bench-{os.getpid()}@%h"]  # fmt: skip
+    from pipeline.runner import _die_with_parent
+
+    worker = subprocess.Popen(command, cwd=ROOT, stdout=open(log_path, "wb"),  # noqa: SIM115
+                              stderr=subprocess.STDOUT, start_new_session=True,
+                              preexec_fn=_die_with_parent)  # fmt: skip
+    time.sleep(3)
+    return worker
+
+
+def storyboard(scenes, title="Bench"):
+    return {
+        "title": title,
+        "atmosphere": "",
+        "assets": [{"id": f"env{i}", "kind": "environment", "prompt": "a place"} for i in range(2)]
+        + [{"id": f"char{i}", "kind": "character", "prompt": "a creature"} for i in range(2)],
+        "scenes": [
+            {
+                "id": f"s{n:02d}",
+                "composite": {
+                    "environment": f"env{n % 2}",
+                    "character": f"char{n % 2}",
+                    "scale": 1.0,
+                },
+                "motion": "pan",
+                "narration": "Words to say.",
+                "sfx": "wind",
+                "duration": 5,
+            }
+            for n in range(1, scenes + 1)
+        ],
+    }
+
+
+def lower_bound(scenes, assets, latency):
+    steps = [("gemini", assets), ("ffmpeg", scenes), ("kie", scenes), ("elevenlabs", scenes),
+             ("elevenlabs", scenes), ("ffmpeg", 1)]  # fmt: skip
+    return sum(math.ceil(count / CAPS[provider]) * latency for provider, count in steps)
+
+
+def wait_all(tasks, status, timeout):
+    from pipeline.models import VideoTask
+
+    ids = [t.pk for t in tasks]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if VideoTask.objects.filter(pk__in=ids, status=status).count() == len(ids):
+            return
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for {len(ids)} tasks to reach {status}")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.5)
+    parser.add_argument("--concurrency", type=int, default=16)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder)
+        media = prepare_environment(tmp, options.latency)
+        make_media(media)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
+        import django
+
+        django.setup()
+        import redis
+        from django.core.management import call_command
+
+        from costs.models import VideoCost
+        from pipeline.models import WorkItem
+        from pipeline.services import video_task_create
+        from pipeline.status import Status
+        from tests.factories import ChannelFactory
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        call_command("migrate", verbosity=0)
+        providers = {"image": "gemini", "video": "kie", "voice": "elevenlabs", "upload": "local"}
+        channels = [
+            ChannelFactory(id=f"bench{i}", max_concurrent=10, providers=providers,
+                           budget_daily_usd=10_000, budget_weekly_usd=10_000)
+            for i in range(5)
+        ]  # fmt: skip
+        worker = start_worker(tmp / "worker.log", options.concurrency)
+        try:
+            latency = options.latency
+            print(f"latency L = {latency} s, caps {CAPS}, worker threads {options.concurrency}")
+            started = time.monotonic()
+            task = video_task_create(channel=channels[0], storyboard=storyboard(18))
+            wait_all([task], Status.FINAL_REVIEW, timeout=600)
+            wall = time.monotonic() - started
+            bound = lower_bound(18, 4, latency)
+            print(f"one video, 18 scenes: {wall:.2f} s; lower bound {bound:.2f} s; "
+                  f"ratio {wall / bound:.3f} (goal <= 1.25)")  # fmt: skip
+
+            overheads = []
+            costs = {c.work_item_id: c.metadata.get("seconds", 0) for c in VideoCost.objects.all()}
+            for item in WorkItem.objects.filter(task=task):
+                if item.started_at and item.finished_at and item.pk in costs:
+                    span = (item.finished_at - item.started_at).total_seconds()
+                    overheads.append((span - costs[item.pk]) * 1000)
+            overheads.sort()
+            print(f"orchestration overhead per call: median {statistics.median(overheads):.1f} ms, "
+                  f"p95 {overheads[int(len(overheads) * 0.95) - 1]:.1f} ms "
+                  f"over {len(overheads)} calls (includes waiting for a slot)")  # fmt: skip
+
+            started = time.monotonic()
+            batch = [
+                video_task_create(channel=channels[i % 5], storyboard=storyboard(18, f"Batch {i}"))
+                for i in range(20)
+            ]
+            wait_all(batch, Status.FINAL_REVIEW, timeout=3600)
+            wall = time.monotonic() - started
+            print(f"20 videos x 18 scenes across 5 channels: {wall:.1f} s -> "
+                  f"{20 * 3600 / wall:.0f} videos/hour at L = {latency} s")  # fmt: skip
+        finally:
+            os.killpg(worker.pid, 15)
+            worker.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
