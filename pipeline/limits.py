@@ -7,6 +7,7 @@ is SIGKILLed or Redis restarts without persistence), and the same code runs on t
 default. Queues sized per provider would cap per worker, not across workers.
 """
 
+import collections
 import random
 import threading
 import time
@@ -22,11 +23,15 @@ from django.utils import timezone
 
 from pipeline.models import ProviderSlot
 
-# Waiters in this process are woken the moment a slot is released here; slots released by other
-# processes are noticed by polling.
+# A waiter in this process is woken the moment a slot of its provider is released here (one
+# waiter per release, so a release does not wake every waiting thread to race for one slot);
+# slots released by other processes are noticed by polling. Waiting threads stay idle between
+# polls: with the threads pool, busy waiters would slow every other task of the worker.
 log = structlog.get_logger(__name__)
-POLL_SECONDS = 0.25
-_released = threading.Condition()
+POLL_SECONDS = 1.0
+_lock = threading.Lock()
+_released = collections.defaultdict(lambda: threading.Condition(_lock))
+_releases = collections.Counter()  # per provider: releases so far, to catch one between polls
 
 
 class SlotUnavailable(Exception):
@@ -70,14 +75,15 @@ def slot_renew(pk, holder, *, lease_seconds):
     return ProviderSlot.objects.filter(pk=pk, holder=holder).update(expires_at=expires) == 1
 
 
-def slot_release(pk, holder):
+def slot_release(pk, holder, provider):
     try:
         ProviderSlot.objects.filter(pk=pk, holder=holder).update(holder="", expires_at=None)
     except DatabaseError as error:
         # The lease runs out by itself; losing the script's result over this would be worse.
         log.warning("slot_release_failed", provider_slot=pk, error=str(error)[:300])
-    with _released:
-        _released.notify_all()
+    with _lock:
+        _releases[provider] += 1
+        _released[provider].notify(1)
 
 
 @contextmanager
@@ -86,17 +92,20 @@ def provider_slot(provider, *, lease_seconds, wait_seconds=60.0, holder=None):
     holder = holder or uuid.uuid4().hex
     deadline = time.monotonic() + wait_seconds
     while True:
+        with _lock:
+            seen = _releases[provider]
         pk = slot_try_acquire(provider, holder, lease_seconds=lease_seconds)
         if pk is not None:
             break
         if time.monotonic() >= deadline:
             raise SlotUnavailable(f"no free {provider} slot within {wait_seconds:.0f} s")
-        with _released:
-            _released.wait(timeout=POLL_SECONDS * (0.5 + random.random()))  # noqa: S311
+        with _lock:
+            if _releases[provider] == seen:  # else a slot came free while we asked: ask again
+                _released[provider].wait(timeout=POLL_SECONDS * (0.5 + random.random()))  # noqa: S311
     try:
         yield Slot(pk, holder, lease_seconds)
     finally:
-        slot_release(pk, holder)
+        slot_release(pk, holder, provider)
 
 
 class Slot:

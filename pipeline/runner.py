@@ -10,6 +10,7 @@ by their output file, and their usage is estimated from the inputs by the caller
 import ctypes
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -159,6 +160,37 @@ def _write_pidfile(pidfile, pid):
         Path(pidfile).write_text(f"{socket.gethostname()} {pid}\n")
 
 
+class _ExitWaiter:
+    """exited(seconds) -> whether the process has exited, waking the moment it does.
+
+    Popen.wait(timeout) polls with sleeps of up to 50 ms; a pidfd (Linux 5.3+) becomes readable
+    exactly when the process exits, which takes that delay off every script call."""
+
+    def __init__(self, process):
+        self.process = process
+        self.poller = self.pidfd = None
+        try:
+            self.pidfd = os.pidfd_open(process.pid)
+            self.poller = select.poll()
+            self.poller.register(self.pidfd, select.POLLIN)
+        except (AttributeError, OSError):  # not Linux, or an old kernel: Popen's own polling
+            self.close()
+
+    def __call__(self, seconds):
+        if self.poller is not None and not self.poller.poll(int(seconds * 1000)):
+            return False
+        try:
+            self.process.wait(timeout=0 if self.poller is not None else seconds)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def close(self):
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+        self.poller = self.pidfd = None
+
+
 def _last_json_line(text):
     for line in reversed(text.strip().splitlines()):
         line = line.strip()
@@ -214,14 +246,12 @@ def run_script(
         _write_pidfile(pidfile, process.pid)
         log.info("script_started", script=name, pid=process.pid)
         timed_out = False
+        exited = _ExitWaiter(process)
         try:
             next_beat = started + heartbeat_every
             while True:
-                try:
-                    process.wait(timeout=0.2)
+                if exited(0.2):
                     break
-                except subprocess.TimeoutExpired:
-                    pass
                 now = time.monotonic()
                 if now - started > timeout:
                     timed_out = True
@@ -236,6 +266,8 @@ def run_script(
             # Soft time limits, worker shutdown, cancellation: never leave the script running.
             _kill_group(process)
             raise
+        finally:
+            exited.close()
         # A script may have left children in its group (FFmpeg); they go with it.
         try:
             os.killpg(process.pid, signal.SIGKILL)

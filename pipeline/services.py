@@ -426,12 +426,11 @@ def unit_run(item_id):
         spec.prepare()
     env = _script_env(task, spec.provider)
     close_old_connections()
-    connection.close()  # no database connection is held while the script runs
     try:
         with limits.provider_slot(
             spec.slot, lease_seconds=settings.PIPELINE_LEASE_SECONDS, wait_seconds=SLOT_WAIT_SECONDS
         ) as slot:
-            connection.close()
+            connection.close()  # no database connection is held while the script runs
 
             held_until = item.lease_expires_at
 
