@@ -43,6 +43,17 @@ def runs_so_far():
     return count
 
 
+def process_age():
+    """Seconds since this process was started: a latency L means the whole run, interpreter
+    start-up included, lasts L (as an API call's latency would), not L plus our own start-up."""
+    try:
+        start_ticks = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19])
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0.0
+    return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+
+
 attempt = runs_so_far()
 upper = name.upper()
 if os.environ.get(f"FAKE_IGNORE_TERM_{upper}"):
@@ -54,7 +65,7 @@ if os.environ.get(f"FAKE_SPAWN_CHILD_{upper}"):
     import subprocess
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-record("start", child=child.pid if child else None)
+record("start", child=child.pid if child else None, exec_t=time.time() - process_age())
 if os.environ.get(f"FAKE_KILL_PARENT_{upper}"):
     import signal
 
@@ -62,9 +73,8 @@ if os.environ.get(f"FAKE_KILL_PARENT_{upper}"):
     os.kill(os.getppid(), signal.SIGKILL)  # the worker process running us dies (OOM-like)
 plan = [int(code) for code in os.environ.get(f"FAKE_PLAN_{name.upper()}", "0").split(",")]
 code = plan[min(attempt, len(plan) - 1)]
-time.sleep(
-    float(os.environ.get(f"FAKE_LATENCY_{name.upper()}", os.environ.get("FAKE_LATENCY", "0")))
-)
+latency = float(os.environ.get(f"FAKE_LATENCY_{upper}", os.environ.get("FAKE_LATENCY", "0")))
+time.sleep(max(0.0, latency - process_age()))
 if code != 0:
     record(f"exit{code}")
     print(
