@@ -17,7 +17,6 @@ from pipeline.models import TaskEvent, VideoTask
 from pipeline.status import (
     ERROR_STATUSES,
     LIFECYCLE_GROUPS,
-    RUNNING_STATUSES,
     Status,
     lifecycle_group,
 )
@@ -247,24 +246,6 @@ def videos_by_group(channels):
         if row["channel_id"] in counts:
             counts[row["channel_id"]][lifecycle_group(row["status"])] += row["count"]
     return counts
-
-
-def tasks_stuck(*, now=None):
-    """Tasks in production whose status has not moved and whose units have not progressed for
-    PIPELINE_STUCK_MINUTES (the criterion of pipeline.reconcile's stuck-task detector)."""
-    now = now or timezone.now()
-    limit = now - dt.timedelta(minutes=settings.PIPELINE_STUCK_MINUTES)
-    return (
-        VideoTask.objects.filter(
-            status__in=RUNNING_STATUSES,
-            cancelled_at__isnull=True,
-            status_changed_at__lt=limit,
-            waiting_reason="",
-        )
-        .exclude(work_items__updated_at__gte=limit)
-        .distinct()
-        .order_by("status_changed_at")
-    )
 
 
 def recent_failures(*, now=None, hours=24):

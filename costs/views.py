@@ -24,11 +24,11 @@ from costs.selectors import (
     next_quota_reset,
     quota_overview,
     recent_failures,
-    tasks_stuck,
     video_cost_breakdown,
     videos_by_group,
 )
 from pipeline.models import VideoTask
+from pipeline.selectors import tasks_stuck
 from reviews.selectors import review_queue, task_cost_subquery
 
 VIDEOS_PER_PAGE = 50

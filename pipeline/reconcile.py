@@ -13,7 +13,8 @@ from django.utils import timezone
 from pipeline import dispatch, services
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.status import GATE_BY_STATUS, RUNNING_STATUSES, STEP_STATUSES, Status
+from pipeline.selectors import tasks_stuck
+from pipeline.status import GATE_BY_STATUS, STEP_STATUSES, Status
 
 log = structlog.get_logger(__name__)
 S = Status
@@ -138,17 +139,9 @@ def _redispatch_starts(now):
 
 
 def _report_stuck(now):
-    """Tasks in production whose status has not moved and whose units have not progressed for
-    PIPELINE_STUCK_MINUTES: a card that stays is a problem."""
-    limit = now - dt.timedelta(minutes=settings.PIPELINE_STUCK_MINUTES)
-    stuck = VideoTask.objects.filter(
-        status__in=RUNNING_STATUSES,
-        cancelled_at__isnull=True,
-        status_changed_at__lt=limit,
-        waiting_reason="",
-    ).exclude(work_items__updated_at__gte=limit)
+    """A card that stays is a problem: one WARNING per task and status (tasks_stuck)."""
     count = 0
-    for task in stuck.distinct():
+    for task in tasks_stuck(now=now):
         count += 1
         alert_send(
             level="WARNING",

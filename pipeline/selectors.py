@@ -1,12 +1,15 @@
 """Reads about tasks, shared by commands, the admin and the Notion sync."""
 
+import datetime as dt
 from decimal import Decimal
 
+from django.conf import settings
 from django.db.models import Count, Q, Sum
+from django.utils import timezone
 
 from costs.models import VideoCost
-from pipeline.models import WorkItem, WorkState
-from pipeline.status import STEP_ORDER
+from pipeline.models import VideoTask, WorkItem, WorkState
+from pipeline.status import RUNNING_STATUSES, STEP_ORDER
 
 
 def task_progress(task):
@@ -37,4 +40,22 @@ def task_cost_breakdown(task):
         .values("component", "provider")
         .annotate(usd=Sum("usd"), units=Sum("units"), calls=Sum("api_calls"))
         .order_by("component")
+    )
+
+
+def tasks_stuck(*, now=None):
+    """Tasks in production whose status has not moved and whose units have not progressed for
+    PIPELINE_STUCK_MINUTES (waiting for budget or quota is not stuck): the reconciler alerts on
+    them and the dashboard lists them."""
+    limit = (now or timezone.now()) - dt.timedelta(minutes=settings.PIPELINE_STUCK_MINUTES)
+    return (
+        VideoTask.objects.filter(
+            status__in=RUNNING_STATUSES,
+            cancelled_at__isnull=True,
+            status_changed_at__lt=limit,
+            waiting_reason="",
+        )
+        .exclude(work_items__updated_at__gte=limit)
+        .distinct()
+        .order_by("status_changed_at")
     )
