@@ -402,6 +402,11 @@ def unit_run(item_id):
     attempt = item.attempts
     step = STEP_BY_NAME[item.step]
     spec = step.unit(task, item.unit)
+    if _units_not_done(task.pk, item.step, spec.after):
+        # Sent with the rest of its step; the unit it needs sends it again once done.
+        _unit_release(item, owner, attempt)
+        log.info("unit_waits", after=list(spec.after))
+        return "waiting"
     pidfile = spec.output.with_name(f".{spec.output.name}.run")
     stop_stale_run(pidfile)  # whatever a previous, killed run of this unit left behind
     if attempt > settings.PIPELINE_MAX_ATTEMPTS:
@@ -490,6 +495,30 @@ def unit_run(item_id):
             error=f"ran past the step's soft time limit ({settings.PIPELINE_STEP_SOFT_LIMIT} s)",
         )
     return _unit_record(item, owner, attempt, spec, result)
+
+
+def _units_not_done(task_id, step_name, units):
+    if not units:
+        return False
+    return (
+        WorkItem.objects.filter(task_id=task_id, step=step_name, unit__in=units)
+        .exclude(state=WorkState.DONE)
+        .exists()
+    )
+
+
+def _dispatch_dependents(item, step):
+    """Send the units of the step that were waiting for this one and now have all they need."""
+    waiting = [spec for spec in step.units(item.task) if item.unit in spec.after]
+    if not waiting:
+        return
+    items = WorkItem.objects.filter(
+        task_id=item.task_id, step=item.step, unit__in=[spec.unit for spec in waiting]
+    ).exclude(state=WorkState.DONE)
+    by_unit = {pending.unit: pending for pending in items}
+    for spec in waiting:
+        if spec.unit in by_unit and not _units_not_done(item.task_id, item.step, spec.after):
+            dispatch.dispatch_unit(by_unit[spec.unit].pk)
 
 
 def _unit_release(item, owner, attempt):
@@ -611,6 +640,7 @@ def _unit_done(item, owner, attempt, spec, result):
     log.info("unit_done", resumed=result is None, seconds=round(result.seconds, 3) if result else 0)
     if item.step == "upload":
         _upload_record(item.task_id, result)
+    _dispatch_dependents(item, step)
     step_complete_if_done(item.task_id, item.step)
 
 

@@ -59,6 +59,7 @@ class UnitSpec:
     estimate: dict = field(default_factory=dict)  # usage expected, for budgets and old scripts
     function: object = None  # an in-process unit (the local upload) instead of a script
     prepare: object = None  # called just before the run (e.g. writes the assembly manifest)
+    after: tuple = ()  # units of the same step that must be done first (a reference image)
 
     @property
     def slot(self):
@@ -100,14 +101,19 @@ class AssetsStep(Step):
             ratio = "16:9" if asset["kind"] == "environment" else "1:1"
             output = self.output(task, asset["id"])
             prompt = storyboard_asset_prompt(storyboard, asset)
+            args = ["--prompt", prompt, "--output", output, "--aspect-ratio", ratio]
+            reference = asset.get("reference")
+            if reference:  # another asset, validated to exist and not to form a cycle
+                args += ["--reference-image", self.output(task, reference)]
             specs.append(
                 UnitSpec(
                     unit=asset["id"],
                     output=output,
                     provider=provider,
                     script="generate_asset",
-                    args=["--prompt", prompt, "--output", output, "--aspect-ratio", ratio],
+                    args=args,
                     estimate={"images": 1},
+                    after=(reference,) if reference else (),
                 )
             )
         return specs

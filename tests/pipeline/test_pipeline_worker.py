@@ -102,3 +102,31 @@ def test_it_makes_a_real_video_with_the_local_provider_scripts(pipeline_env, wor
         assert (video.codec_context.width, video.codec_context.height) == (1920, 1080)
         assert container.streams.audio
     assert task.video.duration_seconds > 2
+
+
+def test_an_asset_with_a_reference_is_made_after_it_and_given_its_image(
+    pipeline_env, worker, calls, local_channel
+):
+    board = storyboard(1)
+    board["assets"] = [
+        {"id": "forest", "kind": "environment", "prompt": "a misty forest"},
+        {"id": "bulbasaur", "kind": "character", "prompt": "Bulbasaur", "reference": "sketch"},
+        {"id": "sketch", "kind": "character", "prompt": "a pencil sketch of Bulbasaur"},
+    ]
+    pipeline_env["FAKE_LATENCY_GENERATE_ASSET"] = "1"
+    worker.start()
+    task = video_task_create(channel=local_channel, storyboard=board)
+
+    wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=90,
+             describe=lambda: describe(task, worker))  # fmt: skip
+    runs = [e for e in calls.entries() if e["script"] == "generate_asset"]
+    by_asset = {Path(e["output"]).stem: e for e in runs if e["event"] == "start"}
+    sketch_done = next(
+        e["t"] for e in runs if e["event"] == "done" and Path(e["output"]).stem == "sketch"
+    )
+    args = by_asset["bulbasaur"]["args"]
+    assert args[args.index("--reference-image") + 1] == by_asset["sketch"]["output"]
+    assert by_asset["bulbasaur"]["t"] >= sketch_done  # made after its reference, not with it
+    assert "--reference-image" not in by_asset["forest"]["args"]
+    assert calls.count("start", "generate_asset") == 3  # waiting cost no extra run
+    assert WorkItem.objects.get(task=task, step="assets", unit="bulbasaur").attempts == 1

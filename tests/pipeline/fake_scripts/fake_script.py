@@ -65,7 +65,7 @@ if os.environ.get(f"FAKE_SPAWN_CHILD_{upper}"):
     import subprocess
 
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-record("start", child=child.pid if child else None, exec_t=time.time() - process_age())
+record("start", child=child.pid if child else None, exec_t=time.time() - process_age(), args=args)
 if os.environ.get(f"FAKE_KILL_PARENT_{upper}"):
     import signal
 
