@@ -8,7 +8,7 @@ from pipeline.status import STEP_ORDER, Status
 
 class VideoTask(models.Model):
     """One video on its way from storyboard to YouTube. Its status is its board column; only
-    pipeline.services.transition() changes it, and every change writes a TaskEvent."""
+    pipeline.transitions.task_transition() changes it, and every change writes a TaskEvent."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="tasks")

@@ -6,7 +6,7 @@ the services are no-ops when their work is already done."""
 from celery import shared_task
 
 from pipeline import reconcile as reconcile_service
-from pipeline import services
+from pipeline import services, units
 
 
 @shared_task(name="pipeline.schedule")
@@ -26,7 +26,7 @@ def run_step(task_id, step):
 
 @shared_task(name="pipeline.run_unit")
 def run_unit(item_id):
-    services.unit_run(item_id)
+    units.unit_run(item_id)
 
 
 @shared_task(name="pipeline.advance_task")

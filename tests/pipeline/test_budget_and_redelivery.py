@@ -6,8 +6,9 @@ import pytest
 
 from costs.models import VideoCost
 from pipeline.models import Alert, VideoTask, WorkItem, WorkState
-from pipeline.services import step_run, unit_claim, unit_run
+from pipeline.services import step_run
 from pipeline.status import Status
+from pipeline.units import unit_claim, unit_run
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

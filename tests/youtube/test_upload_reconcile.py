@@ -3,7 +3,7 @@ never a second insert."""
 
 import pytest
 
-from pipeline import services
+from pipeline import services, units
 from pipeline.integrations import youtube
 from pipeline.models import Upload, UploadState, VideoTask, WorkItem
 from pipeline.runner import Outcome
@@ -54,7 +54,7 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     fake_youtube.hang_after_last_chunk = True
     services.step_run(task.pk, "upload")
     item = WorkItem.objects.get(task=task, step="upload")
-    assert services.unit_run(item.pk) == "failed"
+    assert units.unit_run(item.pk) == "failed"
     assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOAD_ERROR
     assert Upload.objects.get(task=task).state == UploadState.UNKNOWN
 
@@ -62,7 +62,7 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     assert youtube.uploads_reconcile() == [task.pk]
 
     assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOADING
-    assert services.unit_run(item.pk) == "done"
+    assert units.unit_run(item.pk) == "done"
     task = VideoTask.objects.get(pk=task.pk)
     assert task.status == Status.PUBLISHED
     assert task.video.youtube_video_id == next(iter(fake_youtube.videos))

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from costs.models import YouTubeQuotaUsage
-from pipeline import services
+from pipeline import services, units
 from pipeline.integrations import youtube
 from pipeline.models import Alert, VideoTask, WorkItem
 from pipeline.status import Status
@@ -18,7 +18,7 @@ UTC = dt.UTC
 def run_upload_unit(task):
     services.step_run(task.pk, "upload")
     item = WorkItem.objects.get(task=task, step="upload")
-    return services.unit_run(item.pk)
+    return units.unit_run(item.pk)
 
 
 @pytest.mark.parametrize(

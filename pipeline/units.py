@@ -1,0 +1,420 @@
+"""One unit of paid work (an asset, a scene's clip, a narration, the assembly, the upload): claim
+it with a lease (conditional UPDATE), run its script with no database connection held, then
+record the result only if the lease is still the current one (fencing), together with the
+VideoCost of the call; retry with backoff or stop the task in its step's error column.
+
+Steps are fanned out and completed by pipeline/services.py.
+"""
+
+import datetime as dt
+import random
+
+import structlog
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from channels_app.models import SCRIPT_ENV_BY_SECRET
+from channels_app.services import channel_secret_get
+from costs.models import VideoCost
+from costs.services import video_cost_record
+from pipeline import dispatch, limits
+from pipeline.alerts import alert_send
+from pipeline.media import output_valid
+from pipeline.models import Video, WorkItem, WorkState
+from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script, stop_stale_run
+from pipeline.services import bind_task_context, step_complete_if_done, worker_identity
+from pipeline.status import STEP_STATUSES, Status
+from pipeline.steps import SECRETS_BY_PROVIDER, STEP_BY_NAME, UnitDeferred, UnitError
+from pipeline.transitions import TransitionConflict, notify_task_changed, task_transition
+
+log = structlog.get_logger(__name__)
+
+S = Status
+SLOT_WAIT_SECONDS = 30
+# How often a running unit renews its lease; also how soon a cancellation stops its script.
+HEARTBEAT_SECONDS = 10
+SLOT_REQUEUE_SECONDS = 2
+
+
+def _claimable(now):
+    return Q(state=WorkState.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    ) | Q(state=WorkState.RUNNING, lease_expires_at__lt=now)
+
+
+def _fenced(item_id, owner, attempt):
+    return WorkItem.objects.filter(
+        pk=item_id, state=WorkState.RUNNING, lease_owner=owner, attempts=attempt
+    )
+
+
+def unit_claim(item_id, owner):
+    """Take the item for this execution, or return None when it is done, taken or not due."""
+    now = timezone.now()
+    lease = dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
+    claimed = (
+        WorkItem.objects.filter(_claimable(now), pk=item_id)
+        .exclude(task__cancelled_at__isnull=False)
+        .update(
+            state=WorkState.RUNNING,
+            attempts=F("attempts") + 1,
+            lease_owner=owner,
+            lease_expires_at=now + lease,
+            started_at=now,
+            next_attempt_at=None,
+        )
+    )
+    if claimed != 1:
+        return None
+    return WorkItem.objects.select_related("task__channel").get(pk=item_id)
+
+
+def _script_env(task, provider):
+    env = {}
+    for secret in SECRETS_BY_PROVIDER.get(provider, []):
+        value = channel_secret_get(channel=task.channel, name=secret)
+        if value:
+            env[SCRIPT_ENV_BY_SECRET[secret]] = value
+    return env
+
+
+def unit_run(item_id):
+    """Run one unit of paid work, at most once to completion per claim."""
+    item = WorkItem.objects.select_related("task__channel").get(pk=item_id)
+    task = item.task
+    if task.status != STEP_STATUSES[item.step][0] or task.cancelled_at:
+        return "skipped"
+    bind_task_context(task, step=item.step, unit=item.unit)
+    owner = worker_identity()
+    item = unit_claim(item_id, owner)
+    if item is None:
+        log.info("unit_not_claimed")
+        return "not-claimed"
+    attempt = item.attempts
+    step = STEP_BY_NAME[item.step]
+    spec = step.unit(task, item.unit)
+    if _units_not_done(task.pk, item.step, spec.after):
+        # Sent with the rest of its step; the unit it needs sends it again once done.
+        _unit_release(item, owner, attempt)
+        log.info("unit_waits", after=list(spec.after))
+        return "waiting"
+    pidfile = spec.output.with_name(f".{spec.output.name}.run")
+    stop_stale_run(pidfile)  # whatever a previous, killed run of this unit left behind
+    if attempt > settings.PIPELINE_MAX_ATTEMPTS:
+        # Claimed again after its worker died every time (OOM, kill): stop instead of looping.
+        _unit_fail(
+            item,
+            owner,
+            attempt,
+            ScriptResult(
+                script=item.script,
+                exit_code=-9,
+                outcome=Outcome.UNKNOWN,
+                error=f"the worker running it was lost {attempt - 1} times",
+            ),
+            final=True,
+        )
+        return "failed"
+    if output_valid(spec.output):
+        _unit_done(item, owner, attempt, spec, result=None)
+        return "resumed"
+    if spec.prepare:
+        spec.prepare()
+    env = _script_env(task, spec.provider)
+    close_old_connections()
+    try:
+        with limits.provider_slot(
+            spec.slot, lease_seconds=settings.PIPELINE_LEASE_SECONDS, wait_seconds=SLOT_WAIT_SECONDS
+        ) as slot:
+            connection.close()  # no database connection is held while the script runs
+
+            held_until = item.lease_expires_at
+
+            def heartbeat():
+                nonlocal held_until
+                lease_until = timezone.now() + dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
+                try:
+                    alive = (
+                        _fenced(item.pk, owner, attempt)
+                        .exclude(task__cancelled_at__isnull=False)
+                        .update(lease_expires_at=lease_until)
+                        == 1
+                    )
+                    slot.renew()
+                except DatabaseError as error:
+                    # PostgreSQL restarting or failing over: the lease we hold stays ours until it
+                    # expires, so the paid call keeps running; stop only once it has expired
+                    # (another worker may then claim the unit).
+                    log.warning("heartbeat_database_unavailable", error=str(error)[:300])
+                    return timezone.now() < held_until
+                finally:
+                    connection.close()
+                if alive:
+                    held_until = lease_until
+                return alive
+
+            if spec.function:
+                result = _run_function(spec, task)
+            else:
+                result = run_script(
+                    spec.script,
+                    [*spec.args, "--provider", spec.provider],
+                    env={**spec.env, **env},
+                    correlation_id=task.correlation_id,
+                    heartbeat=heartbeat,
+                    heartbeat_every=min(HEARTBEAT_SECONDS, settings.PIPELINE_LEASE_SECONDS / 3),
+                    pidfile=pidfile,
+                )
+    except limits.SlotUnavailable:
+        # Not an attempt: give the claim back and come again shortly.
+        _unit_release(item, owner, attempt)
+        dispatch.dispatch_unit(item.pk, countdown=SLOT_REQUEUE_SECONDS)
+        return "requeued"
+    except UnitDeferred as deferred:
+        _unit_release(item, owner, attempt)
+        _task_defer(task, item.step, reason=deferred.reason, until=deferred.until)
+        return "deferred"
+    except ScriptCancelled:
+        log.warning("unit_cancelled")
+        return "cancelled"
+    except SoftTimeLimitExceeded:
+        # The runner already stopped the script's process group; count it as a temporary failure.
+        result = ScriptResult(
+            script=spec.script or "function",
+            exit_code=-15,
+            outcome=Outcome.TEMPORARY,
+            error=f"ran past the step's soft time limit ({settings.PIPELINE_STEP_SOFT_LIMIT} s)",
+        )
+    return _unit_record(item, owner, attempt, spec, result)
+
+
+def _units_not_done(task_id, step_name, units):
+    if not units:
+        return False
+    return (
+        WorkItem.objects.filter(task_id=task_id, step=step_name, unit__in=units)
+        .exclude(state=WorkState.DONE)
+        .exists()
+    )
+
+
+def _dispatch_dependents(item, step):
+    """Send the units of the step that were waiting for this one and now have all they need."""
+    waiting = [spec for spec in step.units(item.task) if item.unit in spec.after]
+    if not waiting:
+        return
+    items = WorkItem.objects.filter(
+        task_id=item.task_id, step=item.step, unit__in=[spec.unit for spec in waiting]
+    ).exclude(state=WorkState.DONE)
+    by_unit = {pending.unit: pending for pending in items}
+    for spec in waiting:
+        if spec.unit in by_unit and not _units_not_done(item.task_id, item.step, spec.after):
+            dispatch.dispatch_unit(by_unit[spec.unit].pk)
+
+
+def _unit_release(item, owner, attempt):
+    _fenced(item.pk, owner, attempt).update(
+        state=WorkState.PENDING, attempts=F("attempts") - 1, lease_owner="", lease_expires_at=None
+    )
+
+
+# Where a task waits when its step must wait for a time (only the upload waits, for quota).
+DEFER_STATUS = {"upload": S.APPROVED}
+
+
+def _task_defer(task, step, *, reason, until):
+    running = STEP_STATUSES[step][0]
+    try:
+        task_transition(
+            task=task,
+            to=DEFER_STATUS[step],
+            expected=running,
+            reason=f"waits until {until:%Y-%m-%d %H:%M %Z}: {reason}",
+            waiting_reason=reason[:32],
+            next_attempt_at=until,
+        )
+    except TransitionConflict:
+        return
+    log.warning("task_deferred", reason=reason, until=until.isoformat())
+
+
+def _run_function(spec, task):
+    try:
+        outcome = spec.function(task)
+    except UnitDeferred:
+        raise
+    except UnitError as error:
+        return ScriptResult(
+            script="function", exit_code=1, outcome=error.outcome, error=str(error)[:2000]
+        )
+    except Exception as error:  # an in-process unit failing is a script failing
+        log.exception("unit_function_failed")
+        return ScriptResult(
+            script="function", exit_code=1, outcome=Outcome.UNKNOWN, error=str(error)[:2000]
+        )
+    return ScriptResult(
+        script="function",
+        exit_code=0,
+        outcome=Outcome.OK,
+        outputs=outcome.get("outputs", []),
+        usage=outcome.get("usage", {}),
+        json_line=True,
+    )
+
+
+def _unit_record(item, owner, attempt, spec, result):
+    if result.ok and not output_valid(spec.output):
+        result = ScriptResult(
+            script=result.script,
+            exit_code=result.exit_code,
+            outcome=Outcome.UNKNOWN,
+            error=f"{result.script} exited 0 but {spec.output} is missing or not valid media",
+        )
+    if result.ok:
+        _unit_done(item, owner, attempt, spec, result)
+        return "done"
+    retry = result.retriable and attempt < settings.PIPELINE_MAX_ATTEMPTS
+    _unit_fail(item, owner, attempt, result, final=not retry)
+    return "retry" if retry else "failed"
+
+
+def _output_uncosted(item, spec):
+    """The output exists but no cost row stands for it: a run completed (and was paid) but its
+    worker died, or the database was down, before it could record the result."""
+    if not spec.script:
+        return False
+    written = dt.datetime.fromtimestamp(spec.output.stat().st_mtime, tz=dt.UTC)
+    # Cost rows are written seconds after the file; allow for clocks of other machines.
+    recorded_since = written - dt.timedelta(minutes=2)
+    return not VideoCost.objects.filter(work_item=item, created_at__gte=recorded_since).exists()
+
+
+def _unit_done(item, owner, attempt, spec, result):
+    """Record success (fenced) and, for a completed call, its cost. A call that completed is
+    costed even when its lease was lost meanwhile: it was paid for. An output found in place
+    without a cost row (its run was never recorded) is costed at the estimate."""
+    step = STEP_BY_NAME[item.step]
+    recovered = result is None and _output_uncosted(item, spec)
+    if recovered:
+        result = ScriptResult(script=spec.script, exit_code=0, outcome=Outcome.OK)
+    usage = (result.usage if result and result.json_line else spec.estimate) if result else {}
+    with transaction.atomic():
+        current = _fenced(item.pk, owner, attempt).update(
+            state=WorkState.DONE,
+            usage=usage,
+            exit_code=result.exit_code if result else None,
+            error="",
+            calls=F("calls") + (1 if result else 0),
+            finished_at=timezone.now(),
+            lease_owner="",
+            lease_expires_at=None,
+        )
+        if result:
+            video_cost_record(
+                work_item=item,
+                attempt=attempt,
+                component=step.component,
+                provider=spec.provider,
+                usage=usage,
+                metadata={
+                    "script": result.script,
+                    "seconds": round(result.seconds, 3),
+                    "estimated": not result.json_line,
+                    "stale": current != 1,
+                    "recovered": recovered,
+                },
+            )
+            notify_task_changed(item.task_id)
+    if current != 1:
+        log.warning("unit_result_stale", attempt=attempt)
+        return
+    log.info("unit_done", resumed=result is None, seconds=round(result.seconds, 3) if result else 0)
+    if item.step == "upload":
+        _upload_record(item.task_id, result)
+    _dispatch_dependents(item, step)
+    step_complete_if_done(item.task_id, item.step)
+
+
+def _upload_record(task_id, result):
+    url = ""
+    if result and result.outputs:
+        url = str(result.outputs[0])
+    Video.objects.filter(task_id=task_id).update(published_at=timezone.now())
+    if result and result.usage.get("youtube_video_id"):
+        Video.objects.filter(task_id=task_id).update(
+            youtube_video_id=result.usage["youtube_video_id"], youtube_url=url
+        )
+
+
+def backoff_seconds(attempt):
+    """Exponential backoff with jitter: base * 2^(attempt-1), capped, times 0.5-1.5."""
+    base = settings.PIPELINE_RETRY_BACKOFF_BASE * (2 ** max(attempt - 1, 0))
+    return min(settings.PIPELINE_RETRY_BACKOFF_MAX, base) * (0.5 + random.random())  # noqa: S311
+
+
+def _unit_fail(item, owner, attempt, result, *, final):
+    task = item.task
+    where = (
+        f"step {item.step}, {('scene ' if item.step not in ('assets',) else 'asset ')}{item.unit}"
+    )
+    message = (
+        f"{where}: {result.script} exited {result.exit_code} ({result.outcome.value}) "
+        f"on attempt {attempt}: {result.error or 'no message'}"
+    )
+    if not final:
+        delay = backoff_seconds(attempt)
+        updated = _fenced(item.pk, owner, attempt).update(
+            state=WorkState.PENDING,
+            error=message,
+            exit_code=result.exit_code,
+            lease_owner="",
+            lease_expires_at=None,
+            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+        )
+        if updated:
+            log.warning("unit_retry", error=message, delay=round(delay, 2))
+            dispatch.dispatch_unit(item.pk, countdown=delay)
+        return
+    with transaction.atomic():
+        updated = _fenced(item.pk, owner, attempt).update(
+            state=WorkState.FAILED,
+            error=message,
+            exit_code=result.exit_code,
+            lease_owner="",
+            lease_expires_at=None,
+            finished_at=timezone.now(),
+        )
+        if not updated:
+            return
+        running, _, error_status = STEP_STATUSES[item.step]
+        task.refresh_from_db()
+        log_text = _append_log(task.error_log, message)
+        try:
+            task_transition(
+                task=task,
+                to=error_status,
+                expected=running,
+                reason=message[:1000],
+                failed_step=item.step,
+                error_log=log_text,
+            )
+        except TransitionConflict:
+            return  # another unit of this step already stopped the task
+        # In the same transaction as the stop: a crash cannot leave a stopped task unannounced.
+        alert_send(
+            level="ERROR",
+            title=f"{task.channel_id}: '{task.title}' stopped in {item.step}",
+            message=message,
+            key=f"unit-failed:{item.pk}:{attempt}",
+            fields={"task": str(task.pk), "status": error_status},
+        )
+    log.error("unit_failed", error=message)
+
+
+def _append_log(existing, message):
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = f"{existing}\n[{stamp}] {message}".strip()
+    return text[-20_000:]
