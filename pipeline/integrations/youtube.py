@@ -1,4 +1,5 @@
-"""The YouTube upload provider (step 8) and the channel OAuth setup behind it.
+"""The YouTube upload provider (step 8). The client and credentials: youtube_client.py; the
+metadata, publish slot and thumbnail: youtube_metadata.py; the OAuth setup: youtube_oauth.py.
 
 videos.insert has no idempotency key, so the Upload row (one per task) is the guard against a
 second video:
@@ -22,13 +23,9 @@ import datetime as dt
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import time
-import urllib.parse
-from zoneinfo import ZoneInfo
 
-import google_auth_httplib2
 import httplib2
 import structlog
 from django.conf import settings
@@ -37,17 +34,27 @@ from django.db.models import F, Q
 from django.utils import timezone
 from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as GoogleTransportError
-from google.oauth2.credentials import Credentials
-from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
 
-from channels_app.config import WEEKDAYS
-from channels_app.models import Channel, Schedule, SecretName
-from channels_app.services import channel_secret_get, channel_secret_set
+from channels_app.models import Channel
 from costs.quota import QuotaUnavailable, quota_record_exceeded, quota_reserve
 from pipeline import paths
 from pipeline.alerts import alert_send
+from pipeline.integrations.youtube_client import (
+    YouTube,
+    api_error_reason,
+    auth_failed,
+    channel_credentials,
+    endpoint_url,
+)
+from pipeline.integrations.youtube_metadata import (
+    PUBLISH_LEAD,
+    marker_tag,
+    publish_slot,
+    thumbnail_image,
+    video_metadata,
+)
 from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
 from pipeline.runner import Outcome
 from pipeline.steps import UnitDeferred, UnitError, UnitSpec
@@ -55,18 +62,11 @@ from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 
-SCOPES = [
-    "https://www.googleapis.com/auth/youtube.upload",
-    "https://www.googleapis.com/auth/youtube.readonly",
-]
 WATCH_URL = "https://www.youtube.com/watch?v={}"
 UPLOADER = "youtube-uploader"  # the actor of audit rows written by the uploader
 PART = "snippet,status"
 CHUNK_RETRIES = 5  # failed chunks in a row before the attempt gives up (the session is kept)
 CHUNK_RETRY_BASE_SECONDS = 1.0
-PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
-TAGS_MAX_CHARS = 500
-THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 TRANSPORT_ERRORS = (OSError, httplib2.HttpLib2Error, http.client.HTTPException)
 
 
@@ -78,99 +78,9 @@ def _lease():
     return dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
 
 
-# --- Credentials and the client ------------------------------------------------------------------
-
-
-def _transport():
-    """The HTTP transport under every YouTube call (tests swap it to fake the token endpoint)."""
-    return httplib2.Http(timeout=settings.YOUTUBE_HTTP_TIMEOUT_SECONDS)
-
-
-def _setup_hint(channel):
-    return f"run `manage.py setup_channel_oauth {channel.pk} --client-secrets FILE` again"
-
-
-def channel_credentials(channel):
-    """The channel's stored OAuth credentials (google.oauth2.credentials.Credentials)."""
-    stored = channel_secret_get(channel=channel, name=SecretName.YOUTUBE_OAUTH)
-    if not stored:
-        raise UnitError(
-            f"channel {channel.pk}: no YouTube credentials stored; {_setup_hint(channel)}",
-            outcome=Outcome.CONFIG,
-        )
-    try:
-        return Credentials.from_authorized_user_info(json.loads(stored))
-    except (ValueError, KeyError, TypeError):
-        # The message names the problem, never the value.
-        raise UnitError(
-            f"channel {channel.pk}: the stored YouTube credentials are not valid OAuth JSON; "
-            f"{_setup_hint(channel)}",
-            outcome=Outcome.CONFIG,
-        ) from None
-
-
-class YouTube:
-    """A YouTube Data API v3 client and the authorized transport under it (the resumable protocol
-    is spoken on the same transport, so it refreshes the token the same way)."""
-
-    def __init__(self, credentials):
-        transport = _transport()
-        # 308 means "resume incomplete" here, not a redirect (googleapiclient's build_http too).
-        transport.redirect_codes = transport.redirect_codes - {308}
-        self.http = google_auth_httplib2.AuthorizedHttp(credentials, http=transport)
-        options = {"api_endpoint": settings.YOUTUBE_API_BASE} if settings.YOUTUBE_API_BASE else None
-        # The discovery document bundled with the library: building needs no network.
-        self.api = build(
-            "youtube",
-            "v3",
-            http=self.http,
-            client_options=options,
-            static_discovery=True,
-            cache_discovery=False,
-        )
-
-
-def _endpoint_url(url):
-    """The SDK replaces only the host of media upload URLs with api_endpoint's and keeps https;
-    point the whole URL (scheme too) at YOUTUBE_API_BASE."""
-    if not settings.YOUTUBE_API_BASE:
-        return url
-    base = urllib.parse.urlsplit(settings.YOUTUBE_API_BASE)
-    return urllib.parse.urlunsplit(
-        urllib.parse.urlsplit(url)._replace(scheme=base.scheme, netloc=base.netloc)
-    )
-
-
-def _auth_failed(channel, error, *, task=None):
-    """Consent revoked or refresh token expired: nothing will work until a person re-authorizes."""
-    detail = str(error.args[0] if error.args else error).split(":")[0][:100]
-    message = (
-        f"channel {channel.pk}: YouTube refused to refresh the OAuth token ({detail}); the "
-        f"consent was revoked or has expired. {_setup_hint(channel)}"
-    )
-    alert_send(
-        level="ERROR",
-        title=f"{channel.pk}: YouTube authorization needed",
-        message=message,
-        key=f"youtube-auth:{channel.pk}",
-        fields={"task": str(task.pk)} if task else None,
-    )
-    return UnitError(message, outcome=Outcome.AUTH)
-
-
-def _error_reason(content):
-    """(reason, message) of a Google API error body."""
-    try:
-        error = json.loads(content or b"{}").get("error", {})
-        reasons = [item.get("reason", "") for item in error.get("errors", [])]
-        return (reasons[0] if reasons else error.get("status", "")), error.get("message", "")
-    except (ValueError, AttributeError):
-        return "", (content or b"")[:200].decode(errors="replace")
-
-
 def _api_failure(status, content, *, what, project):
     """An HTTP error answer from YouTube as an exception the pipeline understands."""
-    reason, message = _error_reason(content)
+    reason, message = api_error_reason(content)
     if status == 403 and reason in {"quotaExceeded", "dailyLimitExceeded"}:
         until = quota_record_exceeded(project, now=_now())
         return UnitDeferred("quota", until=until)
@@ -180,79 +90,6 @@ def _api_failure(status, content, *, what, project):
     if status in (401, 403):
         return UnitError(f"{text}; check the channel's permissions", outcome=Outcome.AUTH)
     return UnitError(text, outcome=Outcome.PERMANENT)
-
-
-# --- Metadata and scheduling ---------------------------------------------------------------------
-
-
-def marker_tag(marker):
-    """The tag that identifies our video on the channel (reconciliation looks for it)."""
-    return f"videogen-{marker.hex}"
-
-
-def _tags_within_limit(tags, marker):
-    """YouTube counts a tag with a space as quoted (+2); keep the marker, drop trailing tags."""
-
-    def size(items):
-        return sum(len(tag) + (2 if " " in tag else 0) for tag in items) + max(len(items) - 1, 0)
-
-    kept = list(dict.fromkeys(tags))
-    while kept and size([*kept, marker]) > TAGS_MAX_CHARS:
-        kept.pop()
-    return [*kept, marker]
-
-
-def video_metadata(task, *, marker, publish_at=None):
-    """The videos.insert body: snippet from the storyboard and channel, status with the channel's
-    privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure."""
-    storyboard, channel = task.storyboard, task.channel
-    tags = storyboard.get("tags") or channel.tags or []
-    status = {
-        "privacyStatus": "private" if publish_at else channel.privacy,
-        "selfDeclaredMadeForKids": bool(channel.made_for_kids),
-        "containsSyntheticMedia": True,
-    }
-    if publish_at:
-        status["publishAt"] = publish_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return {
-        "snippet": {
-            "title": storyboard["title"][:100],
-            "description": storyboard.get("description", ""),
-            "tags": _tags_within_limit(tags, marker_tag(marker)),
-            "categoryId": channel.category_id,
-            "defaultLanguage": channel.default_language,
-        },
-        "status": status,
-    }
-
-
-def publish_slot(channel, *, now, taken=()):
-    """When the channel's schedule publishes a video approved at `now`: None for manual (publish
-    on upload), else the first daily/weekly slot at publish_time in the channel's timezone at
-    least PUBLISH_LEAD ahead and not already taken by another of its videos."""
-    if channel.schedule == Schedule.MANUAL:
-        return None
-    if channel.publish_time is None:
-        raise UnitError(
-            f"channel_configs/{channel.pk}.yaml: publish_time: is required when schedule is "
-            f"{channel.schedule}; set it and run `manage.py sync_channels`",
-            outcome=Outcome.CONFIG,
-        )
-    zone = ZoneInfo(channel.timezone or "UTC")
-    earliest = now + PUBLISH_LEAD
-    first_day = earliest.astimezone(zone).date()
-    days = set(channel.publish_days or []) if channel.schedule == Schedule.WEEKLY else None
-    for offset in range(0, 366 * 2):
-        day = first_day + dt.timedelta(days=offset)
-        if days is not None and WEEKDAYS[day.weekday()] not in days:
-            continue
-        slot = dt.datetime.combine(day, channel.publish_time, tzinfo=zone).astimezone(dt.UTC)
-        if slot >= earliest and slot not in taken:
-            return slot
-    raise UnitError(
-        f"channel_configs/{channel.pk}.yaml: no publish slot in two years (publish_days empty?)",
-        outcome=Outcome.CONFIG,
-    )
 
 
 def _request_body(task, upload):
@@ -368,7 +205,7 @@ def upload_video(task):
                 try:
                     _upload_send(task, upload, client, owner)
                 except RefreshError as error:
-                    raise _auth_failed(channel, error, task=task) from None
+                    raise auth_failed(channel, error, task=task) from None
                 except GoogleTransportError as error:
                     raise UnitError(
                         f"upload of task {task.pk}: could not reach Google to refresh the "
@@ -439,7 +276,7 @@ def _session_start(task, upload, client, owner, source, total):
     }
     try:
         response, content = client.http.request(
-            _endpoint_url(request.uri), "POST", body=request.body, headers=headers
+            endpoint_url(request.uri), "POST", body=request.body, headers=headers
         )
     except TRANSPORT_ERRORS as error:
         # No bytes were sent: a session without bytes never becomes a video.
@@ -693,53 +530,6 @@ def uploads_reconcile():
 # --- Thumbnails ----------------------------------------------------------------------------------
 
 
-def _ffmpeg():
-    configured = os.environ.get("FFMPEG_BINARY", "").strip()
-    if configured:
-        return configured
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
-
-
-def thumbnail_image(task):
-    """A JPEG under 2 MB for thumbnails.set: the storyboard's `thumbnail` (an asset id, or a
-    scene id meaning that scene's composite), else a frame a third into the final video."""
-    from PIL import Image
-
-    from pipeline.media import media_duration
-
-    channel_id, task_id = task.channel_id, str(task.pk)
-    target = paths.project_dir(channel_id, task_id) / "thumbnail.jpg"
-    named = task.storyboard.get("thumbnail")
-    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
-    if named:
-        step = "assets" if named in asset_ids else "composites"
-        source = paths.unit_output(channel_id, task_id, step, named)
-        with Image.open(source) as image:
-            image = image.convert("RGB")
-            image.thumbnail((1280, 720))
-            for quality in (90, 80, 70, 60):
-                image.save(target, "JPEG", quality=quality)
-                if target.stat().st_size <= THUMBNAIL_MAX_BYTES:
-                    break
-        return target
-    video = paths.final_video(channel_id, task_id)
-    seconds = (media_duration(video) or 0) / 3
-    subprocess.run(  # noqa: S603 - fixed arguments, paths from pipeline.paths
-        [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{seconds:.2f}",
-         "-i", str(video), "-frames:v", "1", "-vf", "scale='min(1280,iw)':-2", "-q:v", "3",
-         str(target)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return target
-
-
 def _thumbnail_set(task, upload, client):
     """Best effort: the video is already published; a failed thumbnail warns and moves on."""
     if upload.thumbnail_set:
@@ -749,12 +539,12 @@ def _thumbnail_set(task, upload, client):
         quota_reserve(upload.quota_project, "thumbnails.set", now=_now())
         media = MediaFileUpload(str(image), mimetype="image/jpeg")
         request = client.api.thumbnails().set(videoId=upload.video_id, media_body=media)
-        request.uri = _endpoint_url(request.uri)
+        request.uri = endpoint_url(request.uri)
         request.execute()
     except QuotaUnavailable as unavailable:
         return _thumbnail_warn(task, f"no quota left ({unavailable})")
     except HttpError as error:
-        reason, message = _error_reason(error.content)
+        reason, message = api_error_reason(error.content)
         if reason == "quotaExceeded":
             quota_record_exceeded(upload.quota_project, now=_now())
         return _thumbnail_warn(task, f"YouTube answered {error.resp.status} {reason} {message}")
@@ -777,68 +567,3 @@ def _thumbnail_warn(task, cause):
         "Studio.",
         key=f"youtube-thumbnail:{task.pk}",
     )
-
-
-# --- OAuth setup ---------------------------------------------------------------------------------
-
-
-class OAuthSetupError(Exception):
-    """The consent was given for the wrong channel, or the channel could not be checked."""
-
-
-def oauth_channel_check(channel, credentials):
-    """The YouTube channel the credentials belong to, refused unless it is the channel's."""
-    client = YouTube(credentials)
-    try:
-        quota_reserve(channel.quota_project, "channels.list", now=_now())
-        answer = client.api.channels().list(part="id,snippet", mine=True).execute()
-    except QuotaUnavailable as unavailable:
-        raise OAuthSetupError(f"cannot check the channel now: {unavailable}") from None
-    except HttpError as error:
-        reason, message = _error_reason(error.content)
-        raise OAuthSetupError(
-            f"channels.list failed: YouTube answered {error.resp.status} {reason} {message}"
-        ) from None
-    items = answer.get("items") or []
-    if not items:
-        raise OAuthSetupError(
-            "the Google account you signed in with has no YouTube channel; nothing was stored. "
-            "Sign in with the account (or brand account) that owns the channel."
-        )
-    found = items[0]["id"]
-    title = items[0].get("snippet", {}).get("title", "")
-    if not channel.youtube_channel_id:
-        raise OAuthSetupError(
-            f"channel_configs/{channel.pk}.yaml: youtube_channel_id is not set, so the consent "
-            f"cannot be checked; nothing was stored. The account you signed in with owns "
-            f"{found} ('{title}'): if that is right, set youtube_channel_id: {found}, run "
-            "`manage.py sync_channels`, then this command again."
-        )
-    if found != channel.youtube_channel_id:
-        raise OAuthSetupError(
-            f"the consent was given for YouTube channel {found} ('{title}'), but "
-            f"channel_configs/{channel.pk}.yaml names {channel.youtube_channel_id}; nothing was "
-            "stored. Run the command again and pick the right channel (or brand account) on "
-            "Google's consent screen."
-        )
-    return found, title
-
-
-def channel_oauth_store(*, channel, credentials, actor):
-    """Check the credentials' channel, then store them encrypted (never printed or logged)."""
-    found, title = oauth_channel_check(channel, credentials)
-    with transaction.atomic():
-        channel_secret_set(
-            channel=channel,
-            name=SecretName.YOUTUBE_OAUTH,
-            value=credentials.to_json(),
-            actor=actor,
-        )
-        audit_log_record(
-            actor=actor,
-            action="youtube_oauth_setup",
-            object_type="channel",
-            object_id=channel.pk,
-            metadata={"youtube_channel_id": found, "scopes": list(credentials.scopes or [])},
-        )
-    return found, title

@@ -16,8 +16,8 @@ The token endpoint: google.oauth2.credentials.Credentials.from_authorized_user_i
 token_uri to Google's (whatever the stored JSON says), so it cannot be pointed at the fake through
 the stored credentials. Tests fake it at the transport instead: `youtube.transport()` is an
 httplib2.Http that sends requests for https://oauth2.googleapis.com/ to this server's /token
-(monkeypatch pipeline.integrations.youtube._transport with it). Requests to the API itself go to
-YOUTUBE_API_BASE through client_options, as in production.
+(monkeypatch pipeline.integrations.youtube_client._transport with it). Requests to the API itself
+go to YOUTUBE_API_BASE through client_options, as in production.
 
 httplib2 silently sends a request again once when the connection drops before an answer, so a
 drop that the client should notice drops two requests in a row (`drops`).

@@ -9,7 +9,7 @@ import pytest
 from channels_app.models import SecretName
 from channels_app.services import channel_secret_set
 from pipeline import paths
-from pipeline.integrations import youtube
+from pipeline.integrations import youtube, youtube_client
 from pipeline.models import Video
 from pipeline.status import Status
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory
@@ -41,7 +41,7 @@ def fake_youtube(settings, monkeypatch):
     monkeypatch.setattr(youtube, "CHUNK_RETRY_BASE_SECONDS", 0.01)
     with FakeYouTube() as fake:
         settings.YOUTUBE_API_BASE = fake.url
-        monkeypatch.setattr(youtube, "_transport", lambda: fake.transport(timeout=2))
+        monkeypatch.setattr(youtube_client, "_transport", lambda: fake.transport(timeout=2))
         yield fake
 
 

@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from pipeline.integrations.youtube import publish_slot, video_metadata
+from pipeline.integrations.youtube_metadata import publish_slot, video_metadata
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 UTC = dt.UTC

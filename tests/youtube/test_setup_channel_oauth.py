@@ -13,7 +13,7 @@ from channels_app.management.commands import setup_channel_oauth
 from channels_app.models import ChannelSecret, SecretName
 from channels_app.services import channel_secret_get
 from costs.models import YouTubeQuotaUsage
-from pipeline.integrations.youtube import SCOPES
+from pipeline.integrations.youtube_client import SCOPES
 from reviews.models import AuditLog
 from tests.factories import ChannelFactory
 from tests.fakes.youtube import ACCESS_TOKEN, CHANNEL_ID, REFRESH_TOKEN

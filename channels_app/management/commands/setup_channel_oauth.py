@@ -7,7 +7,8 @@ from google_auth_oauthlib.flow import InstalledAppFlow
 
 from channels_app.selectors import UnknownChannel, channel_get
 from channels_app.services import ChannelSecretInvalid
-from pipeline.integrations.youtube import SCOPES, OAuthSetupError, channel_oauth_store
+from pipeline.integrations.youtube_client import SCOPES
+from pipeline.integrations.youtube_oauth import OAuthSetupError, channel_oauth_store
 
 
 class Command(BaseCommand):

@@ -1,0 +1,136 @@
+"""What YouTube is told about a video: the videos.insert body (snippet, privacy, AI disclosure, the
+marker tag reconciliation looks for), the publish slot from the channel's schedule, and the
+thumbnail image."""
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+from zoneinfo import ZoneInfo
+
+from channels_app.config import WEEKDAYS
+from channels_app.models import Schedule
+from pipeline import paths
+from pipeline.runner import Outcome
+from pipeline.steps import UnitError
+
+PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
+TAGS_MAX_CHARS = 500
+THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
+
+
+def marker_tag(marker):
+    """The tag that identifies our video on the channel (reconciliation looks for it)."""
+    return f"videogen-{marker.hex}"
+
+
+def _tags_within_limit(tags, marker):
+    """YouTube counts a tag with a space as quoted (+2); keep the marker, drop trailing tags."""
+
+    def size(items):
+        return sum(len(tag) + (2 if " " in tag else 0) for tag in items) + max(len(items) - 1, 0)
+
+    kept = list(dict.fromkeys(tags))
+    while kept and size([*kept, marker]) > TAGS_MAX_CHARS:
+        kept.pop()
+    return [*kept, marker]
+
+
+def video_metadata(task, *, marker, publish_at=None):
+    """The videos.insert body: snippet from the storyboard and channel, status with the channel's
+    privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure."""
+    storyboard, channel = task.storyboard, task.channel
+    tags = storyboard.get("tags") or channel.tags or []
+    status = {
+        "privacyStatus": "private" if publish_at else channel.privacy,
+        "selfDeclaredMadeForKids": bool(channel.made_for_kids),
+        "containsSyntheticMedia": True,
+    }
+    if publish_at:
+        status["publishAt"] = publish_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "snippet": {
+            "title": storyboard["title"][:100],
+            "description": storyboard.get("description", ""),
+            "tags": _tags_within_limit(tags, marker_tag(marker)),
+            "categoryId": channel.category_id,
+            "defaultLanguage": channel.default_language,
+        },
+        "status": status,
+    }
+
+
+def publish_slot(channel, *, now, taken=()):
+    """When the channel's schedule publishes a video approved at `now`: None for manual (publish
+    on upload), else the first daily/weekly slot at publish_time in the channel's timezone at
+    least PUBLISH_LEAD ahead and not already taken by another of its videos."""
+    if channel.schedule == Schedule.MANUAL:
+        return None
+    if channel.publish_time is None:
+        raise UnitError(
+            f"channel_configs/{channel.pk}.yaml: publish_time: is required when schedule is "
+            f"{channel.schedule}; set it and run `manage.py sync_channels`",
+            outcome=Outcome.CONFIG,
+        )
+    zone = ZoneInfo(channel.timezone or "UTC")
+    earliest = now + PUBLISH_LEAD
+    first_day = earliest.astimezone(zone).date()
+    days = set(channel.publish_days or []) if channel.schedule == Schedule.WEEKLY else None
+    for offset in range(0, 366 * 2):
+        day = first_day + dt.timedelta(days=offset)
+        if days is not None and WEEKDAYS[day.weekday()] not in days:
+            continue
+        slot = dt.datetime.combine(day, channel.publish_time, tzinfo=zone).astimezone(dt.UTC)
+        if slot >= earliest and slot not in taken:
+            return slot
+    raise UnitError(
+        f"channel_configs/{channel.pk}.yaml: no publish slot in two years (publish_days empty?)",
+        outcome=Outcome.CONFIG,
+    )
+
+
+def _ffmpeg():
+    configured = os.environ.get("FFMPEG_BINARY", "").strip()
+    if configured:
+        return configured
+    found = shutil.which("ffmpeg")
+    if found:
+        return found
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def thumbnail_image(task):
+    """A JPEG under 2 MB for thumbnails.set: the storyboard's `thumbnail` (an asset id, or a
+    scene id meaning that scene's composite), else a frame a third into the final video."""
+    from PIL import Image
+
+    from pipeline.media import media_duration
+
+    channel_id, task_id = task.channel_id, str(task.pk)
+    target = paths.project_dir(channel_id, task_id) / "thumbnail.jpg"
+    named = task.storyboard.get("thumbnail")
+    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
+    if named:
+        step = "assets" if named in asset_ids else "composites"
+        source = paths.unit_output(channel_id, task_id, step, named)
+        with Image.open(source) as image:
+            image = image.convert("RGB")
+            image.thumbnail((1280, 720))
+            for quality in (90, 80, 70, 60):
+                image.save(target, "JPEG", quality=quality)
+                if target.stat().st_size <= THUMBNAIL_MAX_BYTES:
+                    break
+        return target
+    video = paths.final_video(channel_id, task_id)
+    seconds = (media_duration(video) or 0) / 3
+    subprocess.run(  # noqa: S603 - fixed arguments, paths from pipeline.paths
+        [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{seconds:.2f}",
+         "-i", str(video), "-frames:v", "1", "-vf", "scale='min(1280,iw)':-2", "-q:v", "3",
+         str(target)],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )  # fmt: skip
+    return target
