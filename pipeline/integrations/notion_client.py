@@ -205,6 +205,12 @@ class NotionApi:
             code=code,
         )
 
+    def page_update(self, page_id, properties, *, what):
+        """pages.update with these properties; an error names the property Notion rejects."""
+        return self.call(
+            what, self.client.pages.update, page_id, properties=properties, sent=tuple(properties)
+        )
+
     def paginate(self, what, method, *args, **kwargs):
         """Yield every result of a paginated list endpoint."""
         cursor = None

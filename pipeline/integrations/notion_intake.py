@@ -209,22 +209,21 @@ def _intake(channel, api, page):
     return str(task.pk)
 
 
+def _card_move(api, page, column, error_log, *, what):
+    """Put the card in `column` with `error_log` saying why (Notion keeps 2,000 characters)."""
+    properties = {
+        "Status": {"status": {"name": column}},
+        "Error Log": {"rich_text": rich_text(error_log[:1900])},
+    }
+    api.page_update(page["id"], properties, what=what)
+
+
 def _card_refuse(api, page, errors):
     message = (
         "Not queued: the storyboard is invalid. Fix the YAML code block in this page and move "
         "the card to Queued again.\n" + "\n".join(f"- {error}" for error in errors)
     )
-    properties = {
-        "Status": {"status": {"name": DRAFT}},
-        "Error Log": {"rich_text": rich_text(message[:1900])},
-    }
-    api.call(
-        f"refusing page {page['id']} (invalid storyboard)",
-        api.client.pages.update,
-        page["id"],
-        properties=properties,
-        sent=tuple(properties),
-    )
+    _card_move(api, page, DRAFT, message, what=f"refusing page {page['id']} (invalid storyboard)")
     log.info("notion_card_refused", page_id=page["id"], errors=len(errors))
 
 
@@ -259,17 +258,8 @@ def _drift_correct(api, task, page, column):
         return False
     reason = _drift_reason(task, column, expected)
     error_log = reason + (f"\n\n{task.error_log}" if task.error_log else "")
-    properties = {
-        "Status": {"status": {"name": expected}},
-        "Error Log": {"rich_text": rich_text(error_log[:1900])},
-    }
-    api.call(
-        f"moving page {page['id']} of task {task.pk} back to '{expected}'",
-        api.client.pages.update,
-        page["id"],
-        properties=properties,
-        sent=tuple(properties),
-    )
+    what = f"moving page {page['id']} of task {task.pk} back to '{expected}'"
+    _card_move(api, page, expected, error_log, what=what)
     now = timezone.now()
     if not NotionPush.objects.filter(task=task).update(pushed_status=expected):
         NotionPush.objects.get_or_create(

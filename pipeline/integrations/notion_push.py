@@ -217,13 +217,8 @@ def _push_once(task, api):
         page_id, created = _page_find_or_create(task, api)
         if created:
             return board_column(task.status)  # created with the latest values
-    properties = task_page_properties(task)
-    api.call(
-        f"updating page {page_id} of task {task.pk}",
-        api.client.pages.update,
-        page_id,
-        properties=properties,
-        sent=tuple(properties),
+    api.page_update(
+        page_id, task_page_properties(task), what=f"updating page {page_id} of task {task.pk}"
     )
     return board_column(task.status)
 
