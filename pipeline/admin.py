@@ -2,6 +2,7 @@
 cancel as actions that call those services."""
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.urls import reverse
 from django.utils import timezone
@@ -114,28 +115,7 @@ class VideoTaskAdmin(admin.ModelAdmin):
             {"fields": ("created_at", "started_at", "status_changed_at", "updated_at", "id")},
         ),
     )
-    readonly_fields = (
-        "id",
-        "title",
-        "channel",
-        "status_column",
-        "progress",
-        "cost",
-        "links",
-        "priority",
-        "attempts",
-        "next_attempt_at",
-        "waiting_reason",
-        "failed_step",
-        "error_log_text",
-        "cancelled_at",
-        "topic",
-        "story_direction",
-        "created_at",
-        "started_at",
-        "status_changed_at",
-        "updated_at",
-    )
+    readonly_fields = flatten_fieldsets(fieldsets)  # a read-only view (see below)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(cost_usd=task_cost_subquery())

@@ -52,23 +52,23 @@ def _in_running_step(item):
 
 
 def _redispatch_expired_leases(now):
-    count = 0
     expired = _live_items().filter(state=WorkState.RUNNING, lease_expires_at__lt=now)
-    for item in expired:
-        if _in_running_step(item):
-            dispatch.dispatch_unit(item.pk)
-            count += 1
-    return count
+    return _redispatch_units(expired)
 
 
 def _redispatch_lost_units(now):
-    count = 0
     due = _live_items().filter(
         Q(next_attempt_at__isnull=True, updated_at__lt=now - _grace())
         | Q(next_attempt_at__lt=now - _grace()),
         state=WorkState.PENDING,
     )
-    for item in due:
+    return _redispatch_units(due)
+
+
+def _redispatch_units(items):
+    """Send again the units whose task is still in their step; how many were sent."""
+    count = 0
+    for item in items:
         if _in_running_step(item):
             dispatch.dispatch_unit(item.pk)
             count += 1
