@@ -75,6 +75,7 @@ def channel_provider(channel, family):
 class Step:
     name = ""
     component = ""
+    ordered = False  # whether a unit may wait for others of the step (UnitSpec.after)
 
     def units(self, task):
         raise NotImplementedError
@@ -92,6 +93,7 @@ class Step:
 class AssetsStep(Step):
     name = "assets"
     component = Component.IMAGE
+    ordered = True  # an asset waits for the asset it names as its reference
 
     def units(self, task):
         storyboard = task.storyboard
