@@ -4,7 +4,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from encrypted_fields.fields import EncryptedTextField
 
-CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+from channels_app.config_text import CHANNEL_ID_PATTERN
+
 channel_id_validator = RegexValidator(
     CHANNEL_ID_PATTERN,
     "a channel id is 1-63 lowercase letters, digits, '-' or '_', starting with a letter or digit",

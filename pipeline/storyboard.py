@@ -6,13 +6,19 @@ present, so the pipeline can rely on them; validating a normalized storyboard ag
 unchanged. Every problem is reported at once, each naming its path:
 
     storyboard: scenes[3].composite.environment: unknown asset 'lake' (assets: bulbasaur, forest)
+
+Title, description and tags are held to YouTube's own limits (pipeline.youtube_limits), so a
+video YouTube would refuse is refused here, before anything is paid for. The module needs no
+Django set-up (no models, no settings read), so scripts/generate_storyboard.py validates a draft
+with exactly this parser.
 """
 
 import re
 
 import yaml
 
-from channels_app.config import (
+from channels_app.config_text import (
+    CHANNEL_ID_PATTERN,
     describe,
     did_you_mean,
     join_path,
@@ -20,12 +26,9 @@ from channels_app.config import (
     yaml_error_message,
     yaml_load,
 )
-from channels_app.models import CHANNEL_ID_PATTERN
+from pipeline import youtube_limits
 from pipeline.paths import SAFE_ID
 
-TITLE_MAX_CHARS = 100  # YouTube's limit
-DESCRIPTION_MAX_CHARS = 5000  # YouTube's limit
-TAGS_MAX_CHARS = 500  # YouTube's limit, all tags together
 MAX_ASSETS = 100
 MAX_SCENES = 200
 DURATION_MIN, DURATION_MAX = 1, 30  # seconds of a scene in the final video
@@ -207,18 +210,9 @@ def _title(value, errors):
     title = _text(value, "title", errors, what="the video's title")
     if title is None:
         return ""
-    if len(title) > TITLE_MAX_CHARS:
-        errors.add(
-            "title",
-            f"must be at most {TITLE_MAX_CHARS} characters (YouTube's limit), got {len(title)}",
-        )
-    _no_angle_brackets(title, "title", errors)
+    for problem in youtube_limits.title_problems(title):
+        errors.add("title", problem)
     return title
-
-
-def _no_angle_brackets(text, path, errors):
-    if "<" in text or ">" in text:
-        errors.add(path, "must not contain '<' or '>' (YouTube refuses them)")
 
 
 def _channel(value, errors):
@@ -236,10 +230,8 @@ def _channel(value, errors):
 
 def _description(value, errors):
     description = _optional_text(value, "description", errors)
-    if len(description) > DESCRIPTION_MAX_CHARS:
-        limit = f"must be at most {DESCRIPTION_MAX_CHARS} characters (YouTube's limit)"
-        errors.add("description", f"{limit}, got {len(description)}")
-    _no_angle_brackets(description, "description", errors)
+    for problem in youtube_limits.description_problems(description):
+        errors.add("description", problem)
     return description
 
 
@@ -255,10 +247,8 @@ def _tags(value, errors):
             tags.append(tag.strip())
         else:
             errors.add(f"tags[{index}]", f"must be non-empty text, got {describe(tag)}")
-    if sum(len(tag) for tag in tags) > TAGS_MAX_CHARS:
-        errors.add(
-            "tags", f"must be at most {TAGS_MAX_CHARS} characters together (YouTube's limit)"
-        )
+    for problem in youtube_limits.tags_problems(tags):
+        errors.add("tags", problem)
     return tags
 
 

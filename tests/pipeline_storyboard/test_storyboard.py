@@ -261,8 +261,26 @@ def test_it_accepts_a_reference_to_another_asset_and_a_thumbnail():
         ),
         pytest.param(
             storyboard(title="x" * 101),
-            "storyboard: title: must be at most 100 characters (YouTube's limit), got 101",
+            "storyboard: title: 101 characters, YouTube allows 1-100",
             id="title too long",
+        ),
+        pytest.param(
+            storyboard(description="é" * 2600),
+            "storyboard: description: 5,200 bytes, YouTube allows 5,000 (UTF-8)",
+            id="description over 5,000 bytes in fewer than 5,000 characters",
+        ),
+        pytest.param(
+            storyboard(description="Watch <this>"),
+            "storyboard: description: contains '<' and '>' (first at character 7); YouTube "
+            "refuses < and >",
+            id="angle brackets in description",
+        ),
+        pytest.param(
+            storyboard(tags=["nature documentary"] * 23),
+            "storyboard: tags: 482 characters as YouTube counts them (each tag's length, a comma "
+            "between tags, 2 more for a tag with a space), 458 allowed (500 less 42 for the tag "
+            "the upload adds)",
+            id="tags over the limit as YouTube counts them",
         ),
         pytest.param(
             storyboard(title=None),
@@ -271,7 +289,7 @@ def test_it_accepts_a_reference_to_another_asset_and_a_thumbnail():
         ),
         pytest.param(
             storyboard(title="Bulbasaur <3"),
-            "storyboard: title: must not contain '<' or '>' (YouTube refuses them)",
+            "storyboard: title: contains '<' (first at character 11); YouTube refuses < and >",
             id="angle bracket in title",
         ),
         pytest.param(
@@ -381,3 +399,35 @@ def test_prompts_without_an_atmosphere_are_the_plain_prompt():
 @pytest.mark.parametrize("duration, seconds", [(1, 5), (5, 5), (5.5, 10), (10, 10), (30, 10)])
 def test_a_scene_duration_rounds_up_to_a_clip_length_kling_makes(duration, seconds):
     assert storyboard_clip_seconds({"duration": duration}) == seconds
+
+
+def test_it_accepts_a_description_of_exactly_5000_bytes():
+    assert storyboard_validate(storyboard(description="é" * 2500))["description"] == "é" * 2500
+
+
+def test_it_accepts_tags_that_leave_room_for_the_upload_marker():
+    tags = ["nature documentary"] * 22  # 22 * 20 + 21 commas = 461 > 458
+    assert errors_of(storyboard(tags=tags))
+    assert storyboard_validate(storyboard(tags=tags[:21]))["tags"] == tags[:21]  # 440
+
+
+def test_the_parser_imports_without_django_set_up():
+    """scripts/generate_storyboard.py validates drafts with this parser, outside Django."""
+    import os
+    import subprocess
+    import sys
+
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    code = (
+        "import sys; from pipeline.storyboard import storyboard_parse; "
+        "storyboard_parse(open(sys.argv[1]).read()); "
+        "assert 'django.apps.registry' not in sys.modules, 'Django apps were loaded'"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", code, str(SAMPLE_PATH)],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert completed.returncode == 0, completed.stderr
