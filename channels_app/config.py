@@ -22,6 +22,7 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 
+from channels_app.brief import BRIEF_DEFAULTS, brief_validate
 from channels_app.config_text import (  # noqa: F401 (re-exported: config's public helpers)
     CHANNEL_ID_PATTERN,
     StrictYamlLoader,
@@ -33,6 +34,7 @@ from channels_app.config_text import (  # noqa: F401 (re-exported: config's publ
     yaml_load,
 )
 from channels_app.models import Priority, Privacy, Schedule
+from pipeline import youtube_limits
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 64 * 1024
@@ -51,7 +53,6 @@ SECRET_HINT = (
     "credentials never go in channel YAML (it is version-controlled); remove this key and store "
     "the value encrypted with `python manage.py set_channel_secret {channel} <name>`"
 )
-YOUTUBE_TAGS_MAX_CHARS = 500
 
 _CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 _NOTION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -234,9 +235,38 @@ def _tags(value):
         if not isinstance(item, str) or not item.strip():
             raise Invalid(f"each tag must be non-empty text, got {describe(item)}", f"[{index}]")
         tags.append(item.strip())
-    if sum(len(tag) for tag in tags) > YOUTUBE_TAGS_MAX_CHARS:
-        raise Invalid(f"tags together must be at most {YOUTUBE_TAGS_MAX_CHARS} characters")
+    problems = youtube_limits.tags_problems(tags)
+    if problems:
+        raise Invalid(problems=[("", problem) for problem in problems])
     return tags
+
+
+def _brief(value):
+    brief, problems = brief_validate(value)
+    if problems:
+        raise Invalid(problems=problems)
+    return brief
+
+
+def _number_from(low, high):
+    def check(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            raise Invalid(f"must be a number from {low:g} to {high:g}, got {describe(value)}")
+        return float(value)
+
+    return check
+
+
+def _clip_duration(value):
+    if isinstance(value, bool) or value not in (5, 10):
+        raise Invalid(
+            f"must be 5 or 10 (seconds; the clip lengths Kling makes), got {describe(value)}"
+        )
+    return int(value)
 
 
 # --- The schema -----------------------------------------------------------------------------
@@ -255,6 +285,20 @@ class Field:
 BUDGET_FIELDS = {
     "daily_usd": Field(_positive_money, example="daily_usd: 25"),
     "weekly_usd": Field(_positive_money, example="weekly_usd: 150"),
+}
+# ElevenLabs text-to-speech settings (scripts/generate_audio.py); unset ones keep its defaults.
+NARRATION_FIELDS = {
+    "model": Field(lambda value: _string(value, max_length=100), default=None),
+    "stability": Field(_number_from(0, 1), default=None),
+    "similarity": Field(_number_from(0, 1), default=None),
+    "style": Field(_number_from(0, 1), default=None),
+    "speed": Field(_number_from(0.7, 1.2), default=None),
+}
+# Kling clip settings (scripts/generate_video.py); unset ones keep its defaults.
+CLIP_FIELDS = {
+    "duration": Field(_clip_duration, default=None),
+    "negative_prompt": Field(lambda value: _string(value, max_length=500), default=None),
+    "cfg_scale": Field(_number_from(0, 1), default=None),
 }
 PROVIDER_FIELDS = {
     family: Field(_choice(choices), default=None) for family, choices in PROVIDERS.items()
@@ -292,6 +336,9 @@ CHANNEL_FIELDS = {
     "category_id": Field(_category_id, default="22"),
     "default_language": Field(_language, default="en"),
     "tags": Field(_tags, default=[]),
+    "brief": Field(_brief, default=BRIEF_DEFAULTS),
+    "narration": Field(fields=NARRATION_FIELDS, default={}),
+    "clips": Field(fields=CLIP_FIELDS, default={}),
 }
 DEFAULT_VIDEO_MODEL = "kling/v2-1-standard"
 

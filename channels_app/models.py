@@ -64,6 +64,13 @@ class Channel(models.Model):
     category_id = models.CharField(max_length=10, default="22")
     default_language = models.CharField(max_length=20, default="en")
     tags = models.JSONField(default=list, blank=True)
+    # The writer's standing instructions (channels_app.brief), defaults filled in.
+    brief = models.JSONField(default=dict, blank=True)
+    # Per-channel settings for the narration and clip scripts; a null value keeps the script's
+    # default: {"model", "stability", "similarity", "style", "speed"} for generate_audio.py,
+    # {"duration", "negative_prompt", "cfg_scale"} for generate_video.py.
+    narration = models.JSONField(default=dict, blank=True)
+    clips = models.JSONField(default=dict, blank=True)
     config_file = models.CharField(max_length=255, blank=True)
     config_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

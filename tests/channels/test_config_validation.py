@@ -335,6 +335,9 @@ def test_it_reads_a_minimal_file_and_fills_the_defaults(tmp_path):
         "budget_daily_usd": Decimal("25"),
         "budget_weekly_usd": Decimal("150"),
         "providers": {},
+        "brief": fields["brief"],  # checked in detail below
+        "narration": fields["narration"],
+        "clips": fields["clips"],
     }
 
 
@@ -390,3 +393,149 @@ def test_templates_are_skipped(tmp_path):
     loaded = channel_configs_load_directory(tmp_path)
     assert loaded.errors == []
     assert [config.fields["id"] for config in loaded.configs] == ["poke"]
+
+
+# --- The brief, narration and clip settings -------------------------------------------------
+
+
+def test_a_file_without_a_brief_gets_the_default_brief_and_script_defaults(tmp_path):
+    fields = fields_of(config_file(tmp_path))
+    assert fields["brief"] == {
+        "premise": "",
+        "tone": "",
+        "visual_style": "",
+        "scene_count": 8,
+        "clip_seconds": 10,
+        "title_style": "",
+        "description_template": "",
+    }
+    assert fields["narration"] == dict.fromkeys(
+        ["model", "stability", "similarity", "style", "speed"]
+    )
+    assert fields["clips"] == dict.fromkeys(["duration", "negative_prompt", "cfg_scale"])
+
+
+def test_it_reads_a_brief_and_the_narration_and_clip_settings(tmp_path):
+    brief = {
+        "premise": " calm animal documentaries ",
+        "tone": "hushed",
+        "visual_style": "golden hour",
+        "scene_count": 12,
+        "clip_seconds": 5,
+        "title_style": "The Secret Life of X",
+        "description_template": "{description}\n\nMade with AI.",
+    }
+    fields = fields_of(
+        config_file(
+            tmp_path,
+            {
+                "brief": brief,
+                "narration": {"model": "eleven_v3", "stability": 0, "speed": 1.2},
+                "clips": {"duration": 10, "negative_prompt": "blur", "cfg_scale": 0.5},
+            },
+        )
+    )
+    assert fields["brief"] == {**brief, "premise": "calm animal documentaries"}
+    assert fields["narration"] == {
+        "model": "eleven_v3",
+        "stability": 0.0,
+        "similarity": None,
+        "style": None,
+        "speed": 1.2,
+    }
+    assert fields["clips"] == {"duration": 10, "negative_prompt": "blur", "cfg_scale": 0.5}
+
+
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"brief": {"scene_count": 40}}, "brief.scene_count: must be 4-18, got 40"),
+        ({"brief": {"scene_count": 3}}, "brief.scene_count: must be 4-18, got 3"),
+        ({"brief": {"scene_count": "eight"}}, "brief.scene_count: must be 4-18, got 'eight'"),
+        (
+            {"brief": {"clip_seconds": 7}},
+            "brief.clip_seconds: must be 5 or 10 (the clip lengths Kling makes), got 7",
+        ),
+        (
+            {"brief": {"tone": ["calm"]}},
+            "brief.tone: must be text (how the narrator sounds), got a list",
+        ),
+        (
+            {"brief": {"premise": "x" * 1001}},
+            "brief.premise: must be at most 1000 characters, got 1001",
+        ),
+        (
+            {"brief": {"description_template": "é" * 2600}},
+            "brief.description_template: 5,200 bytes, YouTube allows 5,000 (UTF-8)",
+        ),
+        (
+            {"brief": {"description_template": "{description} <3"}},
+            "brief.description_template: contains '<' (first at character 15); YouTube refuses "
+            "< and >",
+        ),
+        (
+            {"brief": {"description_template": "{description}\n{description}"}},
+            "brief.description_template: may contain {description} at most once",
+        ),
+        ({"brief": {"tonne": "calm"}}, "brief.tonne: unknown key; did you mean 'tone'?"),
+        (
+            {"brief": {"language": "de"}},
+            "brief.language: the channel's language is the top-level default_language; set it "
+            "there",
+        ),
+        ({"brief": "calm"}, "brief: must be a mapping of fields, got 'calm'"),
+        (
+            {"narration": {"stability": 1.5}},
+            "narration.stability: must be a number from 0 to 1, got 1.5",
+        ),  # fmt: skip
+        ({"narration": {"speed": 2}}, "narration.speed: must be a number from 0.7 to 1.2, got 2"),
+        ({"narration": {"style": True}}, "narration.style: must be a number from 0 to 1, got true"),
+        ({"narration": {"model": ""}}, "narration.model: must not be empty"),
+        (
+            {"narration": {"voice": "x"}},
+            "narration.voice: unknown key; allowed keys: model, stability, similarity, style, "
+            "speed",
+        ),
+        (
+            {"clips": {"duration": 7}},
+            "clips.duration: must be 5 or 10 (seconds; the clip lengths Kling makes), got 7",
+        ),
+        ({"clips": {"cfg_scale": -0.1}}, "clips.cfg_scale: must be a number from 0 to 1, got -0.1"),
+        (
+            {"clips": {"negative_prompt": "x" * 501}},
+            "clips.negative_prompt: must be at most 500 characters, got 501",
+        ),
+        (
+            {"tags": ["nature documentary"] * 23},
+            "tags: 482 characters as YouTube counts them (each tag's length, a comma between "
+            "tags, 2 more for a tag with a space), 458 allowed (500 less 42 for the tag the "
+            "upload adds)",
+        ),
+    ],
+)
+def test_it_reports_bad_brief_narration_and_clip_values(tmp_path, changes, expected):
+    path = config_file(tmp_path, changes)
+    assert errors_of(path) == [f"{path}: {expected}"]
+
+
+def test_it_reports_every_problem_of_a_brief_at_once(tmp_path):
+    path = config_file(tmp_path, {"brief": {"scene_count": 40, "clip_seconds": 7}})
+    assert [error.split(": ")[1] for error in errors_of(path)] == [
+        "brief.scene_count",
+        "brief.clip_seconds",
+    ]
+
+
+def test_the_shipped_channels_have_a_valid_brief(tmp_path):
+    sample = fields_of(Path(settings.BASE_DIR) / "channel_configs" / "pokechannel1.yaml")
+    assert sample["brief"]["scene_count"] == 4 and sample["brief"]["premise"]
+    template = Path(settings.BASE_DIR) / "channel_configs" / "_example.yaml"
+    fields = fields_of(shutil.copy(template, tmp_path / "example-channel.yaml"))
+    assert fields["brief"]["clip_seconds"] == 10
+    assert "{description}" in fields["brief"]["description_template"]
+    assert fields["narration"]["stability"] == 0.4
+    assert fields["clips"] == {
+        "duration": 10,
+        "negative_prompt": "blur, distortion, text, watermark",
+        "cfg_scale": 0.5,
+    }
