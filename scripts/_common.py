@@ -71,11 +71,20 @@ VIDEO_ENCODE_ARGS = [
 class ScriptError(Exception):
     """A failure with a known exit code; ``run`` turns it into the JSON error line."""
 
-    def __init__(self, message: str, exit_code: int = EX_DATAERR, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = EX_DATAERR,
+        status: int | None = None,
+        usage: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
         self.status = status
+        # What the run spent before it failed (e.g. a paid answer that proved unusable), so the
+        # orchestrator can book it; None when nothing billable happened.
+        self.usage = usage
 
     @property
     def retriable(self) -> bool:
@@ -130,8 +139,12 @@ def emit_result(outputs: Sequence[str | os.PathLike], provider: str, usage: dict
     print(redact(json.dumps(line, sort_keys=False)), flush=True)
 
 
-def emit_error(message: str, *, retriable: bool, status: int | None) -> None:
+def emit_error(
+    message: str, *, retriable: bool, status: int | None, usage: dict | None = None
+) -> None:
     line = {"ok": False, "error": redact(message), "retriable": retriable, "status": status}
+    if usage is not None:
+        line["usage"] = usage
     sys.stderr.flush()
     print(json.dumps(line), file=sys.stderr, flush=True)
 
@@ -149,7 +162,7 @@ def run(main: Callable[[], None]) -> None:
     try:
         main()
     except ScriptError as error:
-        emit_error(error.message, retriable=error.retriable, status=error.status)
+        emit_error(error.message, retriable=error.retriable, status=error.status, usage=error.usage)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         emit_error("interrupted", retriable=True, status=None)

@@ -1,0 +1,697 @@
+#!/usr/bin/env python3
+"""Draft one video's storyboard from a topic (and a story direction), saved as YAML.
+
+    generate_storyboard.py --topic TEXT --output storyboard.yaml [--direction TEXT]
+                           [--channel-brief FILE] [--scenes N] [--channel ID]
+                           [--model gemini-3.8-flash] [--provider gemini|local]
+
+gemini: one generateContent call with a JSON response schema (GEMINI_API_KEY; GEMINI_API_BASE,
+        GEMINI_TEXT_MODEL). The answer is checked by the same parser as a hand-written storyboard
+        (pipeline.storyboard); an invalid answer is sent back once with the parser's errors (the
+        one case of a second call), and if it is still invalid the run fails with those errors
+        (exit 65): never a half-valid storyboard.
+local:  offline and deterministic: a storyboard built from the words of the topic, the direction
+        and the brief, valid by construction, different for different topics.
+
+--channel-brief is the channel's style bible as YAML or JSON (channels_app.brief: premise, tone,
+visual_style, scene_count, clip_seconds, title_style, description_template, language,
+default_tags). Usage reported: {"model", "calls", "input_tokens", "output_tokens"}; tokens from
+Gemini's usageMetadata (thinking tokens are billed as output). Exit codes: see _common.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+from _common import (
+    EX_DATAERR,
+    EX_SOFTWARE,
+    EX_TEMPFAIL,
+    ScriptError,
+    add_provider_argument,
+    atomic_output,
+    emit_result,
+    env_url,
+    http_request,
+    input_error,
+    raise_for_status,
+    require_file,
+    require_text,
+    resolve_provider,
+    secret,
+)
+from generate_asset import DEFAULT_BASE, explain_gemini_error
+
+# The storyboard parser, the brief and YouTube's limits are plain Python shared with the Django
+# project (no database, no settings): import them from the project folder above this one.
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+import yaml  # noqa: E402
+
+from channels_app.brief import (  # noqa: E402
+    SCENE_COUNT_MAX,
+    SCENE_COUNT_MIN,
+    brief_description,
+    brief_validate,
+)
+from channels_app.config_text import CHANNEL_ID_PATTERN, yaml_error_message, yaml_load  # noqa: E402
+from pipeline import youtube_limits  # noqa: E402
+from pipeline.storyboard import (  # noqa: E402
+    ASSET_KINDS,
+    DURATION_MAX,
+    DURATION_MIN,
+    StoryboardInvalid,
+    storyboard_validate,
+)
+
+DEFAULT_MODEL = "gemini-3.8-flash"
+TEMPERATURE = 0.9
+# finishReason values that mean "no usable answer for this input" (exit 65); MAX_TOKENS is a
+# truncated answer (exit 75: fewer scenes or another try may fit).
+BLOCKED_FINISH_REASONS = {
+    "SAFETY", "PROHIBITED_CONTENT", "RECITATION", "BLOCKLIST", "SPII", "LANGUAGE", "OTHER",
+}  # fmt: skip
+MAX_BRIEF_BYTES = 64 * 1024
+
+
+def parse_arguments(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--topic", required=True, help="what the video is about")
+    parser.add_argument("--direction", default="", help="the story direction (optional)")
+    parser.add_argument("--channel-brief", type=Path, default=None, dest="channel_brief",
+                        help="the channel's style bible, YAML or JSON")  # fmt: skip
+    parser.add_argument("--scenes", type=int, default=None,
+                        help=f"{SCENE_COUNT_MIN}-{SCENE_COUNT_MAX} (default: the brief's "
+                        "scene_count, else 8)")  # fmt: skip
+    parser.add_argument("--output", required=True, type=Path, help="storyboard .yaml (or .json)")
+    parser.add_argument("--channel", default=None, help="the channel id written into the draft")
+    parser.add_argument("--model", default=None,
+                        help=f"default: $GEMINI_TEXT_MODEL, else {DEFAULT_MODEL}")  # fmt: skip
+    add_provider_argument(parser, real="gemini")
+    return parser.parse_args(argv)
+
+
+class Request:
+    """What the writer was asked for, checked."""
+
+    def __init__(self, args):
+        self.topic = " ".join(require_text(args.topic, "--topic").split())
+        self.direction = " ".join((args.direction or "").split())
+        self.brief = read_brief(args.channel_brief)
+        scenes = args.scenes if args.scenes is not None else self.brief["scene_count"]
+        if not SCENE_COUNT_MIN <= scenes <= SCENE_COUNT_MAX:
+            raise input_error(f"--scenes must be {SCENE_COUNT_MIN}-{SCENE_COUNT_MAX}, got {scenes}")
+        self.scenes = scenes
+        if args.channel is not None and not re.fullmatch(CHANNEL_ID_PATTERN, args.channel):
+            raise input_error(
+                f"--channel {args.channel!r} is not a channel id: 1-63 lowercase letters, digits, "
+                "'-' or '_'"
+            )
+        self.channel = args.channel
+        template = self.brief["description_template"]
+        used = youtube_limits.description_bytes(brief_description(template, ""))
+        # What is left of YouTube's 5,000 bytes for the drafted part of the description.
+        self.description_bytes = youtube_limits.DESCRIPTION_MAX_BYTES - used - 2
+
+
+def read_brief(path):
+    if path is None:
+        brief, _ = brief_validate({}, for_writer=True)
+        return brief
+    path = require_file(path, "--channel-brief")
+    if path.stat().st_size > MAX_BRIEF_BYTES:
+        raise input_error(f"--channel-brief {path}: larger than {MAX_BRIEF_BYTES} bytes")
+    try:
+        data = yaml_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise input_error(f"--channel-brief {path}: not UTF-8 text") from None
+    except yaml.YAMLError as error:
+        raise input_error(f"--channel-brief {path}: {yaml_error_message(error)}") from None
+    brief, problems = brief_validate(data, for_writer=True)
+    if problems:
+        lines = [f"--channel-brief {path}: {subpath.lstrip('.') or '(top)'}: {message}"
+                 for subpath, message in problems]  # fmt: skip
+        raise input_error("\n".join(lines))
+    return brief
+
+
+def main() -> None:
+    args = parse_arguments()
+    provider = resolve_provider(args, real="gemini")
+    request = Request(args)
+    if provider == "local":
+        storyboard = checked(draft_locally(request), request)
+        write_storyboard(storyboard, args.output, request, "local")
+        usage = {"model": "local", "calls": 0, "input_tokens": 0, "output_tokens": 0}
+        emit_result([args.output], "local", usage)
+        return
+    model = args.model or os.environ.get("GEMINI_TEXT_MODEL", "").strip() or DEFAULT_MODEL
+    api_key = secret("GEMINI_API_KEY", purpose="Gemini text generation")
+    storyboard, usage = draft_with_gemini(request, model, api_key)
+    write_storyboard(storyboard, args.output, request, model)
+    emit_result([args.output], "gemini", usage)
+
+
+# --------------------------------------------------------------------------- checking a draft
+
+
+def checked(document, request):
+    """The storyboard a draft stands for, validated; raises StoryboardInvalid with every problem.
+
+    The draft passes the storyboard parser (as a hand-written file would) and the writer's own
+    promise: the number of scenes asked for."""
+    errors = []
+    try:
+        storyboard = storyboard_validate(document, source="draft")
+    except StoryboardInvalid as invalid:
+        errors.extend(invalid.errors)
+        storyboard = None
+    scenes = document.get("scenes") if isinstance(document, dict) else None
+    if isinstance(scenes, list) and len(scenes) != request.scenes:
+        errors.append(f"draft: scenes: {len(scenes)} scenes, asked for {request.scenes}")
+    if errors:
+        raise StoryboardInvalid(errors)
+    return storyboard
+
+
+def finish_draft(answer, request):
+    """The model's JSON answer as a storyboard: nulls dropped, the channel and the channel's
+    description template applied (the model writes only the variable part)."""
+    if not isinstance(answer, dict):
+        return answer
+    document = _without_nulls(answer)
+    if request.channel:
+        document["channel"] = request.channel
+    if isinstance(document.get("description"), str):
+        document["description"] = brief_description(
+            request.brief["description_template"], document["description"].strip()
+        )
+    if not document.get("atmosphere") and request.brief["visual_style"]:
+        document["atmosphere"] = request.brief["visual_style"]
+    return document
+
+
+def _without_nulls(value):
+    if isinstance(value, dict):
+        return {key: _without_nulls(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_without_nulls(item) for item in value]
+    return value
+
+
+# --------------------------------------------------------------------------- writing the file
+
+
+def clean_storyboard(storyboard):
+    """A validated storyboard as a person would write it: defaults and empty fields left out."""
+    top_keys = ("title", "channel", "atmosphere", "description", "tags", "thumbnail")
+    document = {key: storyboard[key] for key in top_keys if storyboard[key]}
+    document["assets"] = [
+        {key: asset[key] for key in ("id", "kind", "prompt", "reference") if asset[key]}
+        for asset in storyboard["assets"]
+    ]
+    document["scenes"] = []
+    for scene in storyboard["scenes"]:
+        cleaned = {"id": scene["id"]}
+        if scene["composite"]:
+            composite = dict(scene["composite"])
+            if composite.get("scale") == 1.0:
+                del composite["scale"]
+            cleaned["composite"] = composite
+        else:
+            cleaned["split"] = scene["split"]
+        for key in ("motion", "narration", "sfx", "duration"):
+            if scene[key]:
+                cleaned[key] = scene[key]
+        document["scenes"].append(cleaned)
+    return document
+
+
+def write_storyboard(storyboard, output: Path, request, made_by):
+    document = clean_storyboard(storyboard)
+    if output.suffix.lower() == ".json":
+        text = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    else:
+        header = (
+            f"# Drafted by generate_storyboard.py ({made_by}) from the topic {request.topic!r}."
+            "\n# Edit freely: it is checked again (pipeline.storyboard) before production.\n"
+        )
+        text = header + yaml.safe_dump(
+            document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
+        )
+    # What is written must read back as the same storyboard: the pipeline will parse this file.
+    try:
+        storyboard_validate(yaml_load(text), source=str(output))
+    except (StoryboardInvalid, yaml.YAMLError) as error:
+        raise ScriptError(
+            f"the written storyboard does not read back: {error}", EX_SOFTWARE
+        ) from error
+    with atomic_output(output) as temporary:
+        temporary.write_text(text, encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- gemini
+
+
+def response_schema(request):
+    """The storyboard as a Gemini response schema (an OpenAPI 3.0 subset; keys it does not know
+    are ignored, so the parser still checks everything)."""
+
+    def text(description):
+        return {"type": "STRING", "description": description}
+
+    asset_id = "an id: lowercase letters, digits, '-' or '_'"
+    return {
+        "type": "OBJECT",
+        "properties": {
+            "title": text(
+                f"the video's title, at most {youtube_limits.TITLE_MAX_CHARACTERS} "
+                "characters, no < or >"
+            ),  # fmt: skip
+            "atmosphere": text("the look shared by every image and clip"),
+            "description": text("the video's description (the part above the channel's links)"),
+            "tags": {"type": "ARRAY", "items": {"type": "STRING"}},
+            "thumbnail": text("the id of the scene whose image makes the best thumbnail"),
+            "assets": {
+                "type": "ARRAY",
+                "items": {
+                    "type": "OBJECT",
+                    "properties": {
+                        "id": text(asset_id),
+                        "kind": {"type": "STRING", "enum": list(ASSET_KINDS)},
+                        "prompt": text("what the image shows, for an image model"),
+                    },
+                    "required": ["id", "kind", "prompt"],
+                },
+            },
+            "scenes": {
+                "type": "ARRAY",
+                "maxItems": request.scenes,
+                "items": {
+                    "type": "OBJECT",
+                    "properties": {
+                        "id": text("s01, s02, ..."),
+                        "composite": {
+                            "type": "OBJECT",
+                            "nullable": True,
+                            "properties": {
+                                "environment": text("the id of an environment asset"),
+                                "character": text("the id of a character or prop asset"),
+                            },
+                            "required": ["environment", "character"],
+                        },
+                        "split": {
+                            "type": "ARRAY",
+                            "nullable": True,
+                            "maxItems": 2,
+                            "items": text("an asset id"),
+                        },
+                        "motion": text("camera and subject movement for the video model"),
+                        "narration": text("the words spoken over the scene"),
+                        "sfx": text("background sound effects (may be empty)"),
+                        "duration": {"type": "NUMBER", "description": "seconds"},
+                    },
+                    "required": ["id", "motion", "narration", "duration"],
+                },
+            },
+        },
+        "required": ["title", "atmosphere", "description", "tags", "assets", "scenes"],
+    }
+
+
+def system_instruction(request):
+    brief = request.brief
+    lines = [
+        "You are the writer of a faceless YouTube channel. You turn a topic into a storyboard: "
+        "image assets (characters, props and environments, each generated separately by an "
+        "image model), and scenes, each shown as a character composited onto an environment "
+        "(composite) or two assets side by side (split), animated by a video model, with "
+        "narration read by a text-to-speech voice.",
+        f"Write exactly {request.scenes} scenes, ids s01, s02, ..., each {brief['clip_seconds']} "
+        f"seconds long (duration {DURATION_MIN}-{DURATION_MAX}); narration of about "
+        f"{round(brief['clip_seconds'] * 2.5)} words per scene; every scene has narration.",
+        "Asset ids are 1-64 lowercase letters, digits, '-' or '_'. A character or prop prompt "
+        "shows one subject, full body, isolated on a plain background; an environment prompt "
+        "shows the place with no characters in it. Every asset a scene names must be listed.",
+        f"Title: 1-{youtube_limits.TITLE_MAX_CHARACTERS} characters. Description: at most "
+        f"{request.description_bytes:,} bytes of UTF-8. Tags: at most "
+        f"{youtube_limits.TAGS_MAX_CHOSEN_CHARACTERS} characters together, counting a comma "
+        "between tags and 2 more for a tag with a space. Never use < or > anywhere.",
+    ]
+    for key, label in (("premise", "The channel's premise"), ("tone", "Narrator tone"),
+                       ("visual_style", "Visual style (use it as the atmosphere)"),
+                       ("title_style", "Title style")):  # fmt: skip
+        if brief[key]:
+            lines.append(f"{label}: {brief[key]}")
+    lines.append(
+        f"Write the title, description, tags and narration in language {brief['language']!r}."
+    )
+    if brief["default_tags"]:
+        lines.append(f"Include the channel's tags: {', '.join(brief['default_tags'])}.")
+    return "\n".join(lines)
+
+
+def user_prompt(request):
+    prompt = f"Topic: {request.topic}"
+    if request.direction:
+        prompt += f"\nStory direction: {request.direction}"
+    return prompt + "\nWrite the storyboard as JSON."
+
+
+def draft_with_gemini(request, model, api_key):
+    contents = [{"role": "user", "parts": [{"text": user_prompt(request)}]}]
+    usage = {"model": model, "calls": 0, "input_tokens": 0, "output_tokens": 0}
+    answer_text = call_gemini(request, contents, model, api_key, usage)
+    try:
+        return checked(finish_draft(parse_answer(answer_text), request), request), usage
+    except StoryboardInvalid as invalid:
+        first_errors = invalid.errors
+    # One more call, with the parser's errors, in the same conversation.
+    contents += [
+        {"role": "model", "parts": [{"text": answer_text}]},
+        {"role": "user", "parts": [{"text": correction_prompt(first_errors)}]},
+    ]
+    answer_text = call_gemini(request, contents, model, api_key, usage)
+    try:
+        return checked(finish_draft(parse_answer(answer_text), request), request), usage
+    except StoryboardInvalid as invalid:
+        raise ScriptError(
+            "Gemini's storyboard is invalid, also after a second try with the errors:\n"
+            + "\n".join(invalid.errors),
+            EX_DATAERR,
+            usage=usage,
+        ) from None
+
+
+def correction_prompt(errors):
+    listed = "\n".join(f"- {error.removeprefix('draft: ')}" for error in errors)
+    return (
+        "That storyboard cannot be used; our storyboard parser found these problems:\n"
+        f"{listed}\nAnswer with the whole corrected storyboard as JSON."
+    )
+
+
+def parse_answer(text):
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise StoryboardInvalid([f"draft: the answer is not JSON ({error})"]) from None
+
+
+def call_gemini(request, contents, model, api_key, usage):
+    """One generateContent call; returns the answer's text, adds its tokens to usage."""
+    body = {
+        "systemInstruction": {"parts": [{"text": system_instruction(request)}]},
+        "contents": contents,
+        "generationConfig": {
+            "responseMimeType": "application/json",
+            "responseSchema": response_schema(request),
+            "temperature": TEMPERATURE,
+        },
+    }
+    url = f"{env_url('GEMINI_API_BASE', DEFAULT_BASE)}/v1beta/models/{model}:generateContent"
+    spent = dict(usage) if usage["calls"] else None
+    try:
+        response = http_request(
+            "POST", url, service="Gemini", headers={"x-goog-api-key": api_key}, json_body=body
+        )
+        raise_for_status(response, "Gemini", explain_gemini_error)
+    except ScriptError as error:
+        error.usage = spent
+        raise
+    answer = response.json()
+    usage["calls"] += 1
+    if isinstance(answer, dict):
+        metadata = answer.get("usageMetadata") or {}
+        usage["input_tokens"] += int(metadata.get("promptTokenCount") or 0)
+        usage["output_tokens"] += int(metadata.get("candidatesTokenCount") or 0) + int(
+            metadata.get("thoughtsTokenCount") or 0
+        )
+    else:
+        raise ScriptError(
+            f"Gemini answered HTTP {response.status} with a body that is not JSON: "
+            f"{response.text(120)!r}",
+            EX_TEMPFAIL,
+            response.status,
+            usage=dict(usage),
+        )
+    return text_from_answer(answer, dict(usage))
+
+
+def text_from_answer(answer, usage):
+    feedback = answer.get("promptFeedback") or {}
+    candidates = answer.get("candidates") or []
+    if feedback.get("blockReason") and not candidates:
+        detail = feedback.get("blockReasonMessage") or ""
+        raise ScriptError(
+            f"Gemini blocked the prompt: blockReason {feedback['blockReason']}"
+            + (f" ({detail})" if detail else "")
+            + "; change the topic or direction",
+            EX_DATAERR,
+            usage=usage,
+        )
+    if not candidates:
+        raise ScriptError("Gemini returned no candidates", EX_TEMPFAIL, usage=usage)
+    candidate = candidates[0]
+    reason = candidate.get("finishReason") or ""
+    if reason in BLOCKED_FINISH_REASONS:
+        raise ScriptError(
+            f"Gemini gave no usable storyboard: finishReason {reason}; change the topic or "
+            "direction",
+            EX_DATAERR,
+            usage=usage,
+        )
+    if reason == "MAX_TOKENS":
+        raise ScriptError(
+            "Gemini's answer was cut off (finishReason MAX_TOKENS); try again or ask for fewer "
+            "scenes",
+            EX_TEMPFAIL,
+            usage=usage,
+        )
+    parts = (candidate.get("content") or {}).get("parts") or []
+    # Thinking models may put a thought summary first; the JSON is the part that is not one.
+    texts = [part["text"] for part in parts if part.get("text") and not part.get("thought")]
+    if not texts:
+        raise ScriptError(
+            f"Gemini returned no text (finishReason {reason or 'none'})", EX_TEMPFAIL, usage=usage
+        )
+    return "".join(texts)
+
+
+# --------------------------------------------------------------------------- local
+
+
+STOPWORDS = set(
+    "a an and the of in on at to for with from by about into over under how why what who when "
+    "where is are was were be been it its this that these those their them they we you our your "
+    "my me i as or but not no so very more most than then there here up down out off some any "
+    "all each every secret life story stories video tell show make keep focus tone calm".split()
+)
+# Settings the local writer picks from: (keywords that call for it, environment prompt, sfx).
+SETTINGS = [
+    (("river", "stream", "water", "lake", "pond", "fish", "frog", "axolotl", "axolotls", "swim"),
+     "a clear shallow river bed with smooth stones and drifting weed, wide shot, no animals",
+     "running water, soft bubbles"),
+    (("ocean", "sea", "reef", "coral", "whale", "shark", "beach", "shore", "tide"),
+     "a sunlit coral reef in clear blue water, wide shot, no animals", "underwater ambience"),
+    (("forest", "tree", "trees", "wood", "woods", "moss", "fern", "owl", "deer"),
+     "an ancient mossy forest floor with ferns and fallen logs, wide shot, no animals",
+     "wind through leaves, distant birdsong"),
+    (("city", "street", "urban", "night", "neon", "town", "rooftop"),
+     "a quiet city street at dusk with warm window lights, wide shot, no people",
+     "distant traffic, a light breeze"),
+    (("snow", "ice", "winter", "arctic", "polar", "cold", "mountain"),
+     "a snowy pine forest under a pale winter sky, wide shot, no animals",
+     "cold wind, creaking snow"),
+    (("desert", "sand", "dune", "dunes", "cactus", "heat", "dry"),
+     "rolling desert dunes at golden hour, wide shot, no animals", "dry wind over sand"),
+    (("cave", "caves", "dark", "underground", "bat", "bats", "mine"),
+     "a limestone cave lit by a shaft of daylight, wide shot, no animals",
+     "dripping water, hollow echo"),
+    (("meadow", "flower", "flowers", "bee", "bees", "butterfly", "spring", "garden"),
+     "a sunlit wildflower meadow humming with life, wide shot, no animals",
+     "buzzing insects, birdsong"),
+    (("jungle", "rainforest", "tropical", "monkey", "parrot", "rain"),
+     "a dense green rainforest with hanging vines and mist, wide shot, no animals",
+     "rain on leaves, tropical birds"),
+    (("farm", "field", "barn", "harvest", "village", "countryside"),
+     "a rolling green farm field after rain with a wooden fence, wide shot, no animals",
+     "a gentle breeze, a distant rooster"),
+    (("space", "star", "stars", "planet", "moon", "sky", "night"),
+     "a clear night sky full of stars above a dark hill, wide shot", "quiet night ambience"),
+    (("history", "ancient", "ruins", "castle", "temple", "museum", "old"),
+     "sunlit stone ruins overgrown with ivy, wide shot, no people", "wind, distant birds"),
+]  # fmt: skip
+MOTIONS = [
+    "slow dolly in on {subject}", "gentle pan left following {subject}",
+    "slow pull back to reveal {subject} in its surroundings", "tracking shot beside {subject}",
+    "slow crane up over {subject}", "close, slow push in as {subject} turns its head",
+    "static wide shot, {subject} moves through the frame", "slow pan right across the scene",
+]  # fmt: skip
+TITLE_PATTERNS = ["{Topic}", "{Topic}: A Closer Look", "Inside {Topic}", "{Topic}, Up Close"]
+OPENINGS = [
+    "Few stories are as quiet, or as remarkable, as {topic}.",
+    "This is a film about {topic}, told slowly, from up close.",
+    "Look closer: {topic} is stranger and gentler than it seems.",
+]
+BEATS = [
+    "Watch closely. {Subject} has its own rhythm, its own patient way of living.",
+    "Here, every small movement of {subject} has a reason.",
+    "Most people never notice {subject}. That is exactly how it survives.",
+    "The light changes, and {subject} changes with it.",
+    "Nothing here is hurried. {Subject} takes its time, and so do we.",
+    "Small details tell the story: a pause, a turn, a careful step.",
+    "Around {subject}, the whole place keeps its own quiet schedule.",
+    "Every day here is a little different, and {subject} knows it.",
+]
+CLOSINGS = [
+    "And so {topic} goes on, just out of sight, until we look again.",
+    "That is {topic}: small, patient, and easy to miss.",
+    "The day ends. {Subject} rests, and the story waits for tomorrow.",
+]
+
+
+def _seed(*parts):
+    return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big")
+
+
+def _words(text):
+    return [word for word in re.findall(r"[a-zA-Z][a-zA-Z'-]*", text.lower())
+            if word not in STOPWORDS and len(word) > 2]  # fmt: skip
+
+
+def _slug(text, fallback):
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40].strip("-")
+    return slug or fallback
+
+
+def _title_case(text):
+    small = {"a", "an", "and", "of", "the", "in", "on", "at", "to", "for", "with", "or"}
+    words = text.split()
+    return " ".join(
+        word if (index and word.lower() in small) else word[:1].upper() + word[1:]
+        for index, word in enumerate(words)
+    )
+
+
+def _pick_settings(words, seed, count):
+    scored = sorted(
+        range(len(SETTINGS)),
+        key=lambda index: (
+            -sum(word in SETTINGS[index][0] for word in words),
+            (seed >> (index % 48)) % 997 + index,
+        ),  # fmt: skip
+    )
+    return [SETTINGS[index] for index in scored[:count]]
+
+
+INSTRUCTION_OPENERS = re.compile(
+    r"^(please\s+)?(focus (on|upon)|show( how)?|explain|tell( about)?|talk about|cover|"
+    r"emphasi[sz]e|highlight|about|make it about|start with|end with)\s+",
+    re.IGNORECASE,
+)
+STYLE_WORDS = {"tone", "style", "music", "pace", "pacing", "voice", "mood", "length"}
+BEAT_FROM_DIRECTION = [
+    "Then there is the question of {clause}.",
+    "Look closer at {clause}.",
+    "And here is the remarkable part: {clause}.",
+]
+
+
+def _story_clauses(direction):
+    """The direction's clauses that say what happens (not how it sounds), as plain phrases."""
+    clauses = []
+    for clause in re.split(r"[.;,!?]+", direction):
+        clause = INSTRUCTION_OPENERS.sub("", clause.strip())
+        if clause and not STYLE_WORDS & set(clause.lower().split()):
+            clauses.append(youtube_limits.description_fit(clause, 300))
+    return clauses
+
+
+def _subject(topic_words):
+    """The topic's likely subject: its first plural word, else its first word; singular."""
+    word = next((w for w in topic_words if w.endswith("s") and not w.endswith("ss")),
+                topic_words[0])  # fmt: skip
+    if word.endswith("ies") and len(word) > 4:
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
+        return word[:-1]
+    return word
+
+
+def draft_locally(request):
+    """A valid storyboard from the topic's and direction's words: same input, same draft."""
+    topic, direction, brief = request.topic, request.direction, request.brief
+    seed = _seed(topic, direction, str(request.scenes))
+    topic_words = _words(topic) or ["subject"]
+    words = topic_words + _words(direction)
+    subject = _subject(topic_words)
+    subject_id = _slug(subject, "subject")
+    settings = _pick_settings(words, seed, 3 if request.scenes >= 6 else 2)
+    environments = [(f"place{index + 1}", prompt, sfx)
+                    for index, (_, prompt, sfx) in enumerate(settings)]  # fmt: skip
+    article = "an" if subject[:1] in "aeiou" else "a"
+    assets = [
+        {"id": subject_id, "kind": "character",
+         "prompt": f"{article} {subject}, photorealistic, full body, natural pose, isolated on a "
+                   "plain background"},
+        *({"id": asset_id, "kind": "environment", "prompt": prompt}
+          for asset_id, prompt, _ in environments),
+    ]  # fmt: skip
+    clauses = _story_clauses(direction)
+    names = {"topic": topic, "subject": f"the {subject}", "Subject": f"The {subject}"}
+    narrations = [OPENINGS[seed % len(OPENINGS)].format(**names)]
+    for index in range(request.scenes - 2):
+        if index < len(clauses):
+            template = BEAT_FROM_DIRECTION[((seed >> 9) + index) % len(BEAT_FROM_DIRECTION)]
+            narrations.append(template.format(clause=clauses[index]))
+        else:
+            narrations.append(BEATS[((seed >> 3) + index) % len(BEATS)].format(**names))
+    narrations.append(CLOSINGS[(seed >> 5) % len(CLOSINGS)].format(**names))
+    scenes = []
+    for index, narration in enumerate(narrations):
+        environment_id, _, sfx = environments[index % len(environments)]
+        scene = {"id": f"s{index + 1:02d}"}
+        if index == len(narrations) // 2 and len(environments) > 1:  # one side-by-side scene
+            scene["split"] = [subject_id, environments[(index + 1) % len(environments)][0]]
+        else:
+            scene["composite"] = {"environment": environment_id, "character": subject_id}
+        scene["motion"] = MOTIONS[((seed >> 7) + index) % len(MOTIONS)].format(**names)
+        scene["narration"] = narration
+        scene["sfx"] = sfx
+        scene["duration"] = brief["clip_seconds"]
+        scenes.append(scene)
+    title = youtube_limits.title_fit(
+        TITLE_PATTERNS[(seed >> 11) % len(TITLE_PATTERNS)].format(Topic=_title_case(topic))
+    )
+    summary = f"A short film about {topic}" + (f": {', '.join(clauses)}." if clauses else ".")
+    description = youtube_limits.description_fit(summary, request.description_bytes)
+    tags = youtube_limits.tags_fit([*brief["default_tags"], topic.lower(), *dict.fromkeys(words)])
+    return {
+        "title": title,
+        "channel": request.channel,
+        "atmosphere": brief["visual_style"] or "cinematic documentary look, soft natural light",
+        "description": brief_description(brief["description_template"], description),
+        "tags": tags,
+        "thumbnail": "s01",
+        "assets": assets,
+        "scenes": scenes,
+    }
+
+
+if __name__ == "__main__":
+    from _common import run
+
+    def entry():
+        try:
+            main()
+        except StoryboardInvalid as invalid:  # a local draft that fails its own check: a bug
+            raise ScriptError("the local draft is invalid:\n" + str(invalid), EX_SOFTWARE) from None
+
+    run(entry)
