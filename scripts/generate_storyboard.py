@@ -114,10 +114,11 @@ class Request:
                 "'-' or '_'"
             )
         self.channel = args.channel
+        # What is left of YouTube's 5,000 bytes for the drafted part of the description, once
+        # the channel's template is around it (measured with a one-byte description).
         template = self.brief["description_template"]
-        used = youtube_limits.description_bytes(brief_description(template, ""))
-        # What is left of YouTube's 5,000 bytes for the drafted part of the description.
-        self.description_bytes = youtube_limits.DESCRIPTION_MAX_BYTES - used - 2
+        used = youtube_limits.description_bytes(brief_description(template, "x")) - 1
+        self.description_bytes = youtube_limits.DESCRIPTION_MAX_BYTES - used
 
 
 def read_brief(path):

@@ -539,3 +539,18 @@ def test_the_shipped_channels_have_a_valid_brief(tmp_path):
         "negative_prompt": "blur, distortion, text, watermark",
         "cfg_scale": 0.5,
     }
+
+
+def test_the_writer_s_brief_carries_the_channel_s_language_and_tags():
+    from channels_app.brief import brief_description, brief_for_writer, brief_validate
+
+    document = brief_for_writer({"tone": "calm"}, language="de", default_tags=["natur"])
+    brief, problems = brief_validate(document, for_writer=True)
+    assert problems == []
+    assert (brief["tone"], brief["language"], brief["default_tags"]) == ("calm", "de", ["natur"])
+    assert brief_validate({"language": 5}, for_writer=True)[1] == [
+        (".language", 'must be a language code such as "en", got 5')
+    ]
+    assert brief_description("", "Text.") == "Text."
+    assert brief_description("Intro\n{description}\nLinks", "Text.") == "Intro\nText.\nLinks"
+    assert brief_description("Links", "Text.") == "Text.\n\nLinks"
