@@ -174,6 +174,18 @@ def run(main: Callable[[], None]) -> None:
     sys.exit(EX_OK)
 
 
+# --------------------------------------------------------------------------- project code
+
+
+def project_on_path() -> None:
+    """Make the project's plain-Python modules importable (pipeline.storyboard,
+    pipeline.youtube_limits, channels_app.brief): rules shared with the Django project, which need
+    no database and no Django settings. The scripts folder stays first on the path."""
+    project = str(Path(__file__).resolve().parents[1])
+    if project not in sys.path:
+        sys.path.insert(1, project)
+
+
 # --------------------------------------------------------------------------- arguments
 
 
