@@ -20,6 +20,9 @@ What a card means:
   pushed, a push is simply due (it is requested). Otherwise it was moved by hand: the database
   wins, the card is moved back with the reason in Error Log. Moving a card to Draft cancels
   nothing; it is moved back and says how to cancel.
+- A card of one of our drafts moved to Queued by hand: the person queued it (task_queue, the one
+  place that does). A draft that cannot be queued (no valid storyboard) goes back to Draft with
+  the reason in Error Log.
 - Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
 """
 
@@ -61,6 +64,7 @@ class PollResult:
     channel_id: str
     seen: int = 0
     created: list = field(default_factory=list)  # task ids
+    queued: list = field(default_factory=list)  # task ids of drafts queued from their card
     invalid: list = field(default_factory=list)  # page ids
     moved_back: list = field(default_factory=list)  # page ids
     errors: list = field(default_factory=list)
@@ -129,7 +133,12 @@ def _card_handle(channel, api, page, result):
     task_id_text = plain_text(properties.get("Task ID")).strip()
     task = _task_for_card(channel, page, task_id_text)
     if task is not None:
-        if _drift_correct(api, task, page, column):
+        if column == QUEUED and task.status == Status.DRAFT and not task.cancelled_at:
+            if _draft_queue(api, task, page):
+                result.queued.append(str(task.pk))
+            else:
+                result.moved_back.append(page["id"])
+        elif _drift_correct(api, task, page, column):
             result.moved_back.append(page["id"])
     elif column == QUEUED and not task_id_text:
         task_id = _intake(channel, api, page)
@@ -225,6 +234,27 @@ def _card_refuse(api, page, errors):
     )
     _card_move(api, page, DRAFT, message, what=f"refusing page {page['id']} (invalid storyboard)")
     log.info("notion_card_refused", page_id=page["id"], errors=len(errors))
+
+
+def _draft_queue(api, task, page):
+    """A draft of ours whose card was moved to Queued by hand: the person queued it. Returns
+    True when queued (or already queued); False when refused and the card moved back to Draft
+    with the reason in Error Log."""
+    from pipeline.services import PipelineError, task_queue
+
+    try:
+        task_queue(task_id=task.pk, actor="notion")
+    except PipelineError as error:
+        message = f"Not queued: {error}\nFix it and move the card to Queued again."
+        what = f"moving page {page['id']} of draft {task.pk} back to Draft"
+        _card_move(api, page, DRAFT, message, what=what)
+        NotionPush.objects.filter(task=task).update(pushed_status=DRAFT)
+        log.info("notion_draft_refused", task_id=str(task.pk), page_id=page["id"])
+        return False
+    # the card already shows Queued: our push only has to catch up with the other properties
+    notion_push_request(task.pk)
+    log.info("notion_draft_queued", task_id=str(task.pk), page_id=page["id"])
+    return True
 
 
 # --- Drift ---------------------------------------------------------------------------------------
