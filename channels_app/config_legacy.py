@@ -155,6 +155,10 @@ def legacy_error(path, message, renames):
     legacy_path = rename_error_path(path, renames)
     if message.startswith("is required") and legacy_path in LEGACY_EXAMPLES:
         message = f"is required (e.g. {LEGACY_EXAMPLES[legacy_path]})"
+    # messages that name another field or suggest a fix say it in the file's own words
+    message = message.replace("budget.daily_usd", "budget_daily_usd")
+    if legacy_path == "channel_id":
+        message = message.replace("(or set id: ", "(or set channel_id: ")
     return legacy_path, message
 
 

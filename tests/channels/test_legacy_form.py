@@ -148,9 +148,13 @@ def test_mixing_is_reported_by_the_check_command_with_the_file(tmp_path):
         ({"budget_daily_usd": -5}, "budget_daily_usd: must be a positive number, got -5"),
         ({"budget_daily_usd": "5"}, "budget_daily_usd: must be a positive number, got '5'"),
         ({"budget_daily_usd": 1.005}, "budget_daily_usd: must have at most 2 decimal places"),
-        ({"budget_weekly_usd": 1}, "budget_weekly_usd: must be at least budget.daily_usd (15)"),
+        ({"budget_weekly_usd": 1}, "budget_weekly_usd: must be at least budget_daily_usd (15)"),
         ({"channel_id": "Poke Nature"}, "channel_id: 'Poke Nature' is not a valid channel id"),
-        ({"channel_id": "other"}, "channel_id: 'other' does not match the file name 'poke'"),
+        (
+            {"channel_id": "other"},
+            "does not match the file name 'poke'; the file must be named "
+            "other.yaml (or set channel_id: poke)",
+        ),
         ({"channel_name": ""}, "channel_name: must not be empty"),
         ({"channel_name": None}, 'channel_name: is required (e.g. channel_name: "My Channel")'),
         ({"budget_daily_usd": None}, "budget_daily_usd: is required (e.g. budget_daily_usd: 25)"),
