@@ -336,9 +336,10 @@ def _video_record(task):
 # --- Operator actions ----------------------------------------------------------------------------
 
 
-def task_queue(*, task_id, actor):
+def task_queue(*, task_id, actor, storyboard=None):
     """Draft -> Queued: a person decided the draft's storyboard is ready to produce, as it is now
-    (edits included). Returns (task, queued): queued is False when the task was already queued
+    (edits included; `storyboard`, when given, replaces the task's own, e.g. the one edited on
+    its Notion card). Returns (task, queued): queued is False when the task was already queued
     (a double click, a card seen twice), and nothing is done the second time. Anything but a
     draft is refused naming its status, and so is a draft whose storyboard is missing or invalid.
     """
@@ -356,8 +357,12 @@ def task_queue(*, task_id, actor):
         )
     if not task.channel.is_active:
         raise PipelineError(f"channel {task.channel_id} is inactive; activate it in its YAML first")
+    source = f"task {task.pk}: storyboard"
+    replaced = {}
     try:
-        storyboard_validate(task.storyboard or None, source=f"task {task.pk}: storyboard")
+        checked = storyboard_validate(storyboard or task.storyboard or None, source=source)
+        if storyboard is not None:
+            replaced = {"storyboard": checked, "title": checked["title"][:200]}
     except StoryboardInvalid as invalid:
         raise PipelineError(
             "the draft's storyboard is not ready, so it was not queued:\n" + str(invalid)
@@ -365,7 +370,12 @@ def task_queue(*, task_id, actor):
     with transaction.atomic():
         try:
             task = task_transition(
-                task=task, to=S.QUEUED, expected=S.DRAFT, reason="queued", actor=str(actor)
+                task=task,
+                to=S.QUEUED,
+                expected=S.DRAFT,
+                reason="queued",
+                actor=str(actor),
+                **replaced,
             )
         except TransitionConflict:
             task.refresh_from_db()

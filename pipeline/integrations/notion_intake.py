@@ -157,7 +157,8 @@ def _title(properties):
     ).strip()
 
 
-def _storyboard_text(api, page_id, source):
+def _yaml_block(api, page_id):
+    """The text of the page body's first YAML code block, or None when it has none."""
     blocks = api.paginate(
         f"reading the body of page {page_id}", api.client.blocks.children.list, page_id
     )
@@ -165,6 +166,26 @@ def _storyboard_text(api, page_id, source):
         code = block.get("code") if block.get("type") == "code" else None
         if code and code.get("language", "").lower() in ("yaml", "yml"):
             return plain_text(code.get("rich_text", []))
+    return None
+
+
+def _card_storyboard(channel, text, source):
+    """A card's storyboard, validated, and on this channel's board."""
+    storyboard = storyboard_parse(text, source=source)
+    if storyboard.get("channel") and storyboard["channel"] != channel.id:
+        raise StoryboardInvalid(
+            [
+                f"{source}: channel: the storyboard names channel '{storyboard['channel']}' "
+                f"but the card is on the board of '{channel.id}'; fix one of them"
+            ]
+        )
+    return storyboard
+
+
+def _storyboard_text(api, page_id, source):
+    text = _yaml_block(api, page_id)
+    if text is not None:
+        return text
     raise StoryboardInvalid(
         [
             f"{source}: no storyboard: add a code block with language YAML to the page body "
@@ -181,14 +202,9 @@ def _intake(channel, api, page):
     properties = page["properties"]
     source = f"Notion card '{_title(properties) or page['id']}'"
     try:
-        storyboard = storyboard_parse(_storyboard_text(api, page["id"], source), source=source)
-        if storyboard.get("channel") and storyboard["channel"] != channel.id:
-            raise StoryboardInvalid(
-                [
-                    f"{source}: channel: the storyboard names channel '{storyboard['channel']}' "
-                    f"but the card is on the board of '{channel.id}'; fix one of them"
-                ]
-            )
+        storyboard = _card_storyboard(
+            channel, _storyboard_text(api, page["id"], source), source=source
+        )
     except StoryboardInvalid as invalid:
         _card_refuse(api, page, invalid.errors)
         return None
@@ -237,14 +253,18 @@ def _card_refuse(api, page, errors):
 
 
 def _draft_queue(api, task, page):
-    """A draft of ours whose card was moved to Queued by hand: the person queued it. Returns
-    True when queued (or already queued); False when refused and the card moved back to Draft
-    with the reason in Error Log."""
+    """A draft of ours whose card was moved to Queued by hand: the person queued it, with the
+    storyboard as the card shows it (the YAML code block in its body, edits included; the
+    task's own when the card has none). Returns True when queued (or already queued); False when
+    refused and the card moved back to Draft with the reason in Error Log."""
     from pipeline.services import PipelineError, task_queue
 
+    source = f"Notion card '{_title(page.get('properties', {})) or page['id']}'"
     try:
-        task_queue(task_id=task.pk, actor="notion")
-    except PipelineError as error:
+        text = _yaml_block(api, page["id"])
+        storyboard = None if text is None else _card_storyboard(task.channel, text, source)
+        task_queue(task_id=task.pk, actor="notion", storyboard=storyboard)
+    except (PipelineError, StoryboardInvalid) as error:
         message = f"Not queued: {error}\nFix it and move the card to Queued again."
         what = f"moving page {page['id']} of draft {task.pk} back to Draft"
         _card_move(api, page, DRAFT, message, what=what)

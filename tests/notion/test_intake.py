@@ -121,13 +121,15 @@ def test_a_storyboard_naming_another_channel_is_refused(board, notion):
 # --- A draft of ours moved to Queued by hand -----------------------------------------------------
 
 
-def _draft_on_card(channel, notion, data_source_id, **fields):
+def _draft_on_card(channel, notion, data_source_id, card_storyboard=None, **fields):
     from channels_app.models import NotionPush
     from pipeline.integrations.notion_push import notion_push
     from tests.factories import VideoTaskFactory
 
     task = VideoTaskFactory(channel=channel, status="draft", **fields)
-    page_id = notion.add_card(data_source_id, title=task.title, status="Draft")
+    page_id = notion.add_card(
+        data_source_id, title=task.title, status="Draft", storyboard=card_storyboard
+    )
     VideoTask.objects.filter(pk=task.pk).update(notion_page_id=page_id)
     NotionPush.objects.create(task=task, requested_at=task.created_at)
     assert notion_push(task.pk) == "pushed"
@@ -167,3 +169,38 @@ def test_a_draft_card_without_a_valid_storyboard_goes_back_to_draft_saying_why(b
     assert log.startswith("Not queued: the draft's storyboard is not ready")
     assert "the storyboard is empty" in log
     assert notion_poll_channel(channel_id=channel.id).moved_back == []
+
+
+def test_a_draft_is_queued_with_the_storyboard_as_edited_on_its_card(
+    board, notion, storyboard_yaml
+):
+    channel, data_source_id = board
+    edited = storyboard_yaml.replace("The Secret Life of Bulbasaur", "Bulbasaur, Edited")
+    task, page_id = _draft_on_card(channel, notion, data_source_id, card_storyboard=edited)
+
+    notion.move_card(page_id, "Queued")
+    notion_poll_channel(channel_id=channel.id)
+
+    task.refresh_from_db()
+    assert task.status == "queued"
+    assert task.storyboard["title"] == task.title == "Bulbasaur, Edited"
+
+
+def test_a_draft_whose_card_holds_an_invalid_storyboard_stays_a_draft(
+    board, notion, storyboard_yaml
+):
+    channel, data_source_id = board
+    broken = storyboard_yaml.replace(
+        "environment: forest, character", "environment: lake, character"
+    )
+    task, page_id = _draft_on_card(channel, notion, data_source_id, card_storyboard=broken)
+
+    notion.move_card(page_id, "Queued")
+    notion_poll_channel(channel_id=channel.id)
+
+    task.refresh_from_db()
+    assert task.status == "draft"
+    assert notion.value(page_id, "Status") == "Draft"
+    assert "scenes[0].composite.environment: unknown asset 'lake'" in notion.value(
+        page_id, "Error Log"
+    )
