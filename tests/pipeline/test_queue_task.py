@@ -146,8 +146,11 @@ def test_the_task_page_of_a_draft_has_a_queue_button_that_queues_it(admin_client
     task = draft()
     page = admin_client.get(reverse("admin:pipeline_videotask_change", args=[task.pk]))
     url = reverse("admin:pipeline_videotask_queue", args=[task.pk])
-    assert f'formaction="{url}"'.encode() in page.content
-    assert b"Queue this draft" in page.content
+    html = page.content.decode()
+    # the button submits the page's own POST form, which carries the CSRF token
+    form_start = html.index('id="videotask_form"')
+    assert form_start < html.index(f'formaction="{url}"') < html.index("</form>", form_start)
+    assert "csrfmiddlewaretoken" in html[form_start:]
 
     response = admin_client.post(url)
 
@@ -173,3 +176,20 @@ def test_the_queue_button_needs_a_post_and_the_change_permission(client):
     assert client.get(url).status_code == 405
     assert client.post(url).status_code == 403
     assert VideoTask.objects.get(pk=task.pk).status == Status.DRAFT
+
+
+def test_the_queue_button_works_with_csrf_checks_as_a_browser_sends_it(admin_user):
+    import re
+
+    from django.test import Client
+
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(admin_user)
+    task = draft()
+    page = browser.get(reverse("admin:pipeline_videotask_change", args=[task.pk])).content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    action = re.search(r'formaction="([^"]+)"', page)[1]
+
+    assert browser.post(action).status_code == 403  # no token: refused
+    assert browser.post(action, {"csrfmiddlewaretoken": token}).status_code == 302
+    assert VideoTask.objects.get(pk=task.pk).status == Status.QUEUED
