@@ -53,8 +53,8 @@ def legacy_form_translate(data):
                 (
                     key,
                     f"the older form's {key} and the current form's {top} are both in this "
-                    f"file; keep one form (the current one is shown by "
-                    "`python manage.py sync_channels --check`)",
+                    f"file; keep one of them (a file is written in one form or the other; "
+                    "channel_configs/_example.yaml shows the current one)",
                 )
             )
             continue
