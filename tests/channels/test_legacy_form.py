@@ -131,7 +131,7 @@ def test_mixing_both_forms_is_an_error_naming_both_keys(
     errors = errors_of(path)
     assert (
         f"{path}: {older_key}: the older form's {older_key} and the current form's "
-        f"{current_key} are both in this file; keep one form" in errors[0]
+        f"{current_key} are both in this file; keep one of them" in errors[0]
     )
 
 
