@@ -23,6 +23,12 @@ import yaml
 from django.conf import settings
 
 from channels_app.brief import BRIEF_DEFAULTS, brief_validate
+from channels_app.config_legacy import (
+    current_form_hint,
+    is_legacy_form,
+    legacy_error,
+    legacy_form_translate,
+)
 from channels_app.config_text import (  # noqa: F401 (re-exported: config's public helpers)
     CHANNEL_ID_PATTERN,
     StrictYamlLoader,
@@ -434,16 +440,34 @@ def channel_config_validate(data, *, file, stem):
         message = f"the file must be a mapping of fields (name: value), got {describe(data)}"
         return None, [ConfigError(file, "", message)]
     raw_errors = []
-    channel = data.get("id")
+    channel = _claimed_id(data)
     channel = channel if isinstance(channel, str) else stem
     for path in _credential_paths(data):
         raw_errors.append((path, SECRET_HINT.format(channel=channel)))
+    legacy_errors, renames = [], None
+    if is_legacy_form(data):
+        data, legacy_errors, renames = legacy_form_translate(data)
     config = _validate_mapping(data, CHANNEL_FIELDS, "", raw_errors)
     raw_errors.extend(_cross_field_errors(config, stem))
+    if renames is not None:
+        # a derived weekly budget repeats a bad daily one's error: report it once
+        reworded = [legacy_error(*error, renames) for error in raw_errors]
+        raw_errors = list(dict.fromkeys(legacy_errors + reworded))
     errors = [ConfigError(file, path, message) for path, message in raw_errors]
     if errors:
         return None, errors
     return _model_fields(config), []
+
+
+def _claimed_id(data):
+    """The channel id a parsed file claims, in either form."""
+    return data.get("id", data.get("channel_id")) if isinstance(data, dict) else None
+
+
+def channel_config_current_form(data):
+    """For a file in the older form, the same config in the current form (YAML text) to paste
+    over it; "" for a file already in the current form."""
+    return current_form_hint(legacy_form_translate(data)[0]) if is_legacy_form(data) else ""
 
 
 def _model_fields(config):
@@ -467,6 +491,7 @@ class ChannelConfig:
     file: str  # as shown to people and stored in Channel.config_file
     sha256: str
     fields: dict  # keyword arguments for channels_app.models.Channel
+    current_form: str = ""  # the file in the current form, when it uses the older one
 
 
 def display_path(path):
@@ -496,12 +521,15 @@ def channel_config_read(path):
         return None, [ConfigError(file, "", "the file is not UTF-8 text")], None
     except yaml.YAMLError as error:
         return None, [ConfigError(file, "", yaml_error_message(error))], None
-    raw_id = data.get("id") if isinstance(data, dict) else None
+    raw_id = _claimed_id(data)
     fields, errors = channel_config_validate(data, file=file, stem=path.stem)
     if errors:
         return None, errors, raw_id
     digest = hashlib.sha256(content).hexdigest()
-    return ChannelConfig(file=file, sha256=digest, fields=fields), [], raw_id
+    config = ChannelConfig(
+        file=file, sha256=digest, fields=fields, current_form=channel_config_current_form(data)
+    )
+    return config, [], raw_id
 
 
 def channel_config_files(config_dir):

@@ -16,6 +16,7 @@ class SyncResult:
     unchanged: list = field(default_factory=list)
     deactivated: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # channels_app.config.ConfigError
+    older_form: list = field(default_factory=list)  # ChannelConfig of files in the older form
     check: bool = False
 
     @property
@@ -48,6 +49,7 @@ def channel_sync_from_directory(*, config_dir, check=False):
     """
     loaded = channel_configs_load_directory(config_dir)
     result = SyncResult(errors=loaded.errors, check=check)
+    result.older_form = [config for config in loaded.configs if config.current_form]
     if not loaded.claimed_ids and loaded.errors:
         return result  # the folder itself is unreadable: deactivating everything would be wrong
     with transaction.atomic():

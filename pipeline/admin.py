@@ -4,15 +4,18 @@ cancel as actions that call those services."""
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem
 from pipeline.selectors import task_progress
-from pipeline.services import PipelineError, task_cancel, task_retry
-from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition
+from pipeline.services import PipelineError, task_cancel, task_queue, task_retry
+from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition, Status
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
 from reviews.selectors import task_cost_subquery, tasks_progress
@@ -91,10 +94,23 @@ class VideoTaskAdmin(admin.ModelAdmin):
     list_filter = (LifecycleGroupFilter, GateFilter, "channel", "status")
     search_fields = ("title", "channel__id")
     ordering = ("-created_at",)
-    actions = ("retry_tasks", "cancel_tasks")
+    actions = ("queue_drafts", "retry_tasks", "cancel_tasks")
     inlines = (TaskEventInline, WorkItemInline)
     fieldsets = (
-        (None, {"fields": ("title", "channel", "status_column", "progress", "cost", "links")}),
+        (
+            None,
+            {
+                "fields": (
+                    "title",
+                    "channel",
+                    "status_column",
+                    "progress",
+                    "cost",
+                    "links",
+                    "queue_button",
+                )
+            },
+        ),
         (
             "Pipeline",
             {
@@ -178,6 +194,53 @@ class VideoTaskAdmin(admin.ModelAdmin):
             return "-"
         return format_html(" · ".join(["{}"] * len(parts)), *parts)
 
+    @admin.display(description="draft")
+    def queue_button(self, task):
+        if task.status != Status.DRAFT or task.cancelled_at:
+            return "-"
+        # The read-only change page is still a POST form with its CSRF token: the button sends
+        # that form to the queue view instead of nesting a second form.
+        return format_html(
+            '<button type="submit" class="button" name="queue" formaction="{}">'
+            "Queue this draft</button> its storyboard, as it is now, goes into production",
+            reverse("admin:pipeline_videotask_queue", args=[task.pk]),
+        )
+
+    def get_urls(self):
+        queue = path(
+            "<path:object_id>/queue/",
+            self.admin_site.admin_view(self.queue_view),
+            name="pipeline_videotask_queue",
+        )
+        return [queue, *super().get_urls()]
+
+    def queue_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not super().has_change_permission(request):
+            raise PermissionDenied
+        task = get_object_or_404(VideoTask, pk=object_id)
+        self.queue_drafts(request, VideoTask.objects.filter(pk=task.pk))
+        return HttpResponseRedirect(reverse("admin:pipeline_videotask_change", args=[task.pk]))
+
+    @admin.action(description="Queue the selected drafts", permissions=["change"])
+    def queue_drafts(self, request, queryset):
+        already = []
+
+        def queue(task):
+            _, queued = task_queue(task_id=task.pk, actor=request.user.get_username())
+            if not queued:
+                already.append(task)
+            return queued
+
+        self._bulk(request, queryset, queue, "queued", "could not be queued")
+        for task in already[:MAX_ERROR_MESSAGES]:
+            self.message_user(
+                request,
+                f"'{task.title}' ({task.pk}) was already queued; nothing to do.",
+                messages.INFO,
+            )
+
     @admin.action(
         description="Retry the selected tasks from their failed step", permissions=["change"]
     )
@@ -208,8 +271,8 @@ class VideoTaskAdmin(admin.ModelAdmin):
         done, failures = 0, []
         for task in queryset.only("id", "title", "channel_id"):
             try:
-                call(task)
-                done += 1
+                if call(task) is not False:
+                    done += 1
             except ACTION_ERRORS as error:
                 failures.append((task, error))
         if done:

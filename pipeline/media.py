@@ -23,7 +23,23 @@ def media_duration(path):
         return None
 
 
+VIDEO_SUFFIXES = {".mp4", ".mov"}
+AUDIO_SUFFIXES = {".mp3", ".wav", ".m4a"}
+
+
+def _has_stream(path, kind):
+    """Whether the container holds a decodable stream of `kind` ("video" or "audio")."""
+    try:
+        with av.open(str(path)) as container:
+            return any(stream.type == kind for stream in container.streams)
+    except (av.FFmpegError, OSError, ValueError):
+        return False
+
+
 def output_valid(path):
+    """Judged by what the file is, not by what a script said: an image opens, a video has a
+    video stream, an audio file an audio stream, each with a length. So a script that prints free
+    text (an operator's own) succeeds exactly when its output is real media."""
     path = Path(path)
     try:
         if not path.is_file() or path.stat().st_size == 0:
@@ -38,7 +54,8 @@ def output_valid(path):
             return True
         except (UnidentifiedImageError, OSError, SyntaxError):
             return False
-    if suffix in {".mp4", ".mp3", ".wav", ".m4a", ".mov"}:
+    if suffix in VIDEO_SUFFIXES | AUDIO_SUFFIXES:
+        kind = "video" if suffix in VIDEO_SUFFIXES else "audio"
         duration = media_duration(path)
-        return bool(duration and duration > 0)
+        return bool(duration and duration > 0) and _has_stream(path, kind)
     return True

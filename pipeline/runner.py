@@ -5,6 +5,14 @@ and everything it started), gets its secrets and the correlation id through the 
 (argv is visible to every user of the machine), and is classified by its exit code per the script
 contract in design.md. Scripts that print no JSON result line (an operator's old copy) are judged
 by their output file, and their usage is estimated from the inputs by the caller.
+
+The operator's own scripts (VIDEOGEN_SCRIPTS_DIR) know only their original command lines, and
+argparse refuses any other flag. So a unit's call is its base flags (those command lines) plus
+our extensions (--provider, --aspect-ratio, --duration, --model ...), and an extension is passed
+only to a script that declares it: asked once per script file (path and modification time) with
+`--videogen-contract`, a script of ours prints one JSON line {"videogen_contract": 1, "flags":
+[...]} and exits 0; an operator's script exits 2 (argparse: unknown flag) and gets the base flags
+only. The provider also travels in the environment (VIDEOGEN_PROVIDER).
 """
 
 import ctypes
@@ -16,6 +24,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -37,6 +46,17 @@ WITHHELD_ENV = {
 }
 PR_SET_PDEATHSIG = 1
 KILL_GRACE_SECONDS = 5
+CONTRACT_FLAG = "--videogen-contract"
+CONTRACT_TIMEOUT_SECONDS = 30
+# Scripts the operator never had (design.md: "their split screen had no command line"): when
+# VIDEOGEN_SCRIPTS_DIR points at the operator's folder, ours stands in.
+BUNDLED_STAND_INS = {"create_split_screen"}
+# Lines of a failed script's own output quoted in its error when it printed no JSON error line.
+ERROR_TAIL_LINES = 5
+ERROR_TAIL_CHARS = 1500
+# Environment variables whose values are never quoted from a script's output.
+_SECRET_NAME_MARKERS = ("KEY", "TOKEN", "SECRET", "PASSWORD", "CREDENTIAL")
+_MIN_SECRET_LENGTH = 6
 
 
 class Outcome(StrEnum):
@@ -88,7 +108,80 @@ class ScriptCancelled(Exception):
 
 
 def script_path(name):
-    return Path(settings.SCRIPTS_DIR) / f"{name}.py"
+    path = Path(settings.SCRIPTS_DIR) / f"{name}.py"
+    if name in BUNDLED_STAND_INS and not path.exists():
+        return Path(settings.BASE_DIR) / "scripts" / f"{name}.py"
+    return path
+
+
+@dataclass(frozen=True)
+class ScriptContract:
+    flags: frozenset  # the flags it accepts, ours included
+    declared: bool  # False: an operator's script, which gets its base flags only
+
+
+OPERATOR_CONTRACT = ScriptContract(frozenset(), declared=False)
+_contracts = {}
+_contracts_lock = threading.Lock()
+
+
+def script_contract(path, *, python=None):
+    """What a script accepts, asked once per file version (path and modification time) and kept
+    for the life of the process."""
+    path = Path(path)
+    try:
+        key = (str(path.resolve()), path.stat().st_mtime_ns)
+    except OSError:
+        return OPERATOR_CONTRACT  # the run itself reports the missing script
+    with _contracts_lock:
+        known = _contracts.get(key)
+    if known is None:
+        known = _contract_ask(path, python)
+        with _contracts_lock:
+            _contracts[key] = known
+    return known
+
+
+def _contract_ask(path, python):
+    process = subprocess.Popen(  # noqa: S603 - fixed interpreter and script, no shell
+        [python or sys.executable, str(path), CONTRACT_FLAG],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=_child_env({}, ""),
+        cwd=str(settings.BASE_DIR),
+        start_new_session=True,
+        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
+    )
+    try:
+        stdout, _ = process.communicate(timeout=CONTRACT_TIMEOUT_SECONDS)
+    except subprocess.TimeoutExpired:
+        _kill_group(process)
+        process.communicate()
+        log.warning("script_contract_timeout", script=str(path))
+        return OPERATOR_CONTRACT
+    payload = _last_json_line(stdout.decode("utf-8", "replace"))
+    flags = payload.get("flags") if payload and payload.get("videogen_contract") else None
+    if process.returncode == 0 and isinstance(flags, list):
+        contract = ScriptContract(frozenset(str(flag) for flag in flags), declared=True)
+        log.info("script_contract", script=str(path), flags=sorted(contract.flags))
+        return contract
+    # argparse's exit 2 (unknown flag) is the expected answer of an operator's script
+    level = log.info if process.returncode == 2 else log.warning
+    level("script_contract_none", script=str(path), exit_code=process.returncode)
+    return OPERATOR_CONTRACT
+
+
+def script_command_line(name, args, extensions, *, script=None, python=None):
+    """argv for one call: the base flags, then each extension the script declares."""
+    path = Path(script or script_path(name))
+    argv = [python or sys.executable, str(path), *map(str, args)]
+    if extensions:
+        accepted = script_contract(path, python=python).flags
+        for flag, value in extensions.items():
+            if flag in accepted and value is not None:
+                argv += [flag, str(value)]
+    return argv
 
 
 def _die_with_parent():
@@ -209,10 +302,46 @@ def _tail(text, limit=2000):
     return text[-limit:] if len(text) > limit else text
 
 
+def _secret_values(env):
+    return sorted(
+        (
+            value
+            for name, value in env.items()
+            if any(marker in name.upper() for marker in _SECRET_NAME_MARKERS)
+            and len(value) >= _MIN_SECRET_LENGTH
+        ),
+        key=len,
+        reverse=True,
+    )
+
+
+def _redact(text, secrets):
+    for value in secrets:
+        text = text.replace(value, "[redacted]")
+    return text
+
+
+def _last_lines(text, count=ERROR_TAIL_LINES):
+    return [line.strip() for line in text.strip().splitlines() if line.strip()][-count:]
+
+
+def _output_tail(stdout, stderr):
+    """The last lines a script printed, for an error message: what an operator's script that
+    knows only exit 1 says about its failure."""
+    parts = []
+    for stream, text in (("stderr", stderr), ("stdout", stdout)):
+        lines = _last_lines(text)
+        if lines:
+            parts.append(f"{stream}: " + " | ".join(lines))
+    tail = "; ".join(parts)
+    return tail if len(tail) <= ERROR_TAIL_CHARS else "..." + tail[-ERROR_TAIL_CHARS:]
+
+
 def run_script(
     name,
     args,
     *,
+    extensions=None,
     env=None,
     timeout=None,
     correlation_id="",
@@ -224,13 +353,17 @@ def run_script(
 ):
     """Run scripts/<name>.py with args; return a ScriptResult (never raises for a script failure).
 
+    args: the base flags every version of the script accepts; extensions: {flag: value} passed
+    only when the script declares the flag (see script_contract).
+
     heartbeat: called every heartbeat_every seconds while the script runs; returning False stops
     the script (ScriptCancelled). timeout: seconds before the process group is killed (default:
     settings.SCRIPT_TIMEOUTS[name]); a timeout is a temporary failure. pidfile: where the
     script's process group is written while it runs (see stop_stale_run).
     """
     timeout = timeout or settings.SCRIPT_TIMEOUTS.get(name, 600)
-    command = [python or sys.executable, str(script or script_path(name)), *map(str, args)]
+    command = script_command_line(name, args, extensions, script=script, python=python)
+    child_env = _child_env(env, correlation_id)
     started = time.monotonic()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(  # noqa: S603 - fixed interpreter and script, no shell
@@ -238,7 +371,7 @@ def run_script(
             stdout=out,
             stderr=err,
             stdin=subprocess.DEVNULL,
-            env=_child_env(env, correlation_id),
+            env=child_env,
             cwd=str(settings.BASE_DIR),
             start_new_session=True,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
@@ -280,7 +413,12 @@ def run_script(
         stdout = out.read().decode("utf-8", "replace")
         stderr = err.read().decode("utf-8", "replace")
     seconds = time.monotonic() - started
-    return _classify(name, process.returncode, stdout, stderr, seconds, timed_out, timeout)
+    result = _classify(name, process.returncode, stdout, stderr, seconds, timed_out, timeout)
+    # What a script printed may quote the keys it was given; its messages are kept and shown.
+    secrets = _secret_values(child_env)
+    result.error = _redact(result.error, secrets)
+    result.stderr_tail = _redact(result.stderr_tail, secrets)
+    return result
 
 
 def _classify(name, code, stdout, stderr, seconds, timed_out, timeout):
@@ -311,7 +449,8 @@ def _classify(name, code, stdout, stderr, seconds, timed_out, timeout):
         result.error = str(payload.get("error") or "")
         result.http_status = payload.get("status")
     else:
-        last_line = stderr.strip().splitlines()[-1] if stderr.strip() else ""
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
-        result.error = last_line or f"{name} failed with {how} and printed nothing"
+        result.error = (
+            _output_tail(stdout, stderr) or f"{name} failed with {how} and printed nothing"
+        )
     return result

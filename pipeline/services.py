@@ -39,6 +39,7 @@ from pipeline.status import (
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
+from pipeline.storyboard import StoryboardInvalid, storyboard_validate
 from pipeline.transitions import TransitionConflict, notify_task_changed, task_transition
 from videogen.logging import bind_correlation_id
 
@@ -335,11 +336,67 @@ def _video_record(task):
 # --- Operator actions ----------------------------------------------------------------------------
 
 
+def task_queue(*, task_id, actor, storyboard=None):
+    """Draft -> Queued: a person decided the draft's storyboard is ready to produce, as it is now
+    (edits included; `storyboard`, when given, replaces the task's own, e.g. the one edited on
+    its Notion card). Returns (task, queued): queued is False when the task was already queued
+    (a double click, a card seen twice), and nothing is done the second time. Anything but a
+    draft is refused naming its status, and so is a draft whose storyboard is missing or invalid.
+    """
+    from reviews.services import audit_log_record
+
+    task = VideoTask.objects.select_related("channel").get(pk=task_id)
+    if task.cancelled_at:
+        raise PipelineError(f"task {task.pk} is cancelled; it cannot be queued")
+    if task.status == S.QUEUED:
+        return task, False
+    if task.status != S.DRAFT:
+        raise PipelineError(
+            f"task {task.pk} is in {task.get_status_display()}, not Draft: only a draft can be "
+            "queued (a task in an error status is sent back with retry_task)"
+        )
+    if not task.channel.is_active:
+        raise PipelineError(f"channel {task.channel_id} is inactive; activate it in its YAML first")
+    source = f"task {task.pk}: storyboard"
+    replaced = {}
+    try:
+        checked = storyboard_validate(storyboard or task.storyboard or None, source=source)
+        if storyboard is not None:
+            replaced = {"storyboard": checked, "title": checked["title"][:200]}
+    except StoryboardInvalid as invalid:
+        raise PipelineError(
+            "the draft's storyboard is not ready, so it was not queued:\n" + str(invalid)
+        ) from None
+    with transaction.atomic():
+        try:
+            task = task_transition(
+                task=task,
+                to=S.QUEUED,
+                expected=S.DRAFT,
+                reason="queued",
+                actor=str(actor),
+                **replaced,
+            )
+        except TransitionConflict:
+            task.refresh_from_db()
+            if task.status == S.QUEUED:
+                return task, False  # queued by someone else a moment ago
+            raise
+        audit_log_record(actor=actor, action="task_queue", task=task)
+        dispatch.dispatch_schedule()
+    return task, True
+
+
 def task_retry(*, task_id, actor):
     """Send a task in an error status back to the step that failed; work done is kept."""
     from reviews.services import audit_log_record
 
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
+    if task.status == S.DRAFT:
+        raise PipelineError(
+            f"task {task.pk} is a draft, not in an error status: queue it instead "
+            f"(`python manage.py queue_task {task.pk}`, or Queue on its admin page)"
+        )
     if task.status not in ERROR_STATUSES:
         raise PipelineError(
             f"task {task.pk} is {task.status}, not in an error status: nothing to retry"

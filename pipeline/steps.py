@@ -54,12 +54,26 @@ class UnitSpec:
     output: Path
     provider: str
     script: str = ""
-    args: list = field(default_factory=list)
+    args: list = field(default_factory=list)  # the operator's command line: always passed
+    extensions: dict = field(default_factory=dict)  # ours: only to scripts that declare them
     env: dict = field(default_factory=dict)
     estimate: dict = field(default_factory=dict)  # usage expected, for budgets and old scripts
     function: object = None  # an in-process unit (the local upload) instead of a script
     prepare: object = None  # called just before the run (e.g. writes the assembly manifest)
     after: tuple = ()  # units of the same step that must be done first (a reference image)
+
+    @property
+    def script_extensions(self):
+        """Flags beyond the operator's command line, passed only where declared (runner)."""
+        return {"--provider": self.provider, **self.extensions}
+
+    @property
+    def script_env(self):
+        """The provider travels in the environment too, so it reaches every script (ffmpeg
+        units have no provider to choose)."""
+        if self.provider == "ffmpeg":
+            return dict(self.env)
+        return {**self.env, "VIDEOGEN_PROVIDER": self.provider}
 
     @property
     def slot(self):
@@ -103,7 +117,7 @@ class AssetsStep(Step):
             ratio = "16:9" if asset["kind"] == "environment" else "1:1"
             output = self.output(task, asset["id"])
             prompt = storyboard_asset_prompt(storyboard, asset)
-            args = ["--prompt", prompt, "--output", output, "--aspect-ratio", ratio]
+            args = ["--prompt", prompt, "--output", output]
             reference = asset.get("reference")
             if reference:  # another asset, validated to exist and not to form a cycle
                 args += ["--reference-image", self.output(task, reference)]
@@ -114,6 +128,7 @@ class AssetsStep(Step):
                     provider=provider,
                     script="generate_asset",
                     args=args,
+                    extensions={"--aspect-ratio": ratio},
                     estimate={"images": 1},
                     after=(reference,) if reference else (),
                 )
@@ -182,11 +197,8 @@ class VideosStep(Step):
                         storyboard_scene_prompt(task.storyboard, scene),
                         "--output",
                         output,
-                        "--duration",
-                        seconds,
-                        "--model",
-                        model,
                     ],
+                    extensions={"--duration": seconds, "--model": model},
                     estimate={"clip_seconds": seconds, "model": model},
                 )
             )
@@ -255,24 +267,23 @@ class AssemblyStep(Step):
     component = Component.ASSEMBLY
 
     def manifest(self, task):
-        """The assemble_video.py manifest; paths relative to the project folder it lives in."""
-        project = paths.project_dir(task.channel_id, str(task.pk))
+        """The assemble_video.py manifest. Paths are absolute: an operator's own script may
+        open them relative to its working folder, not to the manifest's."""
 
-        def relative(step, scene_id):
-            output = paths.unit_output(task.channel_id, str(task.pk), step, scene_id)
-            return str(output.relative_to(project))
+        def absolute(step, scene_id):
+            return str(paths.unit_output(task.channel_id, str(task.pk), step, scene_id))
 
         clips = []
         for number, scene in enumerate(task.storyboard["scenes"], start=1):
             clip = {
                 "clip_number": number,
                 "scene": scene["id"],
-                "video": relative("videos", scene["id"]),
+                "video": absolute("videos", scene["id"]),
             }
             if scene.get("narration"):
-                clip["audio"] = relative("audio", scene["id"])
+                clip["audio"] = absolute("audio", scene["id"])
             if scene.get("sfx"):
-                clip["sfx"] = relative("sfx", scene["id"])
+                clip["sfx"] = absolute("sfx", scene["id"])
             clips.append(clip)
         return {"title": task.storyboard["title"], "clips": clips}
 

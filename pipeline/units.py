@@ -161,8 +161,9 @@ def unit_run(item_id):
             else:
                 result = run_script(
                     spec.script,
-                    [*spec.args, "--provider", spec.provider],
-                    env={**spec.env, **env},
+                    spec.args,
+                    extensions=spec.script_extensions,
+                    env={**spec.script_env, **env},
                     correlation_id=task.correlation_id,
                     heartbeat=heartbeat,
                     heartbeat_every=min(HEARTBEAT_SECONDS, settings.PIPELINE_LEASE_SECONDS / 3),

@@ -22,6 +22,7 @@ On failure the last stderr line is {"ok": false, "error": ..., "retriable": ...,
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import json
@@ -159,6 +160,8 @@ def run(main: Callable[[], None]) -> None:
     SIGTERM becomes an exception, so temporary files are removed on the way out (SIGKILL
     cannot be caught: then only a hidden temporary file may remain, never a partial output)."""
     signal.signal(signal.SIGTERM, _terminated)
+    if CONTRACT_FLAG in sys.argv[1:]:
+        argparse.ArgumentParser.parse_args = _answer_contract
     try:
         main()
     except ScriptError as error:
@@ -187,6 +190,18 @@ def project_on_path() -> None:
 
 
 # --------------------------------------------------------------------------- arguments
+
+# The orchestrator asks each script once which flags it accepts, so that our extensions
+# (--provider, --aspect-ratio, ...) reach only scripts that declare them and an operator's own
+# script gets its original command line. The script's own parser is the answer: parse_args is
+# swapped (in this process only, for this one question) for a function that prints its flags.
+CONTRACT_FLAG = "--videogen-contract"
+
+
+def _answer_contract(parser, *args, **kwargs):
+    flags = sorted(flag for flag in parser._option_string_actions if flag.startswith("--"))
+    print(json.dumps({"videogen_contract": 1, "flags": [f for f in flags if f != "--help"]}))
+    sys.exit(EX_OK)
 
 
 def add_provider_argument(parser, *, real: str, choices: Sequence[str] | None = None) -> None:

@@ -20,6 +20,9 @@ What a card means:
   pushed, a push is simply due (it is requested). Otherwise it was moved by hand: the database
   wins, the card is moved back with the reason in Error Log. Moving a card to Draft cancels
   nothing; it is moved back and says how to cancel.
+- A card of one of our drafts moved to Queued by hand: the person queued it (task_queue, the one
+  place that does). A draft that cannot be queued (no valid storyboard) goes back to Draft with
+  the reason in Error Log.
 - Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
 """
 
@@ -61,6 +64,7 @@ class PollResult:
     channel_id: str
     seen: int = 0
     created: list = field(default_factory=list)  # task ids
+    queued: list = field(default_factory=list)  # task ids of drafts queued from their card
     invalid: list = field(default_factory=list)  # page ids
     moved_back: list = field(default_factory=list)  # page ids
     errors: list = field(default_factory=list)
@@ -129,7 +133,12 @@ def _card_handle(channel, api, page, result):
     task_id_text = plain_text(properties.get("Task ID")).strip()
     task = _task_for_card(channel, page, task_id_text)
     if task is not None:
-        if _drift_correct(api, task, page, column):
+        if column == QUEUED and task.status == Status.DRAFT and not task.cancelled_at:
+            if _draft_queue(api, task, page):
+                result.queued.append(str(task.pk))
+            else:
+                result.moved_back.append(page["id"])
+        elif _drift_correct(api, task, page, column):
             result.moved_back.append(page["id"])
     elif column == QUEUED and not task_id_text:
         task_id = _intake(channel, api, page)
@@ -148,7 +157,8 @@ def _title(properties):
     ).strip()
 
 
-def _storyboard_text(api, page_id, source):
+def _yaml_block(api, page_id):
+    """The text of the page body's first YAML code block, or None when it has none."""
     blocks = api.paginate(
         f"reading the body of page {page_id}", api.client.blocks.children.list, page_id
     )
@@ -156,6 +166,26 @@ def _storyboard_text(api, page_id, source):
         code = block.get("code") if block.get("type") == "code" else None
         if code and code.get("language", "").lower() in ("yaml", "yml"):
             return plain_text(code.get("rich_text", []))
+    return None
+
+
+def _card_storyboard(channel, text, source):
+    """A card's storyboard, validated, and on this channel's board."""
+    storyboard = storyboard_parse(text, source=source)
+    if storyboard.get("channel") and storyboard["channel"] != channel.id:
+        raise StoryboardInvalid(
+            [
+                f"{source}: channel: the storyboard names channel '{storyboard['channel']}' "
+                f"but the card is on the board of '{channel.id}'; fix one of them"
+            ]
+        )
+    return storyboard
+
+
+def _storyboard_text(api, page_id, source):
+    text = _yaml_block(api, page_id)
+    if text is not None:
+        return text
     raise StoryboardInvalid(
         [
             f"{source}: no storyboard: add a code block with language YAML to the page body "
@@ -172,14 +202,9 @@ def _intake(channel, api, page):
     properties = page["properties"]
     source = f"Notion card '{_title(properties) or page['id']}'"
     try:
-        storyboard = storyboard_parse(_storyboard_text(api, page["id"], source), source=source)
-        if storyboard.get("channel") and storyboard["channel"] != channel.id:
-            raise StoryboardInvalid(
-                [
-                    f"{source}: channel: the storyboard names channel '{storyboard['channel']}' "
-                    f"but the card is on the board of '{channel.id}'; fix one of them"
-                ]
-            )
+        storyboard = _card_storyboard(
+            channel, _storyboard_text(api, page["id"], source), source=source
+        )
     except StoryboardInvalid as invalid:
         _card_refuse(api, page, invalid.errors)
         return None
@@ -225,6 +250,31 @@ def _card_refuse(api, page, errors):
     )
     _card_move(api, page, DRAFT, message, what=f"refusing page {page['id']} (invalid storyboard)")
     log.info("notion_card_refused", page_id=page["id"], errors=len(errors))
+
+
+def _draft_queue(api, task, page):
+    """A draft of ours whose card was moved to Queued by hand: the person queued it, with the
+    storyboard as the card shows it (the YAML code block in its body, edits included; the
+    task's own when the card has none). Returns True when queued (or already queued); False when
+    refused and the card moved back to Draft with the reason in Error Log."""
+    from pipeline.services import PipelineError, task_queue
+
+    source = f"Notion card '{_title(page.get('properties', {})) or page['id']}'"
+    try:
+        text = _yaml_block(api, page["id"])
+        storyboard = None if text is None else _card_storyboard(task.channel, text, source)
+        task_queue(task_id=task.pk, actor="notion", storyboard=storyboard)
+    except (PipelineError, StoryboardInvalid) as error:
+        message = f"Not queued: {error}\nFix it and move the card to Queued again."
+        what = f"moving page {page['id']} of draft {task.pk} back to Draft"
+        _card_move(api, page, DRAFT, message, what=what)
+        NotionPush.objects.filter(task=task).update(pushed_status=DRAFT)
+        log.info("notion_draft_refused", task_id=str(task.pk), page_id=page["id"])
+        return False
+    # the card already shows Queued: our push only has to catch up with the other properties
+    notion_push_request(task.pk)
+    log.info("notion_draft_queued", task_id=str(task.pk), page_id=page["id"])
+    return True
 
 
 # --- Drift ---------------------------------------------------------------------------------------

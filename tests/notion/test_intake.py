@@ -116,3 +116,91 @@ def test_a_storyboard_naming_another_channel_is_refused(board, notion):
 
     assert not VideoTask.objects.exists()
     assert "names channel 'otherchannel'" in notion.value(page_id, "Error Log")
+
+
+# --- A draft of ours moved to Queued by hand -----------------------------------------------------
+
+
+def _draft_on_card(channel, notion, data_source_id, card_storyboard=None, **fields):
+    from channels_app.models import NotionPush
+    from pipeline.integrations.notion_push import notion_push
+    from tests.factories import VideoTaskFactory
+
+    task = VideoTaskFactory(channel=channel, status="draft", **fields)
+    page_id = notion.add_card(
+        data_source_id, title=task.title, status="Draft", storyboard=card_storyboard
+    )
+    VideoTask.objects.filter(pk=task.pk).update(notion_page_id=page_id)
+    NotionPush.objects.create(task=task, requested_at=task.created_at)
+    assert notion_push(task.pk) == "pushed"
+    return task, page_id
+
+
+def test_a_draft_card_moved_to_queued_by_hand_queues_the_draft_once(board, notion):
+    channel, data_source_id = board
+    task, page_id = _draft_on_card(channel, notion, data_source_id)
+    updates_before = notion.updates.get(page_id, 0)
+
+    notion.move_card(page_id, "Queued")
+    first = notion_poll_channel(channel_id=channel.id)
+    second = notion_poll_channel(channel_id=channel.id)
+
+    task.refresh_from_db()
+    assert task.status == "queued"
+    assert first.queued == [str(task.pk)] and first.moved_back == []
+    assert second.queued == [] and second.moved_back == []
+    assert task.events.filter(to_status="queued", actor="notion").count() == 1
+    assert notion.value(page_id, "Status") == "Queued"
+    assert notion.updates.get(page_id, 0) == updates_before  # not moved back
+
+
+def test_a_draft_card_without_a_valid_storyboard_goes_back_to_draft_saying_why(board, notion):
+    channel, data_source_id = board
+    task, page_id = _draft_on_card(channel, notion, data_source_id, storyboard={})
+
+    notion.move_card(page_id, "Queued")
+    result = notion_poll_channel(channel_id=channel.id)
+
+    task.refresh_from_db()
+    assert task.status == "draft"
+    assert result.moved_back == [page_id]
+    assert notion.value(page_id, "Status") == "Draft"
+    log = notion.value(page_id, "Error Log")
+    assert log.startswith("Not queued: the draft's storyboard is not ready")
+    assert "the storyboard is empty" in log
+    assert notion_poll_channel(channel_id=channel.id).moved_back == []
+
+
+def test_a_draft_is_queued_with_the_storyboard_as_edited_on_its_card(
+    board, notion, storyboard_yaml
+):
+    channel, data_source_id = board
+    edited = storyboard_yaml.replace("The Secret Life of Bulbasaur", "Bulbasaur, Edited")
+    task, page_id = _draft_on_card(channel, notion, data_source_id, card_storyboard=edited)
+
+    notion.move_card(page_id, "Queued")
+    notion_poll_channel(channel_id=channel.id)
+
+    task.refresh_from_db()
+    assert task.status == "queued"
+    assert task.storyboard["title"] == task.title == "Bulbasaur, Edited"
+
+
+def test_a_draft_whose_card_holds_an_invalid_storyboard_stays_a_draft(
+    board, notion, storyboard_yaml
+):
+    channel, data_source_id = board
+    broken = storyboard_yaml.replace(
+        "environment: forest, character", "environment: lake, character"
+    )
+    task, page_id = _draft_on_card(channel, notion, data_source_id, card_storyboard=broken)
+
+    notion.move_card(page_id, "Queued")
+    notion_poll_channel(channel_id=channel.id)
+
+    task.refresh_from_db()
+    assert task.status == "draft"
+    assert notion.value(page_id, "Status") == "Draft"
+    assert "scenes[0].composite.environment: unknown asset 'lake'" in notion.value(
+        page_id, "Error Log"
+    )

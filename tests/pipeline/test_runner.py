@@ -79,7 +79,7 @@ def test_it_accepts_an_old_script_that_prints_no_json_line(script):
     assert result.usage == {}
 
 
-def test_it_reports_the_last_stderr_line_of_an_old_script_that_fails(script):
+def test_it_reports_the_last_output_lines_of_an_old_script_that_fails(script):
     path = script("""
         print("Traceback ...", file=sys.stderr)
         print("RuntimeError: quota gone", file=sys.stderr)
@@ -89,7 +89,7 @@ def test_it_reports_the_last_stderr_line_of_an_old_script_that_fails(script):
     result = run(path)
 
     assert result.outcome is Outcome.UNKNOWN
-    assert result.error == "RuntimeError: quota gone"
+    assert result.error == "stderr: Traceback ... | RuntimeError: quota gone"
 
 
 def test_it_passes_secrets_through_the_environment_and_withholds_our_own(script, monkeypatch):

@@ -28,9 +28,22 @@ class Command(BaseCommand):
         result = channel_sync_from_directory(config_dir=config_dir, check=check)
         for error in result.errors:
             self.stderr.write(str(error))
+        for config in result.older_form:
+            self.write_current_form_hint(config, check)
         self.stdout.write(result.summary())
         if result.errors:
             raise CommandError(
                 f"{len(result.errors)} error(s) in the channel configs above; files with errors "
                 "were left as they are in the database. Fix them and run the command again."
             )
+
+    def write_current_form_hint(self, config, check):
+        note = f"{config.file}: written in the older form of channel files; it loads as it is"
+        if not check:
+            self.stdout.write(f"{note} (run with --check to see it in the current form)")
+            return
+        indented = "".join(f"    {line}\n" for line in config.current_form.splitlines())
+        self.stdout.write(
+            f"{note}. Hint: the same channel in the current form (see channel_configs/"
+            f"_example.yaml for every field):\n{indented}"
+        )
