@@ -7,6 +7,8 @@ class PipelineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        # The YouTube uploader registers itself as an upload provider of the step table.
+        import pipeline.integrations.youtube  # noqa: F401
         from pipeline.integrations.notion_push import on_task_changed_listener
         from pipeline.transitions import on_task_changed
 

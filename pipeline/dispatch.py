@@ -1,36 +1,38 @@
 """Sending pipeline messages, always after the current transaction commits (a worker must never
 receive an id whose row it cannot see yet). The reconciler covers a crash between the commit and
-the send."""
+the send.
 
+Messages are sent by task name: the Celery tasks (pipeline/tasks.py) are entry points above the
+core and call into it, so the core names them instead of importing them."""
+
+from celery import current_app
 from django.db import transaction
 
+SCHEDULE = "pipeline.schedule"
+START_TASK = "pipeline.start_task"
+RUN_STEP = "pipeline.run_step"
+RUN_UNIT = "pipeline.run_unit"
+ADVANCE_TASK = "pipeline.advance_task"
 
-def _after_commit(send):
-    transaction.on_commit(send)
+
+def _send_after_commit(name, args=(), **options):
+    transaction.on_commit(lambda: current_app.send_task(name, args=list(args), **options))
 
 
 def dispatch_schedule():
-    from pipeline import tasks
-
-    _after_commit(lambda: tasks.schedule.apply_async())
+    _send_after_commit(SCHEDULE)
 
 
 def dispatch_start(task_id):
-    from pipeline import tasks
-
-    _after_commit(lambda: tasks.start_task.apply_async(args=[str(task_id)]))
+    _send_after_commit(START_TASK, [str(task_id)])
 
 
 def dispatch_step(task_id, step):
-    from pipeline import tasks
-
-    _after_commit(lambda: tasks.run_step.apply_async(args=[str(task_id), step]))
+    _send_after_commit(RUN_STEP, [str(task_id), step])
 
 
 def dispatch_unit(item_id, countdown=None):
     from django.conf import settings
-
-    from pipeline import tasks
 
     # The limits a unit runs under travel in its message; name them here, from this process's
     # settings, rather than from whatever the task object bound when it was first loaded.
@@ -38,10 +40,8 @@ def dispatch_unit(item_id, countdown=None):
         "time_limit": settings.CELERY_TASK_TIME_LIMIT,
         "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
     }
-    _after_commit(lambda: tasks.run_unit.apply_async(args=[item_id], countdown=countdown, **limits))
+    _send_after_commit(RUN_UNIT, [item_id], countdown=countdown, **limits)
 
 
 def dispatch_advance(task_id):
-    from pipeline import tasks
-
-    _after_commit(lambda: tasks.advance_task.apply_async(args=[str(task_id)]))
+    _send_after_commit(ADVANCE_TASK, [str(task_id)])

@@ -332,24 +332,39 @@ def publish_locally(task):
     return {"outputs": [str(target)], "usage": {}, "url": target.as_uri()}
 
 
+def local_upload_unit(task):
+    return UnitSpec(
+        unit="video",
+        output=paths.published_dir(task.channel_id) / f"{task.pk}.mp4",
+        provider="local",
+        function=publish_locally,
+    )
+
+
+# Upload providers by name: provider -> function(task) -> UnitSpec. The core knows only the local
+# one; an integration (pipeline/integrations/youtube.py) registers itself when the app is ready,
+# so the step table never imports a provider.
+UPLOAD_PROVIDERS = {"local": local_upload_unit}
+
+
+def upload_provider_register(name, unit_function):
+    UPLOAD_PROVIDERS[name] = unit_function
+
+
 class UploadStep(Step):
     name = "upload"
     component = Component.UPLOAD
 
     def units(self, task):
         provider = channel_provider(task.channel, "upload")
-        if provider != "local":
-            from pipeline.integrations import youtube  # the YouTube uploader plugs in here
-
-            return [youtube.upload_unit(task)]
-        return [
-            UnitSpec(
-                unit="video",
-                output=paths.published_dir(task.channel_id) / f"{task.pk}.mp4",
-                provider="local",
-                function=publish_locally,
-            )
-        ]
+        try:
+            unit_function = UPLOAD_PROVIDERS[provider]
+        except KeyError:
+            raise LookupError(
+                f"channel {task.channel_id}: no upload provider {provider!r} is registered "
+                f"(known: {', '.join(sorted(UPLOAD_PROVIDERS))})"
+            ) from None
+        return [unit_function(task)]
 
 
 STEPS = [

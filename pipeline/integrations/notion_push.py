@@ -21,6 +21,7 @@ import socket
 import uuid
 
 import structlog
+from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -101,10 +102,9 @@ def notion_push_request(task_id, *, enqueue=True):
 
 
 def _enqueue(task_id, countdown=PUSH_DELAY_SECONDS):
-    from pipeline.integrations import notion_tasks
-
+    # By name: the Celery tasks (notion_tasks) are an entry point above this module.
     try:
-        notion_tasks.notion_push.apply_async(args=[str(task_id)], countdown=countdown)
+        current_app.send_task("pipeline.notion_push", args=[str(task_id)], countdown=countdown)
     except Exception:  # a broker hiccup must not break the pipeline; the sweep re-sends it
         log.exception("notion_push_enqueue_failed", task_id=str(task_id))
 

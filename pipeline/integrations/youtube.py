@@ -57,7 +57,7 @@ from pipeline.integrations.youtube_metadata import (
 )
 from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
 from pipeline.runner import Outcome
-from pipeline.steps import UnitDeferred, UnitError, UnitSpec
+from pipeline.steps import UnitDeferred, UnitError, UnitSpec, upload_provider_register
 from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
@@ -127,6 +127,9 @@ def upload_unit(task):
     return UnitSpec(
         unit="video", output=receipt_path(task), provider="youtube", function=upload_video
     )
+
+
+upload_provider_register("youtube", upload_unit)
 
 
 def _upload_row(task):
