@@ -15,7 +15,8 @@ Exit codes (design.md, "The script contract"):
     70  unexpected internal error (a bug); the orchestrator retries it a bounded number of times
     75  temporary (network error, timeout, HTTP 408/429/5xx, provider busy, poll deadline)
     77  auth or credit (HTTP 401/402/403, KIE body code 401/402, ElevenLabs quota_exceeded)
-    78  configuration (missing API key or voice id, FFmpeg not found)
+    78  configuration (missing API key or voice id; FFmpeg not found, older than 5.1, or
+        unable to run a filter or encoder we use: see _ffmpeg.py)
 
 On failure the last stderr line is {"ok": false, "error": ..., "retriable": ..., "status": ...}.
 """
@@ -43,6 +44,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+
+try:  # run as a script: this folder is on sys.path
+    from _ffmpeg import LOUDNESS_MEASURE_FILTER, FFmpegUnusable, usable_ffmpeg
+except ModuleNotFoundError:  # imported as the package module scripts._common
+    from ._ffmpeg import LOUDNESS_MEASURE_FILTER, FFmpegUnusable, usable_ffmpeg
 
 EX_OK = 0
 EX_USAGE = 2
@@ -440,27 +446,12 @@ def raise_for_status(
 
 
 def find_ffmpeg() -> str:
-    """FFMPEG_BINARY, else `ffmpeg` on PATH, else the binary bundled with imageio-ffmpeg."""
-    configured = os.environ.get("FFMPEG_BINARY", "").strip()
-    if configured:
-        resolved = shutil.which(configured)
-        if not resolved:
-            raise ScriptError(f"FFMPEG_BINARY={configured!r} is not an executable file", EX_CONFIG)
-        return resolved
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
+    """The FFmpeg to use (FFMPEG_BINARY, else the bundled imageio-ffmpeg, else PATH), checked
+    by _ffmpeg.usable_ffmpeg: too old, or missing a filter we use, is exit 78 naming it."""
     try:
-        import imageio_ffmpeg
-
-        bundled = imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as error:
-        raise ScriptError(
-            "FFmpeg not found: set FFMPEG_BINARY, put ffmpeg on PATH, or install imageio-ffmpeg"
-            f" ({error})",
-            EX_CONFIG,
-        ) from error
-    return bundled
+        return usable_ffmpeg().path
+    except FFmpegUnusable as error:
+        raise ScriptError(error.message, EX_CONFIG) from error
 
 
 def run_ffmpeg(arguments: Sequence[str], *, what: str, ffmpeg: str | None = None) -> str:
@@ -550,7 +541,7 @@ def measure_loudness(input_arguments: Sequence[str], *, what: str, ffmpeg: str |
     The ebur128 filter is used rather than a loudnorm first pass: it is ~20x cheaper (no 192 kHz
     resampling), and gain plus a limiter (below) is all the second pass needs."""
     stderr = run_ffmpeg(
-        ["-nostats", *input_arguments, "-vn", "-af", "ebur128=framelog=quiet", "-f", "null", "-"],
+        ["-nostats", *input_arguments, "-vn", "-af", LOUDNESS_MEASURE_FILTER, "-f", "null", "-"],
         what=what,
         ffmpeg=ffmpeg,
     )

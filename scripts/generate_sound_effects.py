@@ -26,6 +26,7 @@ from _common import (
     atomic_output,
     emit_result,
     env_url,
+    find_ffmpeg,
     http_request,
     local_sfx_filter,
     loudness_filter,
@@ -65,6 +66,8 @@ def main() -> None:
     require_range(args.target_volume, "--target-volume", -70.0, -5.0)
     audio_format = parse_audio_format(args.output_format)
 
+    if provider == "local" or args.normalize:
+        find_ffmpeg()  # an FFmpeg that cannot normalize is refused (78) before paying
     if provider != "local":
         api_key = secret("ELEVENLABS_API_KEY", purpose="ElevenLabs sound generation")
     with atomic_output(args.output) as temporary:
