@@ -6,7 +6,6 @@ down, say) does not hide the others.
 """
 
 import datetime as dt
-import os
 from pathlib import Path
 
 from django.conf import settings

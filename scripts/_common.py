@@ -77,15 +77,26 @@ VIDEO_ENCODE_ARGS = [
 class ScriptError(Exception):
     """A failure with a known exit code; ``run`` turns it into the JSON error line."""
 
-    def __init__(self, message: str, exit_code: int = EX_DATAERR, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = EX_DATAERR,
+        status: int | None = None,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
         self.status = status
+        self.extra = extra or {}  # more fields for the JSON error line (e.g. paid usage)
 
     @property
     def retriable(self) -> bool:
         return self.exit_code == EX_TEMPFAIL
+
+
+class Terminated(ScriptError):
+    """SIGTERM (e.g. a task time limit): temporary, whatever step it interrupted."""
 
 
 def input_error(message: str) -> ScriptError:
@@ -136,14 +147,16 @@ def emit_result(outputs: Sequence[str | os.PathLike], provider: str, usage: dict
     print(redact(json.dumps(line, sort_keys=False)), flush=True)
 
 
-def emit_error(message: str, *, retriable: bool, status: int | None) -> None:
-    line = {"ok": False, "error": redact(message), "retriable": retriable, "status": status}
+def emit_error(message: str, *, retriable: bool, status: int | None, **extra) -> None:
+    line = {
+        "ok": False, "error": redact(message), "retriable": retriable, "status": status, **extra,
+    }  # fmt: skip
     sys.stderr.flush()
     print(json.dumps(line), file=sys.stderr, flush=True)
 
 
 def _terminated(signal_number, frame):
-    raise ScriptError("terminated by SIGTERM (e.g. a task time limit)", EX_TEMPFAIL)
+    raise Terminated("terminated by SIGTERM (e.g. a task time limit)", EX_TEMPFAIL)
 
 
 def run(main: Callable[[], None]) -> None:
@@ -155,7 +168,7 @@ def run(main: Callable[[], None]) -> None:
     try:
         main()
     except ScriptError as error:
-        emit_error(error.message, retriable=error.retriable, status=error.status)
+        emit_error(error.message, retriable=error.retriable, status=error.status, **error.extra)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         emit_error("interrupted", retriable=True, status=None)
@@ -281,6 +294,102 @@ def work_directory(output: str | os.PathLike) -> Iterator[Path]:
 def write_bytes_atomically(output: str | os.PathLike, data: bytes) -> None:
     with atomic_output(output) as temporary:
         temporary.write_bytes(data)
+
+
+# --------------------------------------------------------------------------- paid raw outputs
+#
+# A script that pays for a download and then works on it locally keeps the download, as it
+# came, beside its --output (`<stem>.raw<suffix>`, with a `.json` record of the request and its
+# usage) before the local work starts. A re-run for the same --output and the same request finds
+# it valid and starts from it without calling the provider (its result then says usage 0 and
+# "reused_raw": true, so the orchestrator books nothing twice). A local failure after this run
+# paid exits 70 and its error line carries {"usage": ..., "paid": true}. On success the raw file
+# and its record are removed: a later request for the same --output (an edited storyboard) must
+# never inherit them.
+
+
+def raw_path_for(output: str | os.PathLike) -> Path:
+    output = Path(output)
+    return output.with_name(f"{output.stem}.raw{output.suffix}")
+
+
+def _raw_record_path(output: str | os.PathLike) -> Path:
+    raw = raw_path_for(output)
+    return raw.with_name(raw.name + ".json")
+
+
+def _request_fingerprint(request: dict) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def discard_raw(output: str | os.PathLike) -> None:
+    for path in (raw_path_for(output), _raw_record_path(output)):
+        path.unlink(missing_ok=True)
+
+
+def reusable_raw(
+    output: str | os.PathLike, request: dict, validate: Callable[[Path], None]
+) -> dict | None:
+    """The record of the raw output this same request paid for earlier, when the file is still
+    there and ``validate`` accepts it; otherwise None, and a stale or broken raw is removed."""
+    raw = raw_path_for(output)
+    if not raw.exists():
+        _raw_record_path(output).unlink(missing_ok=True)
+        return None
+    try:
+        record = json.loads(_raw_record_path(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("request") != _request_fingerprint(request):
+        progress(f"{raw}: kept raw output was made for another request; discarded")
+        discard_raw(output)
+        return None
+    try:
+        validate(raw)
+    except ScriptError as error:
+        progress(f"{raw}: kept raw output is not valid ({error.message}); discarded")
+        discard_raw(output)
+        return None
+    progress(f"{raw}: reusing the raw output paid for earlier (no provider call)")
+    return record
+
+
+def keep_raw(
+    output: str | os.PathLike, request: dict, download: Callable[[Path], dict]
+) -> tuple[Path, dict]:
+    """Run ``download`` (it writes the paid answer to the path it gets, checks it, and returns
+    the usage) and keep the result as the raw output, atomically, with its record."""
+    raw = raw_path_for(output)
+    with atomic_output(raw) as temporary:
+        usage = download(temporary)
+        # The record first: a raw file without its record is never reused, so a crash between
+        # the two renames costs at most a new download, never a wrong reuse.
+        record = {"request": _request_fingerprint(request), "usage": usage}
+        write_bytes_atomically(_raw_record_path(output), json.dumps(record).encode())
+    return raw, usage
+
+
+def paid_fields(usage: dict) -> dict:
+    return {"usage": usage, "paid": True}
+
+
+@contextlib.contextmanager
+def after_payment(usage: dict, *, paid: bool, raw: Path | None = None) -> Iterator[None]:
+    """Local work on a paid answer. Its failure is ours, not the provider's: exit 70 (SIGTERM
+    stays 75), and when this run paid, the error line carries the usage to book."""
+    extra = paid_fields(usage) if paid else {}
+    kept = f"; the paid answer is kept in {raw} for the next attempt" if raw else ""
+    try:
+        yield
+    except Terminated as error:
+        raise Terminated(error.message + kept, EX_TEMPFAIL, extra=extra) from error
+    except ScriptError as error:
+        raise ScriptError(error.message + kept, EX_SOFTWARE, error.status, extra) from error
+    except Exception as error:  # a bug in the local step: still a paid attempt to book
+        print(redact(traceback.format_exc()), file=sys.stderr)
+        raise ScriptError(
+            f"internal error: {type(error).__name__}: {error}{kept}", EX_SOFTWARE, extra=extra
+        ) from error
 
 
 # --------------------------------------------------------------------------- HTTP
