@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from scripts._ffmpeg import FFmpegUnusable, usable_ffmpeg
+
 PIPELINE_SCRIPTS = (
     "generate_asset",
     "create_composite",
@@ -172,8 +174,6 @@ def check_ffmpeg():
     """The FFmpeg the scripts will use (scripts/_ffmpeg.py chooses it), run through every filter
     and encoder they use on a tiny generated input; never from the cache, so doctor tests it
     now. The detail names the binary, its version and, on failure, the filter."""
-    from scripts._ffmpeg import FFmpegUnusable, usable_ffmpeg
-
     try:
         capability = usable_ffmpeg(use_cache=False)
     except FFmpegUnusable as error:

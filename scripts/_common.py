@@ -318,7 +318,7 @@ def _raw_record_path(output: str | os.PathLike) -> Path:
     return raw.with_name(raw.name + ".json")
 
 
-def _request_fingerprint(request: dict) -> str:
+def request_fingerprint(request: dict) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
 
 
@@ -340,7 +340,7 @@ def reusable_raw(
         record = json.loads(_raw_record_path(output).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         record = None
-    if not isinstance(record, dict) or record.get("request") != _request_fingerprint(request):
+    if not isinstance(record, dict) or record.get("request") != request_fingerprint(request):
         progress(f"{raw}: kept raw output was made for another request; discarded")
         discard_raw(output)
         return None
@@ -364,7 +364,7 @@ def keep_raw(
         usage = download(temporary)
         # The record first: a raw file without its record is never reused, so a crash between
         # the two renames costs at most a new download, never a wrong reuse.
-        record = {"request": _request_fingerprint(request), "usage": usage}
+        record = {"request": request_fingerprint(request), "usage": usage}
         write_bytes_atomically(_raw_record_path(output), json.dumps(record).encode())
     return raw, usage
 
