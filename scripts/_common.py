@@ -15,7 +15,8 @@ Exit codes (design.md, "The script contract"):
     70  unexpected internal error (a bug); the orchestrator retries it a bounded number of times
     75  temporary (network error, timeout, HTTP 408/429/5xx, provider busy, poll deadline)
     77  auth or credit (HTTP 401/402/403, KIE body code 401/402, ElevenLabs quota_exceeded)
-    78  configuration (missing API key or voice id, FFmpeg not found)
+    78  configuration (missing API key or voice id; FFmpeg not found, older than 5.1, or
+        unable to run a filter or encoder we use: see _ffmpeg.py)
 
 On failure the last stderr line is {"ok": false, "error": ..., "retriable": ..., "status": ...}.
 """
@@ -44,6 +45,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
+
+try:  # run as a script: this folder is on sys.path
+    from _ffmpeg import LOUDNESS_MEASURE_FILTER, FFmpegUnusable, usable_ffmpeg
+except ModuleNotFoundError:  # imported as the package module scripts._common
+    from ._ffmpeg import LOUDNESS_MEASURE_FILTER, FFmpegUnusable, usable_ffmpeg
 
 EX_OK = 0
 EX_USAGE = 2
@@ -77,19 +83,24 @@ class ScriptError(Exception):
         message: str,
         exit_code: int = EX_DATAERR,
         status: int | None = None,
+        extra: dict | None = None,
         usage: dict | None = None,
     ):
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
         self.status = status
-        # What the run spent before it failed (e.g. a paid answer that proved unusable), so the
-        # orchestrator can book it; None when nothing billable happened.
-        self.usage = usage
+        self.extra = extra or {}  # more fields for the JSON error line (e.g. paid usage)
+        if usage:  # what the run spent before it failed, for the orchestrator to book
+            self.extra.update(paid_fields(usage))
 
     @property
     def retriable(self) -> bool:
         return self.exit_code == EX_TEMPFAIL
+
+
+class Terminated(ScriptError):
+    """SIGTERM (e.g. a task time limit): temporary, whatever step it interrupted."""
 
 
 def input_error(message: str) -> ScriptError:
@@ -140,18 +151,16 @@ def emit_result(outputs: Sequence[str | os.PathLike], provider: str, usage: dict
     print(redact(json.dumps(line, sort_keys=False)), flush=True)
 
 
-def emit_error(
-    message: str, *, retriable: bool, status: int | None, usage: dict | None = None
-) -> None:
-    line = {"ok": False, "error": redact(message), "retriable": retriable, "status": status}
-    if usage is not None:
-        line["usage"] = usage
+def emit_error(message: str, *, retriable: bool, status: int | None, **extra) -> None:
+    line = {
+        "ok": False, "error": redact(message), "retriable": retriable, "status": status, **extra,
+    }  # fmt: skip
     sys.stderr.flush()
     print(json.dumps(line), file=sys.stderr, flush=True)
 
 
 def _terminated(signal_number, frame):
-    raise ScriptError("terminated by SIGTERM (e.g. a task time limit)", EX_TEMPFAIL)
+    raise Terminated("terminated by SIGTERM (e.g. a task time limit)", EX_TEMPFAIL)
 
 
 def run(main: Callable[[], None]) -> None:
@@ -165,7 +174,7 @@ def run(main: Callable[[], None]) -> None:
     try:
         main()
     except ScriptError as error:
-        emit_error(error.message, retriable=error.retriable, status=error.status, usage=error.usage)
+        emit_error(error.message, retriable=error.retriable, status=error.status, **error.extra)
         sys.exit(error.exit_code)
     except KeyboardInterrupt:
         emit_error("interrupted", retriable=True, status=None)
@@ -315,6 +324,102 @@ def work_directory(output: str | os.PathLike) -> Iterator[Path]:
 def write_bytes_atomically(output: str | os.PathLike, data: bytes) -> None:
     with atomic_output(output) as temporary:
         temporary.write_bytes(data)
+
+
+# --------------------------------------------------------------------------- paid raw outputs
+#
+# A script that pays for a download and then works on it locally keeps the download, as it
+# came, beside its --output (`<stem>.raw<suffix>`, with a `.json` record of the request and its
+# usage) before the local work starts. A re-run for the same --output and the same request finds
+# it valid and starts from it without calling the provider (its result then says usage 0 and
+# "reused_raw": true, so the orchestrator books nothing twice). A local failure after this run
+# paid exits 70 and its error line carries {"usage": ..., "paid": true}. On success the raw file
+# and its record are removed: a later request for the same --output (an edited storyboard) must
+# never inherit them.
+
+
+def raw_path_for(output: str | os.PathLike) -> Path:
+    output = Path(output)
+    return output.with_name(f"{output.stem}.raw{output.suffix}")
+
+
+def _raw_record_path(output: str | os.PathLike) -> Path:
+    raw = raw_path_for(output)
+    return raw.with_name(raw.name + ".json")
+
+
+def request_fingerprint(request: dict) -> str:
+    return hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+
+
+def discard_raw(output: str | os.PathLike) -> None:
+    for path in (raw_path_for(output), _raw_record_path(output)):
+        path.unlink(missing_ok=True)
+
+
+def reusable_raw(
+    output: str | os.PathLike, request: dict, validate: Callable[[Path], None]
+) -> dict | None:
+    """The record of the raw output this same request paid for earlier, when the file is still
+    there and ``validate`` accepts it; otherwise None, and a stale or broken raw is removed."""
+    raw = raw_path_for(output)
+    if not raw.exists():
+        _raw_record_path(output).unlink(missing_ok=True)
+        return None
+    try:
+        record = json.loads(_raw_record_path(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        record = None
+    if not isinstance(record, dict) or record.get("request") != request_fingerprint(request):
+        progress(f"{raw}: kept raw output was made for another request; discarded")
+        discard_raw(output)
+        return None
+    try:
+        validate(raw)
+    except ScriptError as error:
+        progress(f"{raw}: kept raw output is not valid ({error.message}); discarded")
+        discard_raw(output)
+        return None
+    progress(f"{raw}: reusing the raw output paid for earlier (no provider call)")
+    return record
+
+
+def keep_raw(
+    output: str | os.PathLike, request: dict, download: Callable[[Path], dict]
+) -> tuple[Path, dict]:
+    """Run ``download`` (it writes the paid answer to the path it gets, checks it, and returns
+    the usage) and keep the result as the raw output, atomically, with its record."""
+    raw = raw_path_for(output)
+    with atomic_output(raw) as temporary:
+        usage = download(temporary)
+        # The record first: a raw file without its record is never reused, so a crash between
+        # the two renames costs at most a new download, never a wrong reuse.
+        record = {"request": request_fingerprint(request), "usage": usage}
+        write_bytes_atomically(_raw_record_path(output), json.dumps(record).encode())
+    return raw, usage
+
+
+def paid_fields(usage: dict) -> dict:
+    return {"usage": usage, "paid": True}
+
+
+@contextlib.contextmanager
+def after_payment(usage: dict, *, paid: bool, raw: Path | None = None) -> Iterator[None]:
+    """Local work on a paid answer. Its failure is ours, not the provider's: exit 70 (SIGTERM
+    stays 75), and when this run paid, the error line carries the usage to book."""
+    extra = paid_fields(usage) if paid else {}
+    kept = f"; the paid answer is kept in {raw} for the next attempt" if raw else ""
+    try:
+        yield
+    except Terminated as error:
+        raise Terminated(error.message + kept, EX_TEMPFAIL, extra=extra) from error
+    except ScriptError as error:
+        raise ScriptError(error.message + kept, EX_SOFTWARE, error.status, extra) from error
+    except Exception as error:  # a bug in the local step: still a paid attempt to book
+        print(redact(traceback.format_exc()), file=sys.stderr)
+        raise ScriptError(
+            f"internal error: {type(error).__name__}: {error}{kept}", EX_SOFTWARE, extra=extra
+        ) from error
 
 
 # --------------------------------------------------------------------------- HTTP
@@ -480,27 +585,12 @@ def raise_for_status(
 
 
 def find_ffmpeg() -> str:
-    """FFMPEG_BINARY, else `ffmpeg` on PATH, else the binary bundled with imageio-ffmpeg."""
-    configured = os.environ.get("FFMPEG_BINARY", "").strip()
-    if configured:
-        resolved = shutil.which(configured)
-        if not resolved:
-            raise ScriptError(f"FFMPEG_BINARY={configured!r} is not an executable file", EX_CONFIG)
-        return resolved
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
+    """The FFmpeg to use (FFMPEG_BINARY, else the bundled imageio-ffmpeg, else PATH), checked
+    by _ffmpeg.usable_ffmpeg: too old, or missing a filter we use, is exit 78 naming it."""
     try:
-        import imageio_ffmpeg
-
-        bundled = imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as error:
-        raise ScriptError(
-            "FFmpeg not found: set FFMPEG_BINARY, put ffmpeg on PATH, or install imageio-ffmpeg"
-            f" ({error})",
-            EX_CONFIG,
-        ) from error
-    return bundled
+        return usable_ffmpeg().path
+    except FFmpegUnusable as error:
+        raise ScriptError(error.message, EX_CONFIG) from error
 
 
 def run_ffmpeg(arguments: Sequence[str], *, what: str, ffmpeg: str | None = None) -> str:
@@ -590,7 +680,7 @@ def measure_loudness(input_arguments: Sequence[str], *, what: str, ffmpeg: str |
     The ebur128 filter is used rather than a loudnorm first pass: it is ~20x cheaper (no 192 kHz
     resampling), and gain plus a limiter (below) is all the second pass needs."""
     stderr = run_ffmpeg(
-        ["-nostats", *input_arguments, "-vn", "-af", "ebur128=framelog=quiet", "-f", "null", "-"],
+        ["-nostats", *input_arguments, "-vn", "-af", LOUDNESS_MEASURE_FILTER, "-f", "null", "-"],
         what=what,
         ffmpeg=ffmpeg,
     )

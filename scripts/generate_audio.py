@@ -9,13 +9,15 @@ elevenlabs: text-to-speech (ELEVENLABS_API_KEY, ELEVENLABS_VOICE_ID; ELEVENLABS_
             Characters billed come from the character-cost / x-character-count response
             header, else the length of the text.
 local:      espeak-ng when installed, else a speech-like stand-in lasting len(text)/14.5 s.
+The paid answer is kept as <output stem>.raw.mp3 until it is checked and in place; a re-run for
+the same request starts from it (usage 0, "reused_raw": true); a local failure after paying
+exits 70 with {"usage": ..., "paid": true} in its error line.
 Usage reported: {"characters": N, "model": ...}. Exit codes: see _common.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import urllib.parse
 from pathlib import Path
@@ -25,16 +27,22 @@ from _common import (
     EX_TEMPFAIL,
     ScriptError,
     add_provider_argument,
+    after_payment,
     atomic_output,
+    discard_raw,
     emit_result,
     env_url,
     http_request,
+    keep_raw,
+    paid_fields,
     probe_media,
     raise_for_status,
+    raw_path_for,
     render_local_speech,
     require_range,
     require_text,
     resolve_provider,
+    reusable_raw,
     secret,
 )
 
@@ -83,27 +91,23 @@ def explain_elevenlabs(response) -> tuple[str, int | None]:
     return response.text() or "(empty body)", None
 
 
-@contextlib.contextmanager
-def post_audio(url: str, body: dict, output: Path, service: str):
-    """POST and stream the audio answer into ``output`` atomically; return the response."""
+def post_audio(url: str, body: dict, destination: Path, service: str):
+    """POST and stream the audio answer into ``destination``; return the response."""
     api_key = secret("ELEVENLABS_API_KEY", purpose="ElevenLabs")
-    with atomic_output(output) as temporary:
-        with open(temporary, "wb") as sink:
-            response = http_request(
-                "POST",
-                url,
-                service=service,
-                headers={"xi-api-key": api_key, "Accept": "audio/mpeg"},
-                json_body=body,
-                sink=sink,
-            )
-        if not response.ok:
-            temporary.unlink(missing_ok=True)
-            raise_for_status(response, service, explain_elevenlabs)
-        if response.streamed_bytes == 0:
-            raise ScriptError(f"{service} answered HTTP {response.status} with no audio",
-                              EX_TEMPFAIL, response.status)  # fmt: skip
-        yield temporary, response
+    with open(destination, "wb") as sink:
+        response = http_request(
+            "POST",
+            url,
+            service=service,
+            headers={"xi-api-key": api_key, "Accept": "audio/mpeg"},
+            json_body=body,
+            sink=sink,
+        )
+    raise_for_status(response, service, explain_elevenlabs)
+    if response.streamed_bytes == 0:
+        raise ScriptError(f"{service} answered HTTP {response.status} with no audio",
+                          EX_TEMPFAIL, response.status)  # fmt: skip
+    return response
 
 
 def check_audio_answer(path: Path, service: str) -> None:
@@ -159,10 +163,30 @@ def main() -> None:
         f"{env_url('ELEVENLABS_API_BASE', DEFAULT_BASE)}/v1/text-to-speech/{voice}"
         f"?output_format={OUTPUT_FORMAT}"
     )
-    with post_audio(url, body, args.output, "ElevenLabs text-to-speech") as (temporary, response):
-        check_audio_answer(temporary, "ElevenLabs text-to-speech")
-        characters = billed_characters(response, text)
-    emit_result([args.output], "elevenlabs", {"characters": characters, "model": args.model})
+    service = "ElevenLabs text-to-speech"
+    request = {"voice_id": voice_id, **body}
+
+    def validate(path: Path) -> None:
+        check_audio_answer(path, service)
+
+    def download(destination: Path) -> dict:
+        response = post_audio(url, body, destination, service)
+        usage = {"characters": billed_characters(response, text), "model": args.model}
+        try:
+            validate(destination)
+        except ScriptError as error:  # paid for, then refused: book it
+            raise ScriptError(error.message, error.exit_code, extra=paid_fields(usage)) from error
+        return usage
+
+    reused = reusable_raw(args.output, request, validate) is not None
+    if reused:
+        raw, usage = raw_path_for(args.output), {"characters": 0, "model": args.model}
+    else:
+        raw, usage = keep_raw(args.output, request, download)
+    with after_payment(usage, paid=not reused, raw=raw):
+        os.replace(raw, args.output)
+    discard_raw(args.output)
+    emit_result([args.output], "elevenlabs", usage, **({"reused_raw": True} if reused else {}))
 
 
 if __name__ == "__main__":

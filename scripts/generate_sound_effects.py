@@ -10,31 +10,41 @@ local:      FFmpeg noise and tone sources chosen from the description, seeded by
 --normalize (the default) brings the result to --target-volume LUFS integrated: measured
 (EBU R128), then a linear gain with a peak limiter. --duration outside 0.5-30 s is exit 65,
 like every out-of-range value.
+elevenlabs keeps the paid answer as <output stem>.raw.<ext> until normalization succeeds; a
+re-run for the same request starts from it (no new purchase; usage 0, "reused_raw": true), and a
+local failure after paying exits 70 with {"usage": ..., "paid": true} in its error line.
 Usage reported: {"sfx": 1, "sfx_seconds": D}. Exit codes: see _common.py.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
+import shutil
 from pathlib import Path
 
 from _common import (
     EX_TEMPFAIL,
     ScriptError,
     add_provider_argument,
+    after_payment,
     atomic_output,
+    discard_raw,
     emit_result,
     env_url,
+    find_ffmpeg,
     http_request,
+    keep_raw,
     local_sfx_filter,
     loudness_filter,
     measure_loudness,
+    paid_fields,
     parse_audio_format,
     raise_for_status,
+    raw_path_for,
     require_range,
     require_text,
     resolve_provider,
+    reusable_raw,
     run_ffmpeg,
     secret,
 )
@@ -65,31 +75,63 @@ def main() -> None:
     require_range(args.target_volume, "--target-volume", -70.0, -5.0)
     audio_format = parse_audio_format(args.output_format)
 
-    if provider != "local":
-        api_key = secret("ELEVENLABS_API_KEY", purpose="ElevenLabs sound generation")
-    with atomic_output(args.output) as temporary:
-        raw = temporary.with_name(temporary.name + ".raw")
-        try:
-            if provider == "local":
+    if provider == "local" or args.normalize:
+        find_ffmpeg()  # an FFmpeg that cannot normalize is refused (78) before paying
+    if provider == "local":
+        with atomic_output(args.output) as temporary:
+            raw = temporary.with_name(temporary.name + ".raw")
+            try:
                 run_ffmpeg(
                     ["-filter_complex", local_sfx_filter(text, args.duration),
                      *audio_format.encode_arguments(), str(raw)],
                     what="local sound effect",
                 )  # fmt: skip
-            else:
-                download_effect(text, args, api_key, raw)
-                if audio_format.family in ("mp3", "opus"):
-                    check_audio_answer(raw, SERVICE)
-            if args.normalize:
-                normalize(raw, temporary, audio_format, args.target_volume)
-            else:
-                os.replace(raw, temporary)
-        finally:
-            raw.unlink(missing_ok=True)
-    emit_result(
-        [args.output], provider, {"sfx": 1, "sfx_seconds": args.duration,
-                                  "model": "local" if provider == "local" else "elevenlabs"}
-    )  # fmt: skip
+                finish(raw, temporary, audio_format, args)
+            finally:
+                raw.unlink(missing_ok=True)
+        emit_result([args.output], "local", {"sfx": 1, "sfx_seconds": args.duration,
+                                             "model": "local"})  # fmt: skip
+        return
+
+    api_key = secret("ELEVENLABS_API_KEY", purpose="ElevenLabs sound generation")
+    request = {"text": text, "duration_seconds": args.duration,
+               "prompt_influence": args.prompt_influence, "output_format": args.output_format}
+    usage = {"sfx": 1, "sfx_seconds": args.duration, "model": "elevenlabs"}
+
+    def validate(path: Path) -> None:
+        if audio_format.family in ("mp3", "opus"):
+            check_audio_answer(path, SERVICE)
+
+    def download(destination: Path) -> dict:
+        download_effect(text, args, api_key, destination)
+        try:
+            validate(destination)
+        except ScriptError as error:  # paid for, then refused: book it
+            raise ScriptError(error.message, error.exit_code, extra=paid_fields(usage)) from error
+        return usage
+
+    reused = reusable_raw(args.output, request, validate) is not None
+    if reused:
+        raw = raw_path_for(args.output)
+    else:
+        raw, usage = keep_raw(args.output, request, download)
+    with after_payment(usage, paid=not reused, raw=raw):
+        with atomic_output(args.output) as temporary:
+            finish(raw, temporary, audio_format, args)
+    discard_raw(args.output)
+    if reused:
+        emit_result([args.output], "elevenlabs", {"sfx": 0, "sfx_seconds": 0,
+                    "model": "elevenlabs"}, reused_raw=True)  # fmt: skip
+    else:
+        emit_result([args.output], "elevenlabs", usage)
+
+
+def finish(raw: Path, destination: Path, audio_format, args) -> None:
+    """The local step: normalize to --target-volume, or keep the bytes as they came."""
+    if args.normalize:
+        normalize(raw, destination, audio_format, args.target_volume)
+    else:
+        shutil.copyfile(raw, destination)
 
 
 def download_effect(text: str, args, api_key: str, destination: Path) -> None:

@@ -38,6 +38,7 @@ from _common import (
     env_url,
     http_request,
     input_error,
+    paid_fields,
     project_on_path,
     raise_for_status,
     require_file,
@@ -423,7 +424,8 @@ def call_gemini(request, contents, model, api_key, usage):
         )
         raise_for_status(response, "Gemini", explain_gemini_error)
     except ScriptError as error:
-        error.usage = spent
+        if spent:
+            error.extra.update(paid_fields(spent))
         raise
     answer = response.json()
     usage["calls"] += 1

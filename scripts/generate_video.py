@@ -10,8 +10,14 @@ kie:   Kling through KIE.ai (KIE_API_KEY; KIE_API_BASE). The image is made publi
        upload (CATBOX_API_URL) unless --image-url is given; then createTask, poll recordInfo with
        backoff (KIE_POLL_INTERVAL initial seconds, default 5) until success, fail or the
        deadline, download resultUrls[0] and check with PyAV that it really is a video.
-       --task-id resumes polling a task created earlier (nothing is paid twice).
+       --task-id resumes polling a task created earlier (nothing is paid twice); without it, a task
+       this --output created for the same request and whose clip was not downloaded yet
+       (<output stem>.kie-task.json) is resumed the same way.
 local: an FFmpeg clip of the image with a slow zoom or pan, 1920x1080 H.264, exact duration.
+The paid clip is kept as <output stem>.raw.mp4 until it is verified and in place; a re-run for
+the same image and request starts from it without a new task (usage 0, "reused_raw": true). A
+failure after the task succeeded (download refused, not a video, a local error) carries
+{"usage": ..., "paid": true} in its error line; a local one exits 70.
 --environment is accepted for compatibility with operators' scripts and checked to exist; Kling
 image-to-video takes one start image, so it is not sent.
 Usage reported: {"clip_seconds": 5|10, "model": ...}. Exit codes: see _common.py.
@@ -20,6 +26,7 @@ Usage reported: {"clip_seconds": 5|10, "model": ...}. Exit codes: see _common.py
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import time
@@ -33,21 +40,29 @@ from _common import (
     Multipart,
     ScriptError,
     add_provider_argument,
+    after_payment,
     atomic_output,
+    discard_raw,
     emit_result,
     env_url,
     exit_code_for_status,
     http_request,
+    keep_raw,
     open_image,
+    paid_fields,
     probe_media,
     progress,
     raise_for_status,
+    raw_path_for,
     render_local_clip,
+    request_fingerprint,
     require_file,
     require_range,
     require_text,
     resolve_provider,
+    reusable_raw,
     secret,
+    write_bytes_atomically,
 )
 
 DEFAULT_MODEL = "kling/v2-1-standard"
@@ -92,19 +107,79 @@ def main() -> None:
 
     api_key = secret("KIE_API_KEY", purpose="KIE.ai video generation")
     base = env_url("KIE_API_BASE", DEFAULT_KIE_BASE)
-    task_id = args.task_id
+    request = {
+        "image_sha256": hashlib.sha256(args.image.read_bytes()).hexdigest(),
+        "prompt": prompt, "duration": args.duration, "model": args.model,
+        "negative_prompt": args.negative_prompt, "cfg_scale": args.cfg_scale,
+    }  # fmt: skip
+    usage = {"clip_seconds": args.duration, "model": args.model}
+    record = reusable_raw(args.output, request, verify_clip)
+    if record is not None:
+        task_id = record["usage"].get("task_id")
+        with after_payment(usage, paid=False, raw=raw_path_for(args.output)):
+            os.replace(raw_path_for(args.output), args.output)
+        discard_raw(args.output)
+        emit_result([args.output], "kie", {"clip_seconds": 0, "model": args.model},
+                    task_id=task_id, reused_raw=True)  # fmt: skip
+        return
+
+    task_id = args.task_id or pending_task(args.output, request)
     if not task_id:
         image_url = args.image_url or upload_to_catbox(args.image)
         task_id = create_task(base, api_key, args, prompt, image_url)
-    progress(f"kie: task {task_id} created, polling")
-    result_url = wait_for_result(base, api_key, task_id, args.timeout_minutes * 60)
-    download_video(result_url, args.output, task_id)
-    emit_result(
-        [args.output],
-        "kie",
-        {"clip_seconds": args.duration, "model": args.model},
-        task_id=task_id,
-    )
+        remember_task(args.output, request, task_id)
+    progress(f"kie: task {task_id}, polling")
+    try:
+        result_url = wait_for_result(base, api_key, task_id, args.timeout_minutes * 60)
+    except ScriptError as error:
+        if not error.retriable:  # the task failed: a retry must create a new one
+            forget_task(args.output)
+        raise
+
+    def download(destination: Path) -> dict:
+        download_video(result_url, destination, task_id, usage)
+        return {**usage, "task_id": task_id}
+
+    try:
+        raw, _ = keep_raw(args.output, request, download)
+    except ScriptError as error:
+        if not error.retriable:  # e.g. an expired result URL: resuming would only repeat it
+            forget_task(args.output)
+        raise
+    forget_task(args.output)  # the clip is kept: a retry starts from it
+    with after_payment(usage, paid=True, raw=raw):
+        os.replace(raw, args.output)
+    discard_raw(args.output)
+    emit_result([args.output], "kie", usage, task_id=task_id)
+
+
+# The task a run created, kept beside the output until its clip is downloaded: a retry after a
+# poll deadline or a failed download resumes polling it instead of paying for a new one.
+
+
+def _task_file(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.kie-task.json")
+
+
+def remember_task(output: Path, request: dict, task_id: str) -> None:
+    record = {"request": request_fingerprint(request), "task_id": task_id}
+    write_bytes_atomically(_task_file(output), json.dumps(record).encode())
+
+
+def pending_task(output: Path, request: dict) -> str | None:
+    try:
+        record = json.loads(_task_file(output).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("request") != request_fingerprint(request):
+        forget_task(output)  # made for another request (an edited storyboard)
+        return None
+    progress(f"kie: resuming task {record.get('task_id')} created by an earlier attempt")
+    return str(record.get("task_id") or "") or None
+
+
+def forget_task(output: Path) -> None:
+    _task_file(output).unlink(missing_ok=True)
 
 
 def upload_to_catbox(image: Path) -> str:
@@ -260,36 +335,43 @@ def result_url_from(data: dict, task_id: str) -> str:
     return urls[0]
 
 
-def download_video(url: str, output: Path, task_id: str) -> None:
-    """Stream the clip into a temporary file beside the output, check it, then rename.
+def download_video(url: str, destination: Path, task_id: str, usage: dict) -> None:
+    """Stream the paid clip into ``destination`` and check that it really is a video.
 
-    No Authorization header: the result lives on a CDN that must never see our key."""
-    with atomic_output(output) as temporary:
-        with open(temporary, "wb") as sink:
-            response = http_request("GET", url, service="KIE.ai result download", sink=sink)
-        if not response.ok:
-            code = (
-                EX_TEMPFAIL
-                if response.status in (408, 429) or response.status >= 500
-                else (EX_DATAERR)
-            )  # an expired or forbidden result URL is not our credentials' fault
-            raise ScriptError(
-                f"result of KIE.ai task {task_id} ({url}) answered HTTP {response.status}",
-                code,
-                response.status,
-            )
-        content_type = response.headers.get("Content-Type", "unknown")
-        try:
-            info = probe_media(temporary, f"result of KIE.ai task {task_id}")
-            if not info.has_video:
-                raise ScriptError("no video stream", EX_DATAERR)
-        except ScriptError as error:
-            raise ScriptError(
-                f"result URL of KIE.ai task {task_id} ({url}) served a non-video "
-                f"(Content-Type {content_type}, {response.streamed_bytes} bytes): {error.message}",
-                EX_DATAERR,
-            ) from error
-        progress(f"kie: downloaded {info.duration:.2f} s {info.width}x{info.height} clip")
+    No Authorization header: the result lives on a CDN that must never see our key. The clip is
+    paid for once the task succeeded, so a failure here carries the usage to book."""
+    with open(destination, "wb") as sink:
+        response = http_request("GET", url, service="KIE.ai result download", sink=sink)
+    if not response.ok:
+        code = (
+            EX_TEMPFAIL
+            if response.status in (408, 429) or response.status >= 500
+            else (EX_DATAERR)
+        )  # an expired or forbidden result URL is not our credentials' fault
+        raise ScriptError(
+            f"result of KIE.ai task {task_id} ({url}) answered HTTP {response.status}",
+            code,
+            response.status,
+            paid_fields(usage),
+        )
+    content_type = response.headers.get("Content-Type", "unknown")
+    try:
+        info = verify_clip(destination, f"result of KIE.ai task {task_id}")
+    except ScriptError as error:
+        raise ScriptError(
+            f"result URL of KIE.ai task {task_id} ({url}) served a non-video "
+            f"(Content-Type {content_type}, {response.streamed_bytes} bytes): {error.message}",
+            EX_DATAERR,
+            extra=paid_fields(usage),
+        ) from error
+    progress(f"kie: downloaded {info.duration:.2f} s {info.width}x{info.height} clip")
+
+
+def verify_clip(path: Path, what: str = "kept KIE.ai clip"):
+    info = probe_media(path, what)
+    if not info.has_video:
+        raise ScriptError(f"{what}: {path}: no video stream", EX_DATAERR)
+    return info
 
 
 if __name__ == "__main__":

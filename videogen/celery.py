@@ -28,6 +28,24 @@ def refuse_to_start_with_a_wrong_encryption_key(**kwargs):
         _close_connection_pools()
 
 
+@worker_init.connect
+def refuse_to_start_without_a_usable_ffmpeg(**kwargs):
+    """A worker whose FFmpeg cannot run a filter the scripts use would buy a sound effect and
+    then fail to normalize it, on every attempt: refuse to start instead (78, configuration),
+    naming the binary, its version and the filter. Passing primes the scripts' check cache."""
+    import sys
+
+    from scripts._ffmpeg import FFmpegUnusable, usable_ffmpeg
+
+    try:
+        capability = usable_ffmpeg(use_cache=False)
+    except FFmpegUnusable as error:
+        print(f"videogen worker refused to start: {error.message}", file=sys.stderr, flush=True)
+        raise SystemExit(78) from error
+    print(f"videogen worker: {capability.describe()} runs every filter and encoder the "
+          f"scripts use (checked in {capability.seconds:.1f} s)", file=sys.stderr, flush=True)
+
+
 def _close_connection_pools():
     """The check above opened this process's connection pool; a prefork pool's children must not
     inherit its sockets and threads (each child opens its own on first use)."""

@@ -3,8 +3,6 @@ marker tag reconciliation looks for), the publish slot from the channel's schedu
 thumbnail image."""
 
 import datetime as dt
-import os
-import shutil
 import subprocess
 from zoneinfo import ZoneInfo
 
@@ -13,6 +11,7 @@ from channels_app.models import Schedule
 from pipeline import paths
 from pipeline.runner import Outcome
 from pipeline.steps import UnitError
+from scripts._ffmpeg import choose_ffmpeg
 
 PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
 TAGS_MAX_CHARS = 500
@@ -90,15 +89,8 @@ def publish_slot(channel, *, now, taken=()):
 
 
 def _ffmpeg():
-    configured = os.environ.get("FFMPEG_BINARY", "").strip()
-    if configured:
-        return configured
-    found = shutil.which("ffmpeg")
-    if found:
-        return found
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    """The scripts' FFmpeg (one rule: scripts/_ffmpeg.py); a thumbnail needs no capability check."""
+    return choose_ffmpeg().path
 
 
 def thumbnail_image(task):

@@ -5,21 +5,15 @@ from __future__ import annotations
 import functools
 import io
 import os
-import shutil
 import subprocess
 import tempfile
 
 
 def ffmpeg_binary() -> str:
-    configured = os.environ.get("FFMPEG_BINARY")
-    if configured:
-        return configured
-    on_path = shutil.which("ffmpeg")
-    if on_path:
-        return on_path
-    import imageio_ffmpeg
+    """The FFmpeg the scripts would choose (scripts/_ffmpeg.py), unchecked: tests make media."""
+    from scripts._ffmpeg import choose_ffmpeg
 
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return choose_ffmpeg().path
 
 
 def _render(arguments: list[str], suffix: str) -> bytes:
@@ -71,3 +65,38 @@ def mp4_bytes(seconds: float = 1.0, size: str = "160x90") -> bytes:
          "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"],
         ".mp4",
     )  # fmt: skip
+
+
+FAKE_FFMPEG = '''#!{python}
+"""A stand-in FFmpeg for tests: claims version {version!r}; fails any command that mentions
+{failing!r} the way a build lacking it would; passes everything else to the real binary.
+Each call is appended to {calls!r}."""
+import os, sys
+with open({calls!r}, "a") as log:
+    log.write(" ".join(sys.argv[1:]) + "\\n")
+if "-version" in sys.argv:
+    print("ffmpeg version {version} Copyright (c) 2000-2024 the FFmpeg developers")
+    sys.exit(0)
+failing = {failing!r}
+if failing and any(failing in argument for argument in sys.argv[1:]):
+    print("[AVFilterGraph @ 0x55d0] No such filter: '" + failing + "'", file=sys.stderr)
+    print("Error initializing complex filters.", file=sys.stderr)
+    sys.exit(8)
+os.execv({real!r}, [{real!r}, *sys.argv[1:]])
+'''
+
+
+def write_fake_ffmpeg(directory, *, version: str = "6.1.1-3ubuntu5", failing: str = "") -> str:
+    """An executable fake FFmpeg in ``directory`` (see FAKE_FFMPEG); returns its path. Its
+    calls are logged to ``<path>.calls``, one line per call."""
+    import sys
+
+    from scripts._ffmpeg import choose_ffmpeg
+
+    real = choose_ffmpeg({}).path  # the bundled binary does the real work
+    path = os.path.join(str(directory), f"ffmpeg-{version}{'-no-' + failing if failing else ''}")
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(FAKE_FFMPEG.format(python=sys.executable, version=version, failing=failing,
+                                        calls=path + ".calls", real=real))  # fmt: skip
+    os.chmod(path, 0o755)
+    return path

@@ -13,6 +13,7 @@ from channels_app.models import ChannelSecret, EncryptionCanary
 from pipeline import doctor
 from pipeline.models import WorkItem, WorkState
 from tests.factories import VideoTaskFactory
+from tests.fakes.media import write_fake_ffmpeg
 from tests.faults.servers import free_port
 
 pytestmark = pytest.mark.django_db
@@ -169,6 +170,53 @@ def test_ffmpeg_binary_pointing_to_a_missing_file_fails(monkeypatch, tmp_path):
 
     assert (name, ok) == ("ffmpeg", False)
     assert detail == f"FFMPEG_BINARY={str(missing)!r} is not an executable file"
+
+
+def test_ffmpeg_reports_the_version_of_the_binary_the_scripts_use(monkeypatch):
+    import imageio_ffmpeg
+
+    monkeypatch.delenv("FFMPEG_BINARY", raising=False)
+    name, ok, detail = doctor.check_ffmpeg()
+
+    assert (name, ok) == ("ffmpeg", True), detail
+    assert detail.startswith("FFmpeg n9.") or detail.startswith("FFmpeg ")
+    assert f" at {imageio_ffmpeg.get_ffmpeg_exe()} (imageio-ffmpeg): every filter" in detail
+
+
+def test_ffmpeg_older_than_5_1_is_refused_naming_its_version(monkeypatch, tmp_path):
+    fake = write_fake_ffmpeg(tmp_path, version="4.4.2-0ubuntu0.22.04.1")
+    monkeypatch.setenv("FFMPEG_BINARY", fake)
+
+    name, ok, detail = doctor.check_ffmpeg()
+
+    assert (name, ok) == ("ffmpeg", False)
+    assert detail.startswith(f"FFmpeg 4.4.2-0ubuntu0.22.04.1 at {fake} (FFMPEG_BINARY) is older "
+                             "than 5.1, the oldest videogen supports")  # fmt: skip
+
+
+def test_ffmpeg_that_fails_one_filter_is_refused_naming_that_filter(monkeypatch, tmp_path):
+    fake = write_fake_ffmpeg(tmp_path, version="5.1.9-0+deb12u1", failing="alimiter")
+    monkeypatch.setenv("FFMPEG_BINARY", fake)
+
+    name, ok, detail = doctor.check_ffmpeg()
+
+    assert (name, ok) == ("ffmpeg", False)
+    assert "cannot run what the scripts need: alimiter (used by loudness normalization)" in detail
+    assert "No such filter: 'alimiter'" in detail
+
+
+def test_the_command_prints_the_ffmpeg_failure_and_exits_1(monkeypatch, tmp_path):
+    fake = write_fake_ffmpeg(tmp_path, failing="zoompan")
+    monkeypatch.setenv("FFMPEG_BINARY", fake)
+    out = io.StringIO()
+
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("doctor", stdout=out)
+
+    assert exit_info.value.code == 1
+    (line,) = [line for line in out.getvalue().splitlines() if "ffmpeg:" in line]
+    assert line.startswith(f"FAIL  ffmpeg: FFmpeg 6.1.1-3ubuntu5 at {fake} (FFMPEG_BINARY) ")
+    assert "zoompan (used by local clips (the local video provider)) failed" in line
 
 
 def _running_item(task, unit, expired_seconds_ago):

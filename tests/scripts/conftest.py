@@ -1,7 +1,9 @@
 """Fixtures for the script tests: run a script as a subprocess, probe what it made.
 
 No database, no network: real providers are local fakes (tests/fakes), local providers make
-real media with the bundled FFmpeg.
+real media with FFmpeg. The tests of scripts that run FFmpeg run once per FFmpeg build present:
+the bundled imageio-ffmpeg binary always, Debian's /usr/bin/ffmpeg when installed (with CI=true a
+missing /usr/bin/ffmpeg fails instead of skipping: CI installs it).
 """
 
 from __future__ import annotations
@@ -61,10 +63,40 @@ class ScriptRun:
         )
 
 
+# Test modules whose scripts run FFmpeg; their tests run once per build in FFMPEG_BUILDS.
+FFMPEG_MODULES = {"test_assemble_video", "test_generate_audio", "test_generate_sound_effects",
+                  "test_generate_video", "test_ffmpeg"}  # fmt: skip
+SYSTEM_FFMPEG = Path("/usr/bin/ffmpeg")
+FFMPEG_BUILDS = ("bundled", "system")
+
+
+def pytest_generate_tests(metafunc):
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in FFMPEG_MODULES and "ffmpeg_build" in metafunc.fixturenames:
+        metafunc.parametrize("ffmpeg_build", FFMPEG_BUILDS, indirect=True)
+
+
 @pytest.fixture
-def script_env(tmp_path) -> dict[str, str]:
-    """A clean environment: no real keys or base URLs leak in; fast timeouts and polls."""
+def ffmpeg_build(request) -> dict[str, str]:
+    """The environment that picks one FFmpeg build: nothing for the bundled binary (the default
+    choice), FFMPEG_BINARY=/usr/bin/ffmpeg for the system one."""
+    build = getattr(request, "param", "bundled")
+    if build == "bundled":
+        return {}
+    if not SYSTEM_FFMPEG.exists():
+        message = f"{SYSTEM_FFMPEG} is not installed (apt-get install ffmpeg)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI installs Debian's FFmpeg, but {message}")
+        pytest.skip(message)
+    return {"FFMPEG_BINARY": str(SYSTEM_FFMPEG)}
+
+
+@pytest.fixture
+def script_env(tmp_path, ffmpeg_build) -> dict[str, str]:
+    """A clean environment: no real keys or base URLs leak in; fast timeouts and polls; the
+    FFmpeg build under test."""
     env = {name: value for name, value in os.environ.items() if not CLEARED.match(name)}
+    env.update(ffmpeg_build)
     env.update(
         VIDEOGEN_HTTP_TIMEOUT="3",
         KIE_POLL_INTERVAL="0.02",

@@ -56,27 +56,6 @@ def test_a_missing_secret_is_a_configuration_error_naming_the_variable(monkeypat
     assert "SOME_ABSENT_KEY" in raised.value.message
 
 
-def test_ffmpeg_comes_from_ffmpeg_binary_then_path_then_imageio(monkeypatch, tmp_path):
-    fake = tmp_path / "my-ffmpeg"
-    fake.write_text("#!/bin/sh\n")
-    fake.chmod(0o755)
-    monkeypatch.setenv("FFMPEG_BINARY", str(fake))
-    assert _common.find_ffmpeg() == str(fake)
-
-    monkeypatch.delenv("FFMPEG_BINARY")
-    path_dir = tmp_path / "bin"
-    path_dir.mkdir()
-    (path_dir / "ffmpeg").write_text("#!/bin/sh\n")
-    (path_dir / "ffmpeg").chmod(0o755)
-    monkeypatch.setenv("PATH", str(path_dir))
-    assert _common.find_ffmpeg() == str(path_dir / "ffmpeg")
-
-    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
-    import imageio_ffmpeg
-
-    assert _common.find_ffmpeg() == imageio_ffmpeg.get_ffmpeg_exe()
-
-
 def test_a_bad_ffmpeg_binary_setting_is_a_configuration_error(monkeypatch, tmp_path):
     monkeypatch.setenv("FFMPEG_BINARY", str(tmp_path / "missing"))
     with pytest.raises(ScriptError) as raised:

@@ -177,7 +177,9 @@ def test_it_exits_75_when_a_200_carries_no_audio(run_script, eleven, eleven_env,
     output = tmp_path / "a.mp3"
     run = speak(run_script, output, env=eleven_env)
     assert run.returncode == 75, run
-    assert not output.exists()
+    assert run.result["paid"] is True  # ElevenLabs charged for it: the orchestrator books it
+    assert run.result["usage"] == {"characters": len(TEXT), "model": "eleven_multilingual_v2"}
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("missing", ["ELEVENLABS_API_KEY", "ELEVENLABS_VOICE_ID"])
@@ -224,7 +226,7 @@ def test_a_sigkill_while_the_audio_streams_leaves_nothing_at_the_output(
         partial = []
         while time.monotonic() < deadline and not partial:
             if output.parent.exists():
-                partial = [path for path in output.parent.glob(".s01.tmp-*")
+                partial = [path for path in output.parent.glob(".s01.*tmp-*")
                            if path.stat().st_size > 2048]  # fmt: skip
             time.sleep(0.02)
         assert partial, "the audio never started streaming"
@@ -281,3 +283,42 @@ def test_a_sigterm_while_the_audio_streams_exits_75_and_cleans_up(
     assert process.returncode == 75
     assert json.loads(stderr.strip().splitlines()[-1])["error"].startswith("terminated by SIGTERM")
     assert list(output.parent.iterdir()) == []
+
+
+def test_a_local_failure_after_paying_keeps_the_narration_and_the_retry_does_not_buy_again(
+    run_script, eleven, eleven_env, tmp_path
+):
+    output = tmp_path / "audio" / "s01.mp3"
+    output.mkdir(parents=True)  # the answer cannot be put in place: a local failure
+
+    first = speak(run_script, output, env=eleven_env)
+    assert first.returncode == 70, first
+    assert first.result["paid"] is True
+    assert first.result["usage"] == {"characters": len(TEXT), "model": "eleven_multilingual_v2"}
+    raw = tmp_path / "audio" / "s01.raw.mp3"
+    assert f"the paid answer is kept in {raw}" in first.error
+    assert raw.read_bytes() == eleven.speech
+
+    output.rmdir()
+    second = speak(run_script, output, env=eleven_env)
+    assert second.returncode == 0, second
+    assert second.result["usage"] == {"characters": 0, "model": "eleven_multilingual_v2"}
+    assert second.result["reused_raw"] is True
+    assert len(eleven.requests) == 1
+    assert output.read_bytes() == eleven.speech
+    assert sorted(path.name for path in output.parent.iterdir()) == ["s01.mp3"]
+
+
+def test_a_kept_narration_is_not_reused_for_another_voice_setting(
+    run_script, eleven, eleven_env, tmp_path
+):
+    output = tmp_path / "s01.mp3"
+    output.mkdir()
+    assert speak(run_script, output, env=eleven_env).returncode == 70
+    output.rmdir()
+
+    run = speak(run_script, output, "--stability", "0.9", env=eleven_env)
+
+    assert run.returncode == 0, run
+    assert "reused_raw" not in run.result
+    assert len(eleven.requests) == 2

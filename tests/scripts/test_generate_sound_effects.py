@@ -2,6 +2,7 @@ import pytest
 
 from tests.fakes.base import Reply, unused_port_url
 from tests.fakes.elevenlabs import FakeElevenLabs
+from tests.fakes.media import write_fake_ffmpeg
 
 from .conftest import FAKE_KEYS, integrated_loudness, probe
 
@@ -143,3 +144,102 @@ def test_the_local_provider_is_deterministic_per_description(run_script, tmp_pat
                       text=text).returncode == 0  # fmt: skip
     assert (tmp_path / "a.mp3").read_bytes() == (tmp_path / "b.mp3").read_bytes()
     assert (tmp_path / "a.mp3").read_bytes() != (tmp_path / "c.mp3").read_bytes()
+
+
+# --------------------------------------------------------------------------- the paid raw answer
+
+
+def sound_generations(eleven) -> int:
+    return sum(request.path == "/v1/sound-generation" for request in eleven.requests)
+
+
+def test_a_local_failure_after_paying_keeps_the_raw_answer_and_the_retry_does_not_buy_again(
+    run_script, eleven, eleven_env, tmp_path
+):
+    """The sound is bought, then normalization fails locally: exit 70 (not a provider error),
+    the paid usage in the error line, the answer kept; the retry starts from it."""
+    fails_on_raw = write_fake_ffmpeg(tmp_path, version="5.1.9-0+deb12u1", failing=".raw.mp3")
+    output = tmp_path / "sfx" / "s01.mp3"
+    raw = tmp_path / "sfx" / "s01.raw.mp3"
+
+    first = effect(run_script, output, "--duration", "2",
+                   env={**eleven_env, "FFMPEG_BINARY": fails_on_raw})  # fmt: skip
+    assert first.returncode == 70, first
+    assert first.result["usage"] == {"sfx": 1, "sfx_seconds": 2.0, "model": "elevenlabs"}
+    assert first.result["paid"] is True
+    assert first.result["retriable"] is False
+    assert f"the paid answer is kept in {raw}" in first.error
+    assert raw.read_bytes() == eleven.effect
+    assert not output.exists()
+
+    second = effect(run_script, output, "--duration", "2", env=eleven_env)
+    assert second.returncode == 0, second
+    assert second.result == {
+        "ok": True,
+        "outputs": [str(output)],
+        "provider": "elevenlabs",
+        "usage": {"sfx": 0, "sfx_seconds": 0, "model": "elevenlabs"},
+        "reused_raw": True,
+    }
+    assert sound_generations(eleven) == 1
+    assert abs(integrated_loudness(output) - -30) <= 1.0
+    assert sorted(path.name for path in output.parent.iterdir()) == ["s01.mp3"]
+
+
+def test_a_failed_reuse_is_not_booked_again(run_script, eleven, eleven_env, tmp_path):
+    fails_on_raw = write_fake_ffmpeg(tmp_path, failing=".raw.mp3")
+    output = tmp_path / "s01.mp3"
+    env = {**eleven_env, "FFMPEG_BINARY": fails_on_raw}
+    assert effect(run_script, output, env=env).result["paid"] is True
+
+    again = effect(run_script, output, env=env)
+
+    assert again.returncode == 70, again
+    assert "paid" not in again.result and "usage" not in again.result
+    assert sound_generations(eleven) == 1
+
+
+def test_a_corrupt_raw_answer_is_discarded_and_bought_again(
+    run_script, eleven, eleven_env, tmp_path
+):
+    fails_on_raw = write_fake_ffmpeg(tmp_path, failing=".raw.mp3")
+    output = tmp_path / "s01.mp3"
+    assert effect(run_script, output, env={**eleven_env, "FFMPEG_BINARY": fails_on_raw}
+                  ).returncode == 70  # fmt: skip
+    (tmp_path / "s01.raw.mp3").write_bytes(b"ID3 but not really an mp3")
+
+    run = effect(run_script, output, env=eleven_env)
+
+    assert run.returncode == 0, run
+    assert run.result["usage"]["sfx"] == 1 and "reused_raw" not in run.result
+    assert sound_generations(eleven) == 2
+    assert "kept raw output is not valid" in run.stderr
+
+
+def test_a_raw_answer_made_for_another_request_is_never_reused(
+    run_script, eleven, eleven_env, tmp_path
+):
+    fails_on_raw = write_fake_ffmpeg(tmp_path, failing=".raw.mp3")
+    output = tmp_path / "s01.mp3"
+    assert effect(run_script, output, text="wind", env={**eleven_env,
+                  "FFMPEG_BINARY": fails_on_raw}).returncode == 70  # fmt: skip
+
+    run = effect(run_script, output, text="thunder", env=eleven_env)
+
+    assert run.returncode == 0, run
+    assert run.result["usage"]["sfx"] == 1
+    assert [request.json["text"] for request in eleven.requests] == ["wind", "thunder"]
+    assert "made for another request; discarded" in run.stderr
+
+
+def test_a_non_audio_answer_is_booked_as_paid_and_not_kept(
+    run_script, eleven, eleven_env, tmp_path
+):
+    eleven.queue(Reply(200, b"<html>oops</html>", {"Content-Type": "audio/mpeg"}))
+    output = tmp_path / "s01.mp3"
+
+    run = effect(run_script, output, env=eleven_env)
+
+    assert run.returncode == 75, run
+    assert run.result["paid"] is True and run.result["usage"]["sfx"] == 1
+    assert list(tmp_path.iterdir()) == []

@@ -226,8 +226,10 @@ def test_it_exits_65_when_the_result_url_serves_a_non_video(
     run = generate(run_script, image, output, env=kie_env)
     assert run.returncode == 65, run
     assert "non-video" in run.error and "text/html" in run.error
+    assert run.result["paid"] is True  # the task succeeded: Kling charged for the clip
+    assert run.result["usage"] == {"clip_seconds": 5, "model": "kling/v2-1-standard"}
     assert not output.exists()
-    assert list(tmp_path.glob(".a.tmp-*")) == []
+    assert list(tmp_path.glob(".a.*tmp-*")) == [] and not (tmp_path / "a.raw.mp4").exists()
 
 
 def test_it_exits_65_when_the_result_url_has_expired(run_script, kie, kie_env, image, tmp_path):
@@ -302,7 +304,7 @@ def test_a_sigkill_during_the_download_leaves_nothing_at_the_output(
     try:
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
-            partial = list(output.parent.glob(".s01.tmp-*")) if output.parent.exists() else []
+            partial = list(output.parent.glob(".s01.*tmp-*")) if output.parent.exists() else []
             if partial and partial[0].stat().st_size > 4096:
                 break
             time.sleep(0.02)
@@ -314,7 +316,7 @@ def test_a_sigkill_during_the_download_leaves_nothing_at_the_output(
         process.kill()
         process.communicate()
     assert not output.exists()
-    assert partial[0].name.startswith(".s01.tmp-")
+    assert partial[0].name.startswith(".s01.raw.tmp-")
 
 
 def test_the_local_provider_renders_a_1080p_clip_with_motion_of_the_exact_length(
@@ -341,3 +343,78 @@ def test_the_local_provider_is_deterministic(run_script, write_png, tmp_path):
         run = generate(run_script, image, tmp_path / name, "--provider", "local")
         assert run.returncode == 0, run
     assert (tmp_path / "a.mp4").read_bytes() == (tmp_path / "b.mp4").read_bytes()
+
+
+def test_a_local_failure_after_the_download_keeps_the_clip_and_the_retry_makes_no_new_task(
+    run_script, kie, catbox, kie_env, image, tmp_path
+):
+    output = tmp_path / "videos" / "s01.mp4"
+    output.mkdir(parents=True)  # the clip cannot be put in place: a local failure
+
+    first = generate(run_script, image, output, env=kie_env)
+    assert first.returncode == 70, first
+    assert first.result["paid"] is True
+    assert first.result["usage"] == {"clip_seconds": 5, "model": "kling/v2-1-standard"}
+    assert (tmp_path / "videos" / "s01.raw.mp4").read_bytes() == kie.video
+
+    output.rmdir()
+    second = generate(run_script, image, output, env=kie_env)
+    assert second.returncode == 0, second
+    assert second.result["usage"] == {"clip_seconds": 0, "model": "kling/v2-1-standard"}
+    assert second.result["reused_raw"] is True
+    assert len(kie.tasks) == 1 and len(catbox.uploads) == 1
+    assert second.result["task_id"] == next(iter(kie.tasks))
+    assert output.read_bytes() == kie.video
+    assert sorted(path.name for path in output.parent.iterdir()) == ["s01.mp4"]
+
+
+def test_a_kept_clip_is_not_reused_when_the_image_changed(
+    run_script, kie, kie_env, image, write_png, tmp_path
+):
+    output = tmp_path / "s01.mp4"
+    output.mkdir()
+    assert generate(run_script, image, output, env=kie_env).returncode == 70
+    output.rmdir()
+    changed = write_png("composites/s01.png", colour=(200, 30, 30))
+
+    run = generate(run_script, changed, output, env=kie_env)
+
+    assert run.returncode == 0, run
+    assert "reused_raw" not in run.result
+    assert len(kie.tasks) == 2
+    assert "made for another request; discarded" in run.stderr
+
+
+def test_a_retry_after_the_poll_deadline_resumes_the_paid_task_instead_of_creating_one(
+    run_script, kie, catbox, kie_env, image, tmp_path
+):
+    output = tmp_path / "s01.mp4"
+    kie.states = ["queuing"]
+    first = generate(run_script, image, output, "--timeout-minutes", "0.01", env=kie_env)
+    assert first.returncode == 75, first
+    assert (tmp_path / "s01.kie-task.json").exists()
+
+    kie.states = ["success"]
+    second = generate(run_script, image, output, env=kie_env)
+
+    assert second.returncode == 0, second
+    assert len(kie.tasks) == 1 and len(catbox.uploads) == 1
+    assert second.result["task_id"] == next(iter(kie.tasks))
+    assert "resuming task" in second.stderr
+    assert output.read_bytes() == kie.video
+    assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == ["s01.mp4"]
+
+
+def test_a_failed_task_is_forgotten_so_the_retry_creates_a_new_one(
+    run_script, kie, kie_env, image, tmp_path
+):
+    output = tmp_path / "s01.mp4"
+    kie.states = ["fail"]
+    assert generate(run_script, image, output, env=kie_env).returncode == 65
+    assert not (tmp_path / "s01.kie-task.json").exists()
+    kie.states = ["success"]
+
+    run = generate(run_script, image, output, env=kie_env)
+
+    assert run.returncode == 0, run
+    assert len(kie.tasks) == 2
