@@ -133,6 +133,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS, JS and icons) from the web process itself, collected by the
+    # Procfile's release step; runserver and gunicorn serve none with DEBUG off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -230,7 +233,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Filled by `manage.py collectstatic` (the Procfile's release step, the Dockerfile, the demo);
+# inside the code folder so the image's copy is not hidden by a data volume.
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies (gzip) served by WhiteNoise. Not the manifest (hashed names) variant:
+    # with it every page render needs a collected manifest, and Django's test server, which
+    # serves from the source folders, cannot find the hashed names.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Production hardening; `manage.py check --deploy` is clean when DJANGO_DEBUG is off and
 # VIDEOGEN_HTTPS is on (behind a TLS-terminating proxy).
