@@ -102,8 +102,6 @@ def test_it_deploys_the_web_process_on_railway_with_the_release_step_and_health_
     processes = _processes()
 
     assert _unwrapped(deploy["startCommand"]) == processes["web"]
-    assert [_unwrapped(command) for command in deploy["preDeployCommand"]] == [
-        processes["release"]
-    ]
+    assert [_unwrapped(command) for command in deploy["preDeployCommand"]] == [processes["release"]]
     assert deploy["healthcheckPath"] == "/health"
     assert deploy["restartPolicyType"] == "ON_FAILURE"
