@@ -272,7 +272,9 @@ if not CELERY_BROKER_URL:
     BROKER_DIR = DATA_DIR / "broker"
     for sub in ("in", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is a formality (the folders below are the broker); naming it spares kombu's
+    # "No hostname was supplied. Reverting to default 'localhost'" warning at every connection.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
@@ -337,7 +339,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "videogen.beat:Scheduler"  # django-celery-beat's, see videogen/beat.py
 # Synced into django-celery-beat's tables when beat starts.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "pipeline.reconcile", "schedule": 60.0},
