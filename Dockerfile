@@ -23,9 +23,10 @@ RUN DJANGO_SECRET_KEY=build-only FIELD_ENCRYPTION_KEY=build-only VIDEOGEN_DATA_D
     python manage.py collectstatic --noinput \
     && rm -rf /tmp/build
 
+# The release step collects again at each deploy (as this user), so it owns the static folder.
 RUN useradd --create-home --uid 1000 videogen \
     && mkdir -p /data/workspace \
-    && chown -R videogen:videogen /data
+    && chown -R videogen:videogen /data /app/staticfiles
 USER videogen
 ENV VIDEOGEN_DATA_DIR=/data \
     WORKSPACE_ROOT=/data/workspace \
