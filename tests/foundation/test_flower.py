@@ -199,3 +199,22 @@ def test_it_labels_a_unit_message_with_its_video_step_and_unit(
     assert headers["kwargsrepr"] == "{}"
     args, kwargs, _ = json.loads(base64.b64decode(message["body"]))
     assert (args, kwargs) == ([item.pk], {})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_shows_no_secret_in_a_running_workers_configuration(pipeline_env, worker):
+    """What Flower's worker Config tab displays: the worker's answer to `inspect conf`."""
+    from videogen.celery import app
+
+    pipeline_env["DISCORD_WEBHOOK_URL"] = SECRETS["DISCORD_WEBHOOK_URL"]
+    pipeline_env["NOTION_TOKEN"] = SECRETS["NOTION_TOKEN"]
+    worker.start(concurrency=1)
+
+    replies = app.control.inspect(timeout=10).conf()
+
+    assert replies and len(replies) == 1, replies
+    shown = json.dumps(replies)
+    assert '"task_default_queue": "control"' in shown
+    assert SECRET_PARTS["DISCORD_WEBHOOK_URL"] not in shown
+    assert SECRET_PARTS["NOTION_TOKEN"] not in shown
+    assert "DISCORD_WEBHOOK_URL" not in shown and "NOTION_TOKEN" not in shown
