@@ -9,7 +9,7 @@ TEST_RUN := $(shell python3 -c "import os; print(os.getppid())")
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/videogen
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/$(shell expr $(TEST_RUN) % 15 + 1)
 
-.PHONY: venv demo test lint check bench lock clean
+.PHONY: venv demo test lint check bench lock clean run
 
 $(BIN)/.installed: requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,14 @@ venv: $(BIN)/.installed
 
 demo: venv
 	SERVE=$(SERVE) $(BIN)/python -m pipeline.demo
+
+# The Procfile's processes under honcho: its release step first (honcho would run `release` beside
+# the others and stop them all when it exits), then web (on PORT), worker, beat and flower, with
+# the virtualenv's gunicorn and celery on PATH. honcho reads .env, if present.
+PORT ?= 8000
+run: venv
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh -c "$$(sed -n 's/^release: //p' Procfile)"
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker beat flower
 
 test: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \

@@ -7,6 +7,9 @@ def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
     from django.core.management import execute_from_command_line
 
+    from videogen.startup import exit_on_settings_problem
+
+    exit_on_settings_problem()
     execute_from_command_line(sys.argv)
 
 

@@ -118,6 +118,8 @@ def main():
         if os.environ.get("SERVE", "1") == "0":
             say("SERVE=0: stopping here.")
             return 0
+        # runserver with DEBUG off serves no static files; WhiteNoise serves the collected ones.
+        call_command("collectstatic", interactive=False, verbosity=0)
         say()
         say(f"admin: http://127.0.0.1:8000/admin/  login {username} / {password}  (Ctrl-C stops)")
         server = subprocess.run(  # noqa: S603

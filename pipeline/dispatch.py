@@ -40,7 +40,20 @@ def dispatch_unit(item_id, countdown=None):
         "time_limit": settings.CELERY_TASK_TIME_LIMIT,
         "soft_time_limit": settings.CELERY_TASK_SOFT_TIME_LIMIT,
     }
-    _send_after_commit(RUN_UNIT, [item_id], countdown=countdown, **limits)
+    label = _unit_label(item_id)
+    _send_after_commit(RUN_UNIT, [item_id], countdown=countdown, argsrepr=label, **limits)
+
+
+def _unit_label(item_id):
+    """How a unit's message reads in Flower and worker logs: its video, step and unit. Only the
+    display changes (argsrepr); the message still carries just the id."""
+    from pipeline.models import WorkItem
+
+    row = WorkItem.objects.filter(pk=item_id).values_list("task_id", "step", "unit").first()
+    if row is None:
+        return None
+    task_id, step, unit = row
+    return f"item={item_id} video={task_id} step={step} unit={unit}"
 
 
 def dispatch_advance(task_id):

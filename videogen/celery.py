@@ -5,8 +5,46 @@ from celery.signals import task_postrun, worker_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
 
+
+class CelerySettings:
+    """Django's CELERY_* settings under Celery's own names (CELERY_TASK_ROUTES is task_routes).
+
+    Celery keeps its configuration source whole: `app.conf.table()` (what `inspect conf` and
+    Flower's worker Config tab show) lists every name of the object it was given. Given Django's
+    settings, that was every setting, DISCORD_WEBHOOK_URL and REDIS_URL in clear among them.
+    Under Celery's own names its censoring works too: it masks broker_url's password (it does not
+    recognise CELERY_BROKER_URL) besides names like *KEY*, *TOKEN*, *PASS*. Settings are read
+    lazily, on first use, as with config_from_object("django.conf:settings")."""
+
+    PREFIX = "CELERY_"
+
+    def __dir__(self):
+        settings = self._settings()
+        return [
+            name.removeprefix(self.PREFIX).lower()
+            for name in dir(settings)
+            if name.startswith(self.PREFIX)
+        ]
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name != name.lower():
+            raise AttributeError(name)
+        return getattr(self._settings(), self.PREFIX + name.upper())
+
+    @staticmethod
+    def _settings():
+        # The first read loads Django's settings: for `celery` commands, this is where a bad
+        # environment variable surfaces.
+        from django.conf import settings
+
+        from videogen.startup import exit_on_settings_problem
+
+        exit_on_settings_problem()
+        return settings
+
+
 app = Celery("videogen")
-app.config_from_object("django.conf:settings", namespace="CELERY")
+app.config_from_object(CelerySettings())
 app.autodiscover_tasks()
 
 

@@ -133,6 +133,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS, JS and icons) from the web process itself, collected by the
+    # Procfile's release step; runserver and gunicorn serve none with DEBUG off.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -230,7 +233,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Filled by `manage.py collectstatic` (the Procfile's release step, the Dockerfile, the demo);
+# inside the code folder so the image's copy is not hidden by a data volume.
+STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))).resolve()
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies (gzip) served by WhiteNoise. Not the manifest (hashed names) variant:
+    # with it every page render needs a collected manifest, and Django's test server, which
+    # serves from the source folders, cannot find the hashed names.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Production hardening; `manage.py check --deploy` is clean when DJANGO_DEBUG is off and
 # VIDEOGEN_HTTPS is on (behind a TLS-terminating proxy).
@@ -260,7 +272,9 @@ if not CELERY_BROKER_URL:
     BROKER_DIR = DATA_DIR / "broker"
     for sub in ("in", "processed", "control"):
         (BROKER_DIR / sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
+    # The host is a formality (the folders below are the broker); naming it spares kombu's
+    # "No hostname was supplied. Reverting to default 'localhost'" warning at every connection.
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
@@ -325,7 +339,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_SEND_TASK_EVENTS = True
 CELERY_TASK_SEND_SENT_EVENT = True
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "videogen.beat:Scheduler"  # django-celery-beat's, see videogen/beat.py
 # Synced into django-celery-beat's tables when beat starts.
 CELERY_BEAT_SCHEDULE = {
     "reconcile": {"task": "pipeline.reconcile", "schedule": 60.0},

@@ -1,5 +1,6 @@
-"""The Procfile starts the four processes of design.md, and its worker consumes every queue that
-settings route tasks to (a task routed to a queue nobody consumes would wait forever)."""
+"""The Procfile starts the four processes of design.md after a release step, and its worker
+consumes every queue that settings route tasks to (a task routed to a queue nobody consumes
+would wait forever)."""
 
 import shlex
 
@@ -8,13 +9,16 @@ from django.conf import settings
 
 def _processes():
     lines = (settings.BASE_DIR / "Procfile").read_text().splitlines()
-    return dict(line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
+    pairs = (line.split(":", 1) for line in lines if line.strip() and not line.startswith("#"))
+    return {name: command.strip() for name, command in pairs}
 
 
-def test_it_declares_web_worker_beat_and_flower():
+def test_it_declares_a_release_step_then_web_worker_beat_and_flower():
     processes = _processes()
 
-    assert set(processes) == {"web", "worker", "beat", "flower"}
+    assert set(processes) == {"release", "web", "worker", "beat", "flower"}
+    assert "python manage.py migrate --noinput" in processes["release"]
+    assert "python manage.py collectstatic --noinput" in processes["release"]
     assert processes["web"].split()[:2] == ["gunicorn", "videogen.wsgi"]
     assert processes["beat"].split()[:5] == ["celery", "-A", "videogen", "beat", "-S"]
 

@@ -220,8 +220,32 @@ def test_it_uses_sqlite_in_wal_mode_without_a_database_url(embedded, tmp_path):
 def test_it_uses_a_broker_that_needs_no_server(embedded, tmp_path):
     report = embedded()
 
-    assert report["broker"] == "filesystem://"
+    assert report["broker"] == "filesystem://localhost/"
     assert report["broker_folder"].startswith(str(tmp_path / "data"))
+
+
+EMBEDDED_BROKER_ROUND_TRIP = """
+import logging
+logging.basicConfig(level=logging.WARNING)
+import django
+django.setup()
+from videogen.celery import app
+with app.connection_for_write() as connection:
+    print(connection.as_uri())
+    queue = connection.SimpleQueue("round-trip")
+    queue.put({"hello": "broker"})
+    message = queue.get(timeout=5)
+    message.ack()
+    print(message.payload["hello"])
+"""
+
+
+def test_it_talks_to_the_embedded_broker_without_a_missing_hostname_warning(tmp_path):
+    result = _start(tmp_path, EMBEDDED_BROKER_ROUND_TRIP, LOG_FORMAT="console")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["filesystem://:**@localhost//", "broker"]
+    assert "No hostname was supplied" not in result.stderr
 
 
 def test_it_generates_private_keys_in_the_data_folder_once(embedded, tmp_path):
