@@ -6,7 +6,10 @@ Messages are sent by task name: the Celery tasks (pipeline/tasks.py) are entry p
 core and call into it, so the core names them instead of importing them."""
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
+
+from pipeline.models import WorkItem
 
 SCHEDULE = "pipeline.schedule"
 START_TASK = "pipeline.start_task"
@@ -32,8 +35,6 @@ def dispatch_step(task_id, step):
 
 
 def dispatch_unit(item_id, countdown=None):
-    from django.conf import settings
-
     # The limits a unit runs under travel in its message; name them here, from this process's
     # settings, rather than from whatever the task object bound when it was first loaded.
     limits = {
@@ -47,8 +48,6 @@ def dispatch_unit(item_id, countdown=None):
 def _unit_label(item_id):
     """How a unit's message reads in Flower and worker logs: its video, step and unit. Only the
     display changes (argsrepr); the message still carries just the id."""
-    from pipeline.models import WorkItem
-
     row = WorkItem.objects.filter(pk=item_id).values_list("task_id", "step", "unit").first()
     if row is None:
         return None
