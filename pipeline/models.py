@@ -204,6 +204,11 @@ class Alert(models.Model):
         return f"{self.level} {self.title}"
 
 
+# The local upload provider's Upload rows carry "local-<task id hex>" as their video id: they
+# stand for a file in the workspace, not a YouTube video.
+LOCAL_VIDEO_ID_PREFIX = "local-"
+
+
 class UploadState(models.TextChoices):
     PENDING = "pending", "Pending"
     UPLOADING = "uploading", "Uploading"

@@ -109,3 +109,8 @@ def rejected_cuts(channel_id, task_id):
         return []
     cuts = [p for p in folder.glob("final-*.mp4") if p.stem.removeprefix("final-").isdigit()]
     return sorted(cuts, key=lambda p: int(p.stem.removeprefix("final-")))
+
+
+def published_video(channel_id, task_id):
+    """Where the local upload provider "publishes" a task's video."""
+    return published_dir(channel_id) / f"{safe_id(task_id, what='task id')}.mp4"

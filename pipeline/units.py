@@ -30,7 +30,14 @@ from costs.services import video_cost_record
 from pipeline import dispatch, limits
 from pipeline.alerts import alert_send
 from pipeline.media import output_valid
-from pipeline.models import Video, WorkItem, WorkState
+from pipeline.models import (
+    LOCAL_VIDEO_ID_PREFIX,
+    Upload,
+    UploadState,
+    Video,
+    WorkItem,
+    WorkState,
+)
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script, stop_stale_run
 from pipeline.services import bind_task_context, step_complete_if_done, worker_identity
 from pipeline.status import STEP_STATUSES, Status
@@ -358,6 +365,8 @@ def _unit_done(item, owner, attempt, spec, result):
     log.info("unit_done", resumed=result is None, seconds=round(result.seconds, 3) if result else 0)
     if item.step == "upload":
         _upload_record(item.task_id, result)
+        if item.provider == "local":
+            _local_upload_record(item, spec)
     _dispatch_dependents(item, step)
     step_complete_if_done(item.task_id, item.step)
 
@@ -371,6 +380,22 @@ def _upload_record(task_id, result):
         Video.objects.filter(task_id=task_id).update(
             youtube_video_id=result.usage["youtube_video_id"], youtube_url=url
         )
+
+
+def _local_upload_record(item, spec):
+    """The local upload provider's publish, in the Uploads list like a YouTube upload."""
+    size = spec.output.stat().st_size if spec.output.exists() else 0
+    Upload.objects.update_or_create(
+        task_id=item.task_id,
+        defaults={
+            "state": UploadState.DONE,
+            "quota_project": "local",
+            "video_id": f"{LOCAL_VIDEO_ID_PREFIX}{item.task_id.hex[:26]}",
+            "total_bytes": size,
+            "bytes_confirmed": size,
+            "attempts": item.attempts,
+        },
+    )
 
 
 def backoff_seconds(attempt):
