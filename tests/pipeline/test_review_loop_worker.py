@@ -182,3 +182,35 @@ def test_an_unexpected_database_error_while_recording_stops_the_task_at_once(
     item.refresh_from_db()
     assert item.state == WorkState.FAILED and "video_cost_one_per_call" in item.error
     assert time.time() - clip_done < 60
+
+
+def test_after_a_local_publish_the_task_page_links_the_file_and_uploads_lists_it(
+    first_cut, worker, client
+):
+    from django.contrib.auth import get_user_model
+    from django.urls import reverse
+
+    from pipeline.models import Upload, UploadState
+    from pipeline.reviewing import review_approve
+
+    task, _ = first_cut
+    review_approve(task_id=task.pk, reviewer_name="alice", notes="good")
+    wait_for(lambda: status_of(task) == Status.PUBLISHED, timeout=60,
+             describe=lambda: describe(task, worker))  # fmt: skip
+
+    upload = Upload.objects.get(task=task)
+    assert upload.state == UploadState.DONE and upload.video_id.startswith("local-")
+    assert upload.total_bytes == paths.published_video(task.channel_id, str(task.pk)).stat().st_size
+    admin_user = get_user_model().objects.create_superuser("root", "root@example.com", "pw")
+    client.force_login(admin_user)
+    page = client.get(reverse("reviews:task", args=[task.pk])).content.decode()
+    relative = paths.published_video(task.channel_id, str(task.pk)).relative_to(
+        paths.workspace_root()
+    )
+    link = reverse("media", kwargs={"relative": relative.as_posix()})
+    assert f'id="published-link" href="{link}"' in page
+    record = client.get(reverse("admin:pipeline_videotask_change", args=[task.pk]))
+    assert link in record.content.decode()
+    uploads = client.get(reverse("admin:pipeline_upload_changelist")).content.decode()
+    assert upload.video_id in uploads
+    assert client.get(link).status_code == 200
