@@ -297,6 +297,16 @@ def _redo_start(task, plan, *, expected, actor, why):
         next_attempt_at=None,
     )
     cut = _reset_units(task, plan.units)
+    # Units that failed (the reason a task stopped) from the redo step on get a new round too,
+    # or their step could never finish.
+    later = STEP_ORDER[STEP_ORDER.index(plan.step) :]
+    WorkItem.objects.filter(task=task, step__in=later, state=WorkState.FAILED).update(
+        state=WorkState.PENDING,
+        retry_base=F("attempts"),
+        next_attempt_at=None,
+        lease_owner="",
+        lease_expires_at=None,
+    )
     dispatch.dispatch_step(task.pk, plan.step)
     return cut
 

@@ -176,6 +176,25 @@ def test_a_notes_only_rejection_stops_in_the_error_column_saying_so_then_a_redo_
         task_redo(task_id=finished_task.pk, actor="bob", step="videos")
 
 
+def test_a_redo_after_a_failure_gives_the_failed_units_a_new_round_too(finished_task):
+    WorkItem.objects.filter(task=finished_task, step="videos", unit="s02").update(
+        state=WorkState.FAILED, attempts=3
+    )
+    VideoTask.objects.filter(pk=finished_task.pk).update(
+        status=Status.VIDEO_ERROR, failed_step="videos"
+    )
+
+    with pytest.raises(ReviewError, match="redo step 'sfx': choose one of assets, composites, "
+                       "videos$"):  # fmt: skip
+        task_redo(task_id=finished_task.pk, actor="bob", step="sfx")
+
+    task_redo(task_id=finished_task.pk, actor="bob", step="videos", units=["s01"])
+
+    failed = WorkItem.objects.get(task=finished_task, step="videos", unit="s02")
+    assert (failed.state, failed.attempts, failed.round_attempts) == (WorkState.PENDING, 3, 0)
+    assert _pending(finished_task) == {("videos", "s01"), ("videos", "s02"), ("assembly", "video")}
+
+
 def test_retry_from_an_error_keeps_the_attempt_count_and_restarts_the_retry_budget(workspace):
     task = VideoTaskFactory(status=Status.VIDEO_ERROR, failed_step="videos")
     item = WorkItem.objects.create(task=task, step="videos", unit="s01", script="generate_video",
