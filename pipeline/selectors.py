@@ -24,15 +24,15 @@ def task_progress(task):
 
 
 def task_waits_for_person(task):
-    """Nothing moves without a person: at final review or at an optional gate the channel has on,
-    in an error column, published or cancelled. A gate the channel has off is a status the task
-    passes through (Assets Ready on its way to composites), not a stop."""
+    """Nothing moves without a person: in Draft, at final review or at an optional gate the
+    channel has on, in an error column, published or cancelled. A gate the channel has off is a
+    status the task passes through (Assets Ready on its way to composites), not a stop."""
     gate = GATE_BY_STATUS.get(Status(task.status))
     return bool(
         gate == "final"
         or (gate and gate in (task.channel.review_gates or []))
         or task.status in ERROR_STATUSES
-        or task.status == Status.PUBLISHED
+        or task.status in (Status.PUBLISHED, Status.DRAFT)
         or task.cancelled_at is not None
     )
 

@@ -22,6 +22,7 @@ from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard
 
 CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -145,6 +146,8 @@ def test_a_reviewer_rejects_one_scene_in_the_browser_and_gets_the_second_cut_bac
     assert not task.events.filter(to_status__in=ERROR_STATUSES).exists()
     repeated = page.inner_text("#vg-repeated")
     assert "videos\ts02\t2" in repeated and "assembly\tvideo\t2" in repeated
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "review-second-cut.png"), full_page=True)
 
 
 def test_a_reviewer_rejects_with_no_scene_ticked_and_every_clip_is_made_again(

@@ -71,6 +71,8 @@ def test_scenes_without_a_step_are_refused(finished_task):  # noqa: F811
         (Status.FINAL_REVIEW, [], True),
         (Status.VIDEO_ERROR, [], True),
         (Status.PUBLISHED, [], True),
+        (Status.DRAFT, [], True),
+        (Status.QUEUED, [], False),
         (Status.GENERATING_VIDEO, [], False),
         (Status.ASSEMBLY_READY, [], False),
     ],
