@@ -140,6 +140,9 @@ def task_review(request, task_id):
             stopped=stopped,
             stop_steps=redo_steps_after_stop(task) if stopped else [],
             rejected_cuts=rejected_cuts(task),
+            cut=cut_label(task.reviews.filter(gate="final", decision="rejected").count())
+            if gate == "final"
+            else "",
             repeated_calls=task_repeated_calls(task),
             published=published_link(task),
             can_review=request.user.has_perm(REVIEW_PERMISSION),

@@ -121,6 +121,7 @@ def reject_and_wait(page, live_server, task, worker, *, scenes):
         "() => { const v = document.querySelector('#final-video');"
         " return v && v.readyState >= 1 && v.duration > 0; }"
     )
+    assert page.inner_text("#vg-cut") == "second cut"
     cut = page.locator("#vg-decisions a.vg-rejected-cut")
     assert cut.count() == 1
     response = page.request.get(f"{live_server.url}{cut.get_attribute('href')}")
