@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -94,17 +94,25 @@ def channel_spend_overview(*, days=30, now=None, channels=None):
 
 
 def video_cost_breakdown(task_ids):
-    """{task_id: {component: usd}} for the given tasks, in one grouped query."""
+    """{task_id: {component: usd, MADE_AGAIN: usd}} for the given tasks, in one grouped query.
+    MADE_AGAIN is what calls after a unit's first attempt cost (a redo after a rejection, or a
+    retry)."""
     rows = (
         VideoCost.objects.filter(task_id__in=list(task_ids))
         .order_by()
         .values("task_id", "component")
-        .annotate(usd=Sum("usd"))
+        .annotate(total=Sum("usd"), again=Sum("usd", filter=Q(attempt__gt=1)))
     )
     breakdown = {}
     for row in rows:
-        breakdown.setdefault(row["task_id"], {})[row["component"]] = row["usd"]
+        costs = breakdown.setdefault(row["task_id"], {})
+        costs[row["component"]] = row["total"]
+        if row["again"] is not None:
+            costs[MADE_AGAIN] = costs.get(MADE_AGAIN, ZERO) + row["again"]
     return breakdown
+
+
+MADE_AGAIN = "made_again"
 
 
 COMPONENTS = list(Component)

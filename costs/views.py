@@ -19,6 +19,7 @@ from costs.charts import spend_chart_svg
 from costs.selectors import (
     COMPONENTS,
     GROUP_ORDER,
+    MADE_AGAIN,
     channel_spend_overview,
     cost_rows,
     next_quota_reset,
@@ -63,6 +64,7 @@ def spend(request):
         {
             "task": task,
             "components": [breakdown.get(task.pk, {}).get(c.value, 0) for c in COMPONENTS],
+            "made_again": breakdown.get(task.pk, {}).get(MADE_AGAIN, 0),
         }
         for task in page
     ]

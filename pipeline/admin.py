@@ -18,7 +18,7 @@ from pipeline.services import PipelineError, task_cancel, task_queue, task_retry
 from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition, Status
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
-from reviews.selectors import task_cost_subquery, tasks_progress
+from reviews.selectors import published_link, task_cost_subquery, tasks_progress
 from videogen.admin_base import ReadOnlyAdminMixin
 
 # Errors an operator action can meet; each is shown naming the task and the reason.
@@ -187,9 +187,9 @@ class VideoTaskAdmin(admin.ModelAdmin):
         if task.notion_page_id:
             page = task.notion_page_id.replace("-", "")
             parts.append(format_html('<a href="https://www.notion.so/{}">Notion card</a>', page))
-        youtube = _youtube_url(task)
-        if youtube:
-            parts.append(format_html('<a href="{}">YouTube video</a>', youtube))
+        published = published_link(task)
+        if published:
+            parts.append(format_html('<a href="{}">Published: {}</a>', published[1], published[0]))
         if not parts:
             return "-"
         return format_html(" · ".join(["{}"] * len(parts)), *parts)
@@ -289,17 +289,6 @@ class VideoTaskAdmin(admin.ModelAdmin):
                 f"... and {len(failures) - MAX_ERROR_MESSAGES} more tasks {failed_text}.",
                 messages.ERROR,
             )
-
-
-def _youtube_url(task):
-    # A missing one-to-one row raises RelatedObjectDoesNotExist, an AttributeError.
-    video = getattr(task, "video", None)
-    if video is not None and video.youtube_url:
-        return video.youtube_url
-    upload = getattr(task, "upload", None)
-    if upload is not None and upload.video_id:
-        return f"https://youtu.be/{upload.video_id}"
-    return ""
 
 
 @admin.register(Upload)

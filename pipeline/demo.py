@@ -114,9 +114,17 @@ def main():
         say(f"demo wall time: {time.monotonic() - started:.1f} s")
         say("approve it (it then 'publishes' through the local upload provider):")
         say(f"  .venv/bin/python manage.py review approve {task.pk} --reviewer you")
+        say("  (or reject it with a redo: review reject ... --notes '...' --redo-step videos)")
         username, password = demo_user(Path(settings.DATA_DIR))
         if os.environ.get("SERVE", "1") == "0":
-            say("SERVE=0: stopping here.")
+            say()
+            password_file = Path(settings.DATA_DIR) / "demo_password"
+            say(f"admin login: {username} / {password}  (the password is kept in {password_file})")
+            say("SERVE=0: stopping here. To serve the admin later, and run a worker so an "
+                "approval or a redo goes on:")  # fmt: skip
+            say("  .venv/bin/python manage.py runserver 127.0.0.1:8000 --noreload")
+            say("  .venv/bin/celery -A videogen worker --pool threads --queues control,units")
+            say(f"  then open http://127.0.0.1:8000/admin/review/{task.pk}/")
             return 0
         # runserver with DEBUG off serves no static files; WhiteNoise serves the collected ones.
         call_command("collectstatic", interactive=False, verbosity=0)

@@ -96,7 +96,12 @@ class WorkItem(models.Model):
     script = models.CharField(max_length=40)
     provider = models.CharField(max_length=20)
     state = models.CharField(max_length=10, choices=WorkState.choices, default=WorkState.PENDING)
+    # Every run of the unit, across redos and retries; never reset (it is the fencing token and
+    # a cost row's attempt number, unique per unit).
     attempts = models.PositiveIntegerField(default=0)
+    # The attempts made before the latest redo or retry: the retry budget
+    # (PIPELINE_MAX_ATTEMPTS) counts only the attempts after it.
+    retry_base = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=100, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -129,6 +134,11 @@ class WorkItem(models.Model):
 
     def __str__(self):
         return f"{self.task_id}:{self.step}:{self.unit}"
+
+    @property
+    def round_attempts(self):
+        """Attempts since the latest redo or retry (what the retry budget counts)."""
+        return self.attempts - self.retry_base
 
 
 class ProviderSlot(models.Model):
@@ -192,6 +202,11 @@ class Alert(models.Model):
 
     def __str__(self):
         return f"{self.level} {self.title}"
+
+
+# The local upload provider's Upload rows carry "local-<task id hex>" as their video id: they
+# stand for a file in the workspace, not a YouTube video.
+LOCAL_VIDEO_ID_PREFIX = "local-"
 
 
 class UploadState(models.TextChoices):

@@ -3,6 +3,7 @@ here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
 
     <WORKSPACE_ROOT>/channels/<channel_id>/projects/<task_id>/
         assets/ composites/ videos/ audio/ sfx/ final.mp4 manifest.json
+        rejected/final-1.mp4 ...   (the cuts a reviewer rejected, kept)
 """
 
 import re
@@ -87,3 +88,29 @@ def manifest(channel_id, task_id):
 
 def published_dir(channel_id):
     return channel_dir(channel_id) / "published"
+
+
+def rejected_dir(channel_id, task_id):
+    """Where a task's rejected cuts are kept (final.mp4 of each rejected review, numbered)."""
+    return project_dir(channel_id, task_id) / "rejected"
+
+
+def rejected_cut(channel_id, task_id, number):
+    """The number-th rejected cut of a task: rejected/final-<number>.mp4."""
+    if not isinstance(number, int) or number < 1:
+        raise UnsafePath(f"rejected cut number {number!r}: must be a positive integer")
+    return rejected_dir(channel_id, task_id) / f"final-{number}.mp4"
+
+
+def rejected_cuts(channel_id, task_id):
+    """The rejected cuts kept so far, oldest first."""
+    folder = rejected_dir(channel_id, task_id)
+    if not folder.is_dir():
+        return []
+    cuts = [p for p in folder.glob("final-*.mp4") if p.stem.removeprefix("final-").isdigit()]
+    return sorted(cuts, key=lambda p: int(p.stem.removeprefix("final-")))
+
+
+def published_video(channel_id, task_id):
+    """Where the local upload provider "publishes" a task's video."""
+    return published_dir(channel_id) / f"{safe_id(task_id, what='task id')}.mp4"

@@ -1,25 +1,69 @@
-"""Decisions at review gates, used by the admin and by `manage.py review` alike.
+"""Decisions at review gates and the redo that follows a rejection, used by the admin and by
+`manage.py review` alike.
 
 The decision is a conditional UPDATE of the task's status (pipeline.transitions): a double click or
-two reviewers at once act only once, and the second is told what happened instead."""
+two reviewers at once act only once, and the second is told what happened instead.
+
+A rejection that names a step to redo puts the task straight back into production in that step:
+the units asked for (every unit of the step when none is named) and everything made from them
+are made again, as new attempts of the same work items (attempt numbers never go back, so each
+paid call keeps its own cost row), and nothing else. A rejection with notes only stops the task in
+the error column of the gate's phase until someone picks the next action: `task_redo` (redo from
+a step) or cancel. The final cut a reviewer rejected is kept as rejected/final-<n>.mp4.
+"""
+
+import os
+from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import F
 
+from costs.prices import price
 from pipeline import dispatch, paths
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.status import GATE_BY_STATUS, GATES, STEP_ORDER, STEP_STATUSES, Status
+from pipeline.status import (
+    ERROR_STATUSES,
+    GATE_BY_STATUS,
+    GATES,
+    PRODUCTION_STEPS,
+    STEP_ORDER,
+    STEP_STATUSES,
+    Status,
+)
 from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import TransitionConflict, task_transition
 from reviews.models import Decision, Review
 from reviews.services import audit_log_record
 
-# The step a rejection at each gate sends the task back to, unless the reviewer names one.
+# The step each gate reviews: a rejection's default redo step, and (by its error status) the
+# column a notes-only rejection stops in.
 GATE_STEP = {"assets": "assets", "video": "videos", "audio": "audio", "final": "assembly"}
 SCENE_STEPS = ("composites", "videos", "audio", "sfx")
+WHAT_MISSING = {"audio": "narration", "sfx": "sfx"}
 
 
 class ReviewError(Exception):
     """The decision cannot be made; the message says why and nothing was changed."""
+
+
+@dataclass
+class RedoPlan:
+    """What a redo makes again: {step: [unit, ...]} in pipeline order, from `step` on."""
+
+    step: str
+    units: dict
+    asked: list  # the units the person named (empty: the whole step)
+
+    def describe(self, attempts):
+        """'videos s02 (attempt 2), assembly (attempt 2)' given {(step, unit): next attempt}."""
+        parts = []
+        for step, units in self.units.items():
+            shown = [u for u in units if step != "assembly"]
+            numbers = sorted({attempts.get((step, unit), 1) for unit in units})
+            attempt = "attempt " + "/".join(str(n) for n in numbers)
+            named = f"{step} {', '.join(shown)}" if shown else step
+            parts.append(f"{named} ({attempt})")
+        return "; ".join(parts)
 
 
 def _reviewer_name(reviewer, reviewer_name):
@@ -36,6 +80,9 @@ def review_approve(*, task_id, reviewer=None, reviewer_name="", notes=""):
 def review_reject(
     *, task_id, reviewer=None, reviewer_name="", notes="", redo_step="", redo_scenes=()
 ):
+    """Reject at a gate. With redo_step: back into production from that step at once (only the
+    named units and what is made from them, or the whole step when none is named). Without: the
+    task stops in the gate phase's error column with the notes, for a person to pick what next."""
     if not notes.strip():
         raise ReviewError("a rejection needs notes: say what is wrong so it can be fixed")
     return _decide(
@@ -52,25 +99,42 @@ def _decide(task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_s
             f"task {task.pk} is not waiting for review (status {task.status}); nothing was changed"
         )
     ready, approved = GATES[gate]
+    plan = None
     if decision == Decision.REJECTED:
-        redo_step = redo_step or GATE_STEP[gate]
-        _check_redo(task, gate, redo_step, redo_scenes)
+        if redo_step:
+            plan = redo_plan(task, redo_step, redo_scenes, allowed=redo_steps(gate))
+        elif redo_scenes:
+            raise ReviewError(
+                "redo: name the step to redo the scenes from (e.g. --redo-step videos)"
+            )
     try:
         with transaction.atomic():
+            cut = ""
             if decision == Decision.APPROVED:
                 task_transition(task=task, to=approved, expected=ready, reason=notes, actor=name)
+            elif plan:
+                cut = _redo_start(
+                    task, plan, expected=ready, actor=name,
+                    why=f"rejected at {gate} by {name}: {notes}",
+                )  # fmt: skip
             else:
-                error_status = STEP_STATUSES[redo_step][2]
+                error_status = STEP_STATUSES[GATE_STEP[gate]][2]
+                stop = f"Rejected at {gate} by {name}: {notes}"
                 task_transition(
                     task=task,
                     to=error_status,
                     expected=ready,
-                    reason=f"rejected at {gate}: {notes}",
+                    reason=f"rejected at {gate} by {name}, notes only: {notes}",
                     actor=name,
-                    failed_step=redo_step,
-                    error_log=f"{task.error_log}\nRejected at {gate} by {name}: {notes}".strip(),
+                    failed_step=GATE_STEP[gate],
+                    error_log=(
+                        f"{task.error_log}\n{stop}\nNext: redo from a step or cancel "
+                        "(review page, or `manage.py review redo` / `cancel_task`)."
+                    ).strip()[-20_000:],
                 )
-                _reset_for_redo(task, redo_step, redo_scenes)
+                if gate == "final":
+                    # The cut stays viewable as the rejected one; any next step assembles anew.
+                    cut = _reset_units(task, {"assembly": ["video"]})
             review = Review.objects.create(
                 task=task,
                 gate=gate,
@@ -78,15 +142,22 @@ def _decide(task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_s
                 reviewer=reviewer,
                 reviewer_name=name,
                 notes=notes,
-                redo_step=redo_step,
+                redo_step=plan.step if plan else "",
                 redo_scenes=redo_scenes,
+                rejected_cut=cut,
             )
             audit_log_record(
                 actor=name,
                 action=f"review_{decision}",
                 task=task,
                 notes=notes,
-                metadata={"gate": gate, "redo_step": redo_step, "redo_scenes": redo_scenes},
+                metadata={
+                    "gate": gate,
+                    "redo_step": plan.step if plan else "",
+                    "redo_scenes": redo_scenes,
+                    "redo_units": plan.units if plan else {},
+                    "rejected_cut": cut,
+                },
                 object_type="review",
                 object_id=review.pk,
             )
@@ -99,58 +170,181 @@ def _decide(task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_s
     return review
 
 
+def task_redo(*, task_id, actor, step, units=(), notes=""):
+    """The next action for a task stopped in an error column (a notes-only rejection, or a
+    failure): make `units` of `step` again (all of it when none is named) and everything made
+    from them, then on to review. Returns the plan."""
+    actor = getattr(actor, "get_username", lambda: str(actor))()
+    task = VideoTask.objects.select_related("channel").get(pk=task_id)
+    if task.cancelled_at or task.status not in ERROR_STATUSES or task.status == Status.UPLOAD_ERROR:
+        raise ReviewError(
+            f"task {task.pk} is {task.get_status_display()}"
+            f"{' (cancelled)' if task.cancelled_at else ''}: a redo from a step is for a task "
+            "stopped in Asset, Video or Audio Error; at a gate, reject with a redo step instead"
+        )
+    plan = redo_plan(task, step, list(units), allowed=redo_steps_after_stop(task))
+    try:
+        with transaction.atomic():
+            why = f"redo asked by {actor}" + (f": {notes}" if notes.strip() else "")
+            cut = _redo_start(task, plan, expected=task.status, actor=actor, why=why)
+            audit_log_record(
+                actor=actor,
+                action="task_redo",
+                task=task,
+                notes=notes,
+                metadata={"step": plan.step, "units": plan.units, "rejected_cut": cut},
+            )
+    except TransitionConflict as conflict:
+        raise ReviewError(
+            f"task {task.pk} moved meanwhile (someone else acted); the redo was not made"
+        ) from conflict
+    return plan
+
+
 def redo_steps(gate):
     """Steps a rejection at `gate` may send the task back to: the gate's own step or an earlier
     one; at the final gate any production step."""
     if gate == "final":
-        return STEP_ORDER[:-1]
+        return list(PRODUCTION_STEPS)
     return STEP_ORDER[: STEP_ORDER.index(GATE_STEP[gate]) + 1]
 
 
-def _check_redo(task, gate, redo_step, redo_scenes):
-    allowed = redo_steps(gate)
-    if redo_step not in allowed:
-        raise ReviewError(f"redo step {redo_step!r}: choose one of {', '.join(allowed)}")
-    scene_ids = {scene["id"] for scene in task.storyboard["scenes"]}
-    asset_ids = {asset["id"] for asset in task.storyboard["assets"]}
-    known = asset_ids if redo_step == "assets" else scene_ids
-    unknown = [unit for unit in redo_scenes if unit not in known]
-    if unknown:
-        raise ReviewError(
-            f"redo: unknown {'asset' if redo_step == 'assets' else 'scene'} {unknown[0]!r}"
+def redo_steps_after_stop(task):
+    """Steps a task stopped in an error column may be redone from: the stopped step or any
+    earlier one (after a final rejection, any production step)."""
+    stopped = task.failed_step if task.failed_step in PRODUCTION_STEPS else "assembly"
+    return list(PRODUCTION_STEPS[: PRODUCTION_STEPS.index(stopped) + 1])
+
+
+def redo_plan(task, step, units, *, allowed=PRODUCTION_STEPS):
+    """The units a redo of `units` of `step` makes again: those (every unit of the step when none
+    is named) and everything made from them (asset -> assets made with it as reference ->
+    composites -> clips -> assembly; narration or sfx -> assembly), nothing else."""
+    if step not in allowed:
+        raise ReviewError(f"redo step {step!r}: choose one of {', '.join(allowed)}")
+    units = list(dict.fromkeys(units))
+    if step == "assembly":
+        if units:
+            raise ReviewError(
+                "redo assembly: it is one unit for the whole video; tick no scene, or redo the "
+                "scenes from the step that made what is wrong (e.g. videos)"
+            )
+        return RedoPlan(step=step, units={"assembly": ["video"]}, asked=[])
+    known = [spec.unit for spec in STEP_BY_NAME[step].units(task)]
+    scene_ids = [scene["id"] for scene in task.storyboard["scenes"]]
+    for unit in units:
+        if unit in known:
+            continue
+        if step in WHAT_MISSING and unit in scene_ids:
+            raise ReviewError(f"redo {step}: scene {unit!r} has no {WHAT_MISSING[step]}")
+        raise ReviewError(f"redo: unknown {'asset' if step == 'assets' else 'scene'} {unit!r}")
+    chosen = units or known
+    plan = {step: chosen}
+    if step == "assets":
+        remade = set(chosen)
+        grew = True
+        while grew:  # an asset made with a remade one as its reference is remade with it
+            before = len(remade)
+            remade |= {a["id"] for a in task.storyboard["assets"] if a.get("reference") in remade}
+            grew = len(remade) != before
+        plan["assets"] = [a["id"] for a in task.storyboard["assets"] if a["id"] in remade]
+        scenes = [s["id"] for s in task.storyboard["scenes"] if _scene_assets(s) & remade]
+        plan["composites"] = plan["videos"] = scenes
+    elif step == "composites":
+        plan["videos"] = chosen
+    plan["assembly"] = ["video"]
+    ordered = {name: plan[name] for name in STEP_ORDER if plan.get(name)}
+    return RedoPlan(step=step, units=ordered, asked=units)
+
+
+def _scene_assets(scene):
+    return set((scene.get("composite") or {}).values()) | set(scene.get("split") or [])
+
+
+def redo_estimate_usd(task, plan):
+    """What the redo's paid calls are expected to cost (the price table, the units' estimates)."""
+    total = 0
+    for step, units in plan.units.items():
+        for spec in STEP_BY_NAME[step].units(task):
+            if spec.unit in units:
+                total += price(provider=spec.provider, usage=spec.estimate)[2]
+    return total
+
+
+def _redo_start(task, plan, *, expected, actor, why):
+    """Move the task into the redo step's running status, reset the plan's units and send the
+    step. Returns the kept rejected cut (relative path) or ""."""
+    next_attempts = {
+        (step, unit): attempts + 1
+        for step, unit, attempts in WorkItem.objects.filter(task=task).values_list(
+            "step", "unit", "attempts"
         )
-
-
-def _reset_for_redo(task, redo_step, units):
-    """Only the named units are made (and paid for) again, from redo_step on; their later outputs
-    and the final assembly follow, since they were made from what is being redone."""
-    if not units:
-        return
-    scenes = set(units)
-    if redo_step == "assets":
-        scenes = {
-            scene["id"]
-            for scene in task.storyboard["scenes"]
-            if set((scene.get("composite") or {}).values()) & set(units)
-            or set(scene.get("split") or []) & set(units)
-        }
-        _reset_items(task, "assets", set(units))
-    start = STEP_ORDER.index(redo_step)
-    for step in SCENE_STEPS:
-        if STEP_ORDER.index(step) >= start:
-            _reset_items(task, step, scenes)
-    _reset_items(task, "assembly", {"video"})
-
-
-def _reset_items(task, step, units):
-    for item in WorkItem.objects.filter(task=task, step=step, unit__in=units):
-        output = STEP_BY_NAME[step].output(task, item.unit)
-        output = paths.ensure_inside_workspace(output)
-        output.unlink(missing_ok=True)
-    WorkItem.objects.filter(task=task, step=step, unit__in=units).update(
+    }
+    estimate = redo_estimate_usd(task, plan)
+    asked = ", ".join(plan.asked) if plan.asked else "every unit"
+    reason = (
+        f"{why}\nredo from {plan.step} ({asked}): {plan.describe(next_attempts)}; "
+        f"estimated ${estimate:.2f}"
+    )
+    task_transition(
+        task=task,
+        to=STEP_STATUSES[plan.step][0],
+        expected=expected,
+        reason=reason,
+        actor=actor,
+        failed_step="",
+        waiting_reason="",
+        next_attempt_at=None,
+    )
+    cut = _reset_units(task, plan.units)
+    # Units that failed (the reason a task stopped) from the redo step on get a new round too,
+    # or their step could never finish.
+    later = STEP_ORDER[STEP_ORDER.index(plan.step) :]
+    WorkItem.objects.filter(task=task, step__in=later, state=WorkState.FAILED).update(
         state=WorkState.PENDING,
-        attempts=0,
+        retry_base=F("attempts"),
         next_attempt_at=None,
         lease_owner="",
         lease_expires_at=None,
     )
+    dispatch.dispatch_step(task.pk, plan.step)
+    return cut
+
+
+def _reset_units(task, units_by_step):
+    """Make these units due again, as new attempts of their work items (the attempt counter is
+    never reset: the retry budget restarts from retry_base). Their outputs are removed once the
+    decision commits, so no run finds the old file and takes it as done; a final cut is kept as
+    the next rejected/final-<n>.mp4. Returns that cut's path relative to the workspace, or ""."""
+    channel_id, task_id = task.channel_id, str(task.pk)
+    removals, cut = [], ""
+    for step, units in units_by_step.items():
+        WorkItem.objects.filter(task=task, step=step, unit__in=units).update(
+            state=WorkState.PENDING,
+            retry_base=F("attempts"),
+            next_attempt_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+            error="",
+        )
+        for unit in units:
+            output = paths.ensure_inside_workspace(STEP_BY_NAME[step].output(task, unit))
+            if step == "assembly":
+                if output.exists():
+                    number = len(paths.rejected_cuts(channel_id, task_id)) + 1
+                    target = paths.rejected_cut(channel_id, task_id, number)
+                    cut = target.relative_to(paths.workspace_root()).as_posix()
+                    removals.append((output, target))
+            else:
+                removals.append((output, None))
+
+    def move_outputs():
+        for output, keep_as in removals:
+            if keep_as is None:
+                output.unlink(missing_ok=True)
+            elif output.exists():
+                keep_as.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(output, keep_as)
+
+    transaction.on_commit(move_outputs)
+    return cut

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from costs.models import VideoCost
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.status import RUNNING_STATUSES, STEP_ORDER
+from pipeline.status import ERROR_STATUSES, GATE_BY_STATUS, RUNNING_STATUSES, STEP_ORDER, Status
 
 
 def task_progress(task):
@@ -21,6 +21,20 @@ def task_progress(task):
     )
     by_step = {row["step"]: (row["done"], row["total"]) for row in rows}
     return {step: by_step[step] for step in STEP_ORDER if step in by_step}
+
+
+def task_waits_for_person(task):
+    """Nothing moves without a person: in Draft, at final review or at an optional gate the
+    channel has on, in an error column, published or cancelled. A gate the channel has off is a
+    status the task passes through (Assets Ready on its way to composites), not a stop."""
+    gate = GATE_BY_STATUS.get(Status(task.status))
+    return bool(
+        gate == "final"
+        or (gate and gate in (task.channel.review_gates or []))
+        or task.status in ERROR_STATUSES
+        or task.status in (Status.PUBLISHED, Status.DRAFT)
+        or task.cancelled_at is not None
+    )
 
 
 def task_progress_fraction(task):

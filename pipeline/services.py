@@ -20,7 +20,7 @@ import uuid
 import structlog
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Max
+from django.db.models import Count, F, Max
 from django.utils import timezone
 
 from channels_app.models import PRIORITY_RANK, Channel, Priority
@@ -414,9 +414,10 @@ def task_retry(*, task_id, actor):
             waiting_reason="",
         )
         later_steps = STEP_ORDER[STEP_ORDER.index(step) :]
+        # A new round of attempts (the counter itself never goes back: it numbers cost rows).
         WorkItem.objects.filter(task=task, step__in=later_steps, state=WorkState.FAILED).update(
             state=WorkState.PENDING,
-            attempts=0,
+            retry_base=F("attempts"),
             next_attempt_at=None,
             lease_owner="",
             lease_expires_at=None,

@@ -96,36 +96,64 @@ GROUP_BY_STATUS = {
     status: group for group, members in LIFECYCLE_GROUPS.items() for status in members
 }
 
+# A redo (a rejection that names a step, or the redo action on a stopped task) goes straight back
+# into production in the named step's running status.
+PRODUCTION_STEPS = ("assets", "composites", "videos", "audio", "sfx", "assembly")
+REDO_TARGETS = frozenset(STEP_STATUSES[step][0] for step in PRODUCTION_STEPS)
+
 # The one table of allowed transitions.
 TRANSITIONS = {
     S.DRAFT: {S.QUEUED},
     S.QUEUED: {S.CLAIMED, S.DRAFT},
     S.CLAIMED: {S.GENERATING_ASSETS, S.QUEUED},
     S.GENERATING_ASSETS: {S.ASSETS_READY, S.ASSET_ERROR},
-    S.ASSETS_READY: {S.ASSETS_APPROVED, S.GENERATING_COMPOSITES, S.ASSET_ERROR},
+    S.ASSETS_READY: {
+        S.ASSETS_APPROVED,
+        S.GENERATING_COMPOSITES,
+        S.ASSET_ERROR,
+        S.GENERATING_ASSETS,
+    },
     S.ASSETS_APPROVED: {S.GENERATING_COMPOSITES},
     S.GENERATING_COMPOSITES: {S.COMPOSITES_READY, S.ASSET_ERROR},
     S.COMPOSITES_READY: {S.GENERATING_VIDEO},
     S.GENERATING_VIDEO: {S.VIDEO_READY, S.VIDEO_ERROR},
-    S.VIDEO_READY: {S.VIDEO_APPROVED, S.GENERATING_AUDIO, S.VIDEO_ERROR},
+    S.VIDEO_READY: {
+        S.VIDEO_APPROVED,
+        S.GENERATING_AUDIO,
+        S.VIDEO_ERROR,
+        S.GENERATING_ASSETS,
+        S.GENERATING_COMPOSITES,
+        S.GENERATING_VIDEO,
+    },
     S.VIDEO_APPROVED: {S.GENERATING_AUDIO},
     S.GENERATING_AUDIO: {S.AUDIO_READY, S.AUDIO_ERROR},
-    S.AUDIO_READY: {S.AUDIO_APPROVED, S.GENERATING_SFX, S.AUDIO_ERROR},
+    S.AUDIO_READY: {
+        S.AUDIO_APPROVED,
+        S.GENERATING_SFX,
+        S.AUDIO_ERROR,
+        S.GENERATING_ASSETS,
+        S.GENERATING_COMPOSITES,
+        S.GENERATING_VIDEO,
+        S.GENERATING_AUDIO,
+    },
     S.AUDIO_APPROVED: {S.GENERATING_SFX},
     S.GENERATING_SFX: {S.SFX_READY, S.AUDIO_ERROR},
     S.SFX_READY: {S.ASSEMBLING},
     S.ASSEMBLING: {S.ASSEMBLY_READY, S.VIDEO_ERROR},
     S.ASSEMBLY_READY: {S.FINAL_REVIEW},
-    # A final rejection names the step to redo, so it may land in any production phase's error.
-    S.FINAL_REVIEW: {S.APPROVED, S.ASSET_ERROR, S.VIDEO_ERROR, S.AUDIO_ERROR},
+    # A final rejection with a redo goes back into the named step; one with notes only stops in
+    # the error column of the gate's phase (assembly: Video Error) until someone picks the next
+    # action (redo from a step, or cancel).
+    S.FINAL_REVIEW: {S.APPROVED, S.VIDEO_ERROR, *REDO_TARGETS},
     S.APPROVED: {S.UPLOADING, S.UPLOAD_ERROR},
     # Back to approved: an upload deferred to the next quota reset waits there.
     S.UPLOADING: {S.PUBLISHED, S.UPLOAD_ERROR, S.APPROVED},
     S.PUBLISHED: set(),
-    # From an error, back to the failed phase; work already done is kept.
-    S.ASSET_ERROR: {S.GENERATING_ASSETS, S.GENERATING_COMPOSITES},
-    S.VIDEO_ERROR: {S.GENERATING_VIDEO, S.ASSEMBLING},
-    S.AUDIO_ERROR: {S.GENERATING_AUDIO, S.GENERATING_SFX},
+    # From an error, back to the failed phase (retry; work already done is kept), or to any
+    # production step (redo from a step).
+    S.ASSET_ERROR: set(REDO_TARGETS),
+    S.VIDEO_ERROR: set(REDO_TARGETS),
+    S.AUDIO_ERROR: set(REDO_TARGETS),
     S.UPLOAD_ERROR: {S.APPROVED, S.UPLOADING},
 }
 

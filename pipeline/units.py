@@ -12,7 +12,14 @@ import random
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    connection,
+    transaction,
+)
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -23,7 +30,14 @@ from costs.services import video_cost_record
 from pipeline import dispatch, limits
 from pipeline.alerts import alert_send
 from pipeline.media import output_valid
-from pipeline.models import Video, WorkItem, WorkState
+from pipeline.models import (
+    LOCAL_VIDEO_ID_PREFIX,
+    Upload,
+    UploadState,
+    Video,
+    WorkItem,
+    WorkState,
+)
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script, stop_stale_run
 from pipeline.services import bind_task_context, step_complete_if_done, worker_identity
 from pipeline.status import STEP_STATUSES, Status
@@ -82,13 +96,28 @@ def _script_env(task, provider):
 
 
 def unit_run(item_id):
-    """Run one unit of paid work, at most once to completion per claim."""
+    """Run one unit of paid work, at most once to completion per claim. An unexpected error (a
+    database constraint, a bug) stops the unit and its task in the step's error column at once,
+    with the message, instead of leaving it running until its lease expires."""
+    owner = worker_identity()
+    try:
+        return _unit_run(item_id, owner)
+    except (OperationalError, InterfaceError):
+        # The database is unreachable: nothing can be recorded now, not even a stop. The lease
+        # expires and the reconciler sends the unit again once it is back.
+        raise
+    except Exception as error:
+        log.exception("unit_unexpected_error")
+        _unit_stop_unexpected(item_id, owner, error)
+        return "failed"
+
+
+def _unit_run(item_id, owner):
     item = WorkItem.objects.select_related("task__channel").get(pk=item_id)
     task = item.task
     if task.status != STEP_STATUSES[item.step][0] or task.cancelled_at:
         return "skipped"
     bind_task_context(task, step=item.step, unit=item.unit)
-    owner = worker_identity()
     item = unit_claim(item_id, owner)
     if item is None:
         log.info("unit_not_claimed")
@@ -103,7 +132,7 @@ def unit_run(item_id):
         return "waiting"
     pidfile = spec.output.with_name(f".{spec.output.name}.run")
     stop_stale_run(pidfile)  # whatever a previous, killed run of this unit left behind
-    if attempt > settings.PIPELINE_MAX_ATTEMPTS:
+    if attempt - item.retry_base > settings.PIPELINE_MAX_ATTEMPTS:
         # Claimed again after its worker died every time (OOM, kill): stop instead of looping.
         _unit_fail(
             item,
@@ -113,7 +142,7 @@ def unit_run(item_id):
                 script=item.script,
                 exit_code=-9,
                 outcome=Outcome.UNKNOWN,
-                error=f"the worker running it was lost {attempt - 1} times",
+                error=f"the worker running it was lost {attempt - item.retry_base - 1} times",
             ),
             final=True,
         )
@@ -279,7 +308,7 @@ def _unit_record(item, owner, attempt, spec, result):
     if result.ok:
         _unit_done(item, owner, attempt, spec, result)
         return "done"
-    retry = result.retriable and attempt < settings.PIPELINE_MAX_ATTEMPTS
+    retry = result.retriable and attempt - item.retry_base < settings.PIPELINE_MAX_ATTEMPTS
     _unit_fail(item, owner, attempt, result, final=not retry)
     return "retry" if retry else "failed"
 
@@ -337,6 +366,8 @@ def _unit_done(item, owner, attempt, spec, result):
     log.info("unit_done", resumed=result is None, seconds=round(result.seconds, 3) if result else 0)
     if item.step == "upload":
         _upload_record(item.task_id, result)
+        if item.provider == "local":
+            _local_upload_record(item, spec)
     _dispatch_dependents(item, step)
     step_complete_if_done(item.task_id, item.step)
 
@@ -352,23 +383,41 @@ def _upload_record(task_id, result):
         )
 
 
+def _local_upload_record(item, spec):
+    """The local upload provider's publish, in the Uploads list like a YouTube upload."""
+    size = spec.output.stat().st_size if spec.output.exists() else 0
+    Upload.objects.update_or_create(
+        task_id=item.task_id,
+        defaults={
+            "state": UploadState.DONE,
+            "quota_project": "local",
+            "video_id": f"{LOCAL_VIDEO_ID_PREFIX}{item.task_id.hex[:26]}",
+            "total_bytes": size,
+            "bytes_confirmed": size,
+            "attempts": item.attempts,
+        },
+    )
+
+
 def backoff_seconds(attempt):
     """Exponential backoff with jitter: base * 2^(attempt-1), capped, times 0.5-1.5."""
     base = settings.PIPELINE_RETRY_BACKOFF_BASE * (2 ** max(attempt - 1, 0))
     return min(settings.PIPELINE_RETRY_BACKOFF_MAX, base) * (0.5 + random.random())  # noqa: S311
 
 
-def _unit_fail(item, owner, attempt, result, *, final):
+def _where(item):
+    kind = "asset" if item.step == "assets" else "scene"
+    return f"step {item.step}, {kind} {item.unit}"
+
+
+def _unit_fail(item, owner, attempt, result, *, final, message=None):
     task = item.task
-    where = (
-        f"step {item.step}, {('scene ' if item.step not in ('assets',) else 'asset ')}{item.unit}"
-    )
-    message = (
-        f"{where}: {result.script} exited {result.exit_code} ({result.outcome.value}) "
+    message = message or (
+        f"{_where(item)}: {result.script} exited {result.exit_code} ({result.outcome.value}) "
         f"on attempt {attempt}: {result.error or 'no message'}"
     )
     if not final:
-        delay = backoff_seconds(attempt)
+        delay = backoff_seconds(attempt - item.retry_base)
         updated = _fenced(item.pk, owner, attempt).update(
             state=WorkState.PENDING,
             error=message,
@@ -415,6 +464,47 @@ def _unit_fail(item, owner, attempt, result, *, final):
             fields={"task": str(task.pk), "status": error_status},
         )
     log.error("unit_failed", error=message)
+
+
+def _unit_stop_unexpected(item_id, owner, error):
+    """Stop a unit whose run raised something no step expects (a database constraint, a bug):
+    the unit fails and its task goes to the step's error column with the message, now."""
+    text = f"{type(error).__name__}: {error}".strip()[:2000]
+    item = WorkItem.objects.select_related("task__channel").filter(pk=item_id).first()
+    if item is None:
+        return
+    message = f"{_where(item)}: unexpected error on attempt {item.attempts}: {text}"
+    if item.state == WorkState.RUNNING and item.lease_owner == owner:
+        result = ScriptResult(script=item.script, exit_code=-1, outcome=Outcome.UNKNOWN, error=text)
+        _unit_fail(item, owner, item.attempts, result, final=True, message=message)
+        return
+    if item.state == WorkState.RUNNING:
+        return  # another execution holds the unit; it records its own outcome
+    # The unit was recorded (or never claimed) and moving its task on failed: stop the task, so
+    # it does not sit in the running column with nothing running.
+    task = item.task
+    running, _, error_status = STEP_STATUSES[item.step]
+    if task.status != running or task.cancelled_at:
+        return
+    with transaction.atomic():
+        try:
+            task_transition(
+                task=task,
+                to=error_status,
+                expected=running,
+                reason=message[:1000],
+                failed_step=item.step,
+                error_log=_append_log(task.error_log, message),
+            )
+        except TransitionConflict:
+            return
+        alert_send(
+            level="ERROR",
+            title=f"{task.channel_id}: '{task.title}' stopped in {item.step}",
+            message=message,
+            key=f"unit-unexpected:{item.pk}:{item.attempts}",
+            fields={"task": str(task.pk), "status": error_status},
+        )
 
 
 def _append_log(existing, message):

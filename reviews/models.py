@@ -34,6 +34,9 @@ class Review(models.Model):
     notes = models.TextField(blank=True)
     redo_step = models.CharField(max_length=20, blank=True)
     redo_scenes = models.JSONField(default=list, blank=True)
+    # A final rejection keeps the cut the reviewer saw (pipeline.paths.rejected_cut), relative
+    # to the workspace root.
+    rejected_cut = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -11,9 +11,17 @@ from django.urls import reverse
 from channels_app.models import Channel
 from costs.models import VideoCost
 from pipeline import paths
-from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.status import GATE_BY_STATUS, GATES, OPTIONAL_GATES, STEP_ORDER, Status
+from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, VideoTask, WorkItem, WorkState
+from pipeline.status import (
+    ERROR_STATUSES,
+    GATE_BY_STATUS,
+    GATES,
+    OPTIONAL_GATES,
+    STEP_ORDER,
+    Status,
+)
 from pipeline.steps import STEP_BY_NAME
+from reviews.models import Decision, Review
 
 MONEY = DecimalField(max_digits=12, decimal_places=4)
 
@@ -62,12 +70,87 @@ def review_queue():
     for gate, channel_ids in channels_by_gate.items():
         if channel_ids:
             waiting |= Q(status=GATES[gate][0], channel_id__in=channel_ids)
+    rejections = (
+        Review.objects.filter(task=OuterRef("pk"), gate="final", decision=Decision.REJECTED)
+        .order_by()
+        .values("task")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
     return (
         VideoTask.objects.filter(waiting, cancelled_at__isnull=True)
         .select_related("channel")
-        .annotate(cost_usd=task_cost_subquery())
+        .annotate(
+            cost_usd=task_cost_subquery(),
+            rejections=Coalesce(Subquery(rejections), Value(0)),
+        )
         .order_by("status_changed_at", "created_at")
     )
+
+
+CUT_NAMES = {1: "first cut", 2: "second cut", 3: "third cut"}
+
+
+def cut_label(rejections):
+    """Which cut a final review shows: "second cut" after one rejection, and so on."""
+    number = (rejections or 0) + 1
+    return CUT_NAMES.get(number, f"cut {number}")
+
+
+def task_stopped(task):
+    """Stopped in a production error column (a notes-only rejection, or a failure): waiting for
+    a person to pick the next action (redo from a step, or cancel)."""
+    return (
+        task.status in ERROR_STATUSES
+        and task.status != Status.UPLOAD_ERROR
+        and task.cancelled_at is None
+    )
+
+
+@dataclass
+class RejectedCut:
+    review: Review
+    url: str
+
+
+def rejected_cuts(task):
+    """The final cuts reviewers rejected, oldest first, each with its media link."""
+    root = paths.workspace_root()
+    return [
+        RejectedCut(review, media_url(root / review.rejected_cut))
+        for review in task.reviews.exclude(rejected_cut="").order_by("created_at")
+    ]
+
+
+def task_repeated_calls(task):
+    """The paid calls of units made more than once (a redo or a retry): which unit, which
+    attempt, what it cost."""
+    repeated = (
+        VideoCost.objects.filter(task=task, work_item__isnull=False)
+        .values("work_item")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values("work_item")
+    )
+    return list(
+        VideoCost.objects.filter(task=task)
+        .filter(Q(work_item__in=Subquery(repeated)) | Q(attempt__gt=1))
+        .select_related("work_item")
+        .order_by("work_item__step", "work_item__unit", "attempt")
+    )
+
+
+def published_link(task):
+    """(label, url) of the published video: YouTube's page, or the local upload provider's file
+    in the workspace; None before it is published."""
+    video = Video.objects.filter(task=task).first()
+    if video is not None and video.youtube_url.startswith("http"):
+        return ("YouTube", video.youtube_url)
+    upload = Upload.objects.filter(task=task).exclude(video_id="").first()
+    if upload is not None and not upload.video_id.startswith(LOCAL_VIDEO_ID_PREFIX):
+        return ("YouTube", f"https://youtu.be/{upload.video_id}")
+    url = media_url(paths.published_video(task.channel_id, str(task.pk)))
+    return ("published file (local upload provider)", url) if url else None
 
 
 def task_gate(task):

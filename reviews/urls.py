@@ -12,4 +12,5 @@ urlpatterns = [
     path("", admin.site.admin_view(views.queue), name="queue"),
     path("<uuid:task_id>/", admin.site.admin_view(views.task_review), name="task"),
     path("<uuid:task_id>/decide/", admin.site.admin_view(views.decide), name="decide"),
+    path("<uuid:task_id>/next/", admin.site.admin_view(views.next_action), name="next"),
 ]

@@ -12,13 +12,27 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from pipeline.models import VideoTask
-from pipeline.reviewing import ReviewError, redo_steps, review_approve, review_reject
+from pipeline.reviewing import (
+    GATE_STEP,
+    ReviewError,
+    redo_steps,
+    redo_steps_after_stop,
+    review_approve,
+    review_reject,
+    task_redo,
+)
 from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
+from pipeline.services import PipelineError, task_cancel
 from reviews.selectors import (
+    cut_label,
+    published_link,
+    rejected_cuts,
     review_media,
     review_queue,
     storyboard_scenes,
     task_gate,
+    task_repeated_calls,
+    task_stopped,
     task_unit_states,
     tasks_progress,
 )
@@ -54,6 +68,7 @@ def queue(request):
             "gate": task_gate(task),
             "waiting": now - task.status_changed_at,
             "progress": progress.get(task.pk, {}),
+            "cut": cut_label(task.rejections) if task_gate(task) == "final" else "",
         }
         for task in page
     ]
@@ -71,7 +86,11 @@ def queue(request):
 
 
 class DecisionForm(forms.Form):
-    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("reject", "Reject")])
+    # reject: with the redo step chosen, back into production at once; reject_stop (or reject
+    # with no step): notes only, the task stops in its error column for the next action.
+    decision = forms.ChoiceField(
+        choices=[("approve", "Approve"), ("reject", "Reject"), ("reject_stop", "Reject, stop")]
+    )
     notes = forms.CharField(required=False, widget=forms.Textarea)
     # The status_changed_at the reviewer saw: a decision is about that visit to the gate.
     visit = forms.CharField()
@@ -86,11 +105,18 @@ class DecisionForm(forms.Form):
         self.fields["redo_units"].choices = [(unit, unit) for unit in units]
 
 
+class NextActionForm(DecisionForm):
+    """What to do with a task stopped in an error column: redo from a step, or cancel it."""
+
+    decision = forms.ChoiceField(choices=[("redo", "Redo"), ("cancel", "Cancel")])
+
+
 @require_GET
 def task_review(request, task_id):
     _require_view(request)
     task = get_object_or_404(VideoTask.objects.select_related("channel"), pk=task_id)
     gate = task_gate(task) if not task.cancelled_at else None
+    stopped = task_stopped(task)
     unit_states = task_unit_states(task)
     asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
     return TemplateResponse(
@@ -110,6 +136,15 @@ def task_review(request, task_id):
             events=task.events.all(),
             reviews=task.reviews.all(),
             redo_steps=redo_steps(gate) if gate else [],
+            default_redo_step="videos" if gate == "final" else GATE_STEP.get(gate, ""),
+            stopped=stopped,
+            stop_steps=redo_steps_after_stop(task) if stopped else [],
+            rejected_cuts=rejected_cuts(task),
+            cut=cut_label(task.reviews.filter(gate="final", decision="rejected").count())
+            if gate == "final"
+            else "",
+            repeated_calls=task_repeated_calls(task),
+            published=published_link(task),
             can_review=request.user.has_perm(REVIEW_PERMISSION),
             visit=task.status_changed_at.isoformat(),
         ),
@@ -135,6 +170,7 @@ def decide(request, task_id):
             "nothing was recorded. Look at it again.",
         )
         return back
+    stop = data["decision"] == "reject_stop"
     try:
         if data["decision"] == "approve":
             review_approve(task_id=task.pk, reviewer=request.user, notes=data["notes"])
@@ -143,8 +179,8 @@ def decide(request, task_id):
                 task_id=task.pk,
                 reviewer=request.user,
                 notes=data["notes"],
-                redo_step=data["redo_step"],
-                redo_scenes=data["redo_units"],
+                redo_step="" if stop else data["redo_step"],
+                redo_scenes=[] if stop else data["redo_units"],
             )
     except ReviewError as error:
         messages.error(request, f"'{task.title}': {error}")
@@ -152,4 +188,49 @@ def decide(request, task_id):
     task.refresh_from_db()
     verb = "approved" if data["decision"] == "approve" else "rejected"
     messages.success(request, f"'{task.title}' {verb}; it is now {task.get_status_display()}.")
+    if task_stopped(task):
+        return back  # the page offers the next actions
     return redirect("reviews:queue")
+
+
+@require_POST
+def next_action(request, task_id):
+    """Redo from a step, or cancel, a task stopped in an error column."""
+    if not request.user.has_perm(REVIEW_PERMISSION):
+        raise PermissionDenied("redoing or cancelling needs the reviews.can_review permission")
+    task = get_object_or_404(VideoTask, pk=task_id)
+    form = NextActionForm(request.POST, task=task)
+    back = redirect("reviews:task", task_id=task.pk)
+    if not form.is_valid():
+        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+        messages.error(request, f"'{task.title}': nothing was done: {problems}")
+        return back
+    data = form.cleaned_data
+    if data["visit"] != task.status_changed_at.isoformat():
+        messages.error(
+            request,
+            f"'{task.title}' changed since you opened it (now {task.get_status_display()}); "
+            "nothing was done. Look at it again.",
+        )
+        return back
+    actor = request.user.get_username()
+    try:
+        if data["decision"] == "redo":
+            if not data["redo_step"]:
+                raise ReviewError("choose the step to redo from")
+            task_redo(
+                task_id=task.pk,
+                actor=actor,
+                step=data["redo_step"],
+                units=data["redo_units"],
+                notes=data["notes"],
+            )
+        else:
+            task_cancel(task_id=task.pk, actor=actor, reason=data["notes"] or "cancelled on review")
+    except (ReviewError, PipelineError) as error:
+        messages.error(request, f"'{task.title}': {error}")
+        return back
+    task.refresh_from_db()
+    done = "cancelled" if task.cancelled_at else f"sent back: it is now {task.get_status_display()}"
+    messages.success(request, f"'{task.title}' {done}.")
+    return back

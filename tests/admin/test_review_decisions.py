@@ -45,15 +45,83 @@ def test_it_rejects_and_redoes_only_the_checked_scenes_from_the_chosen_step(
         redo_step="videos", redo_units=["s01"],
     )  # fmt: skip
 
-    assert response.status_code == 302
+    assert response.status_code == 302 and response["Location"] == reverse("reviews:queue")
     final_task.refresh_from_db()
-    assert (final_task.status, final_task.failed_step) == (Status.VIDEO_ERROR, "videos")
-    states = dict(
-        WorkItem.objects.filter(task=final_task).values_list("step", "state").order_by("step")
+    assert (final_task.status, final_task.failed_step) == (Status.GENERATING_VIDEO, "")
+    pending = set(
+        WorkItem.objects.filter(task=final_task, state=WorkState.PENDING).values_list(
+            "step", "unit"
+        )
     )
-    assert states["videos"] == WorkState.PENDING and states["assets"] == WorkState.DONE
+    assert pending == {("videos", "s01"), ("assembly", "video")}
     review = Review.objects.get()
     assert (review.redo_step, review.redo_scenes) == ("videos", ["s01"])
+
+
+def test_it_redoes_every_scene_of_the_step_when_none_is_ticked(reviewer_client, final_task):
+    _decide(reviewer_client, final_task, decision="reject", notes="all wrong", redo_step="videos")
+
+    pending = set(
+        WorkItem.objects.filter(task=final_task, state=WorkState.PENDING).values_list(
+            "step", "unit"
+        )
+    )
+    scenes = {scene["id"] for scene in final_task.storyboard["scenes"]}
+    assert pending == {("videos", s) for s in scenes} | {("assembly", "video")}
+
+
+def test_a_notes_only_rejection_stops_and_the_page_offers_redo_and_cancel(
+    reviewer_client, final_task
+):
+    response = _decide(
+        reviewer_client, final_task, decision="reject_stop", notes="not sure", redo_step="videos"
+    )
+
+    assert response["Location"] == reverse("reviews:task", args=[final_task.pk])
+    final_task.refresh_from_db()
+    assert final_task.status == Status.VIDEO_ERROR
+    assert "Rejected at final by rita: not sure" in final_task.error_log
+    page = reviewer_client.get(response["Location"]).content.decode()
+    assert 'id="redo"' in page and 'id="cancel-task"' in page
+    assert "rejected cut" in page
+
+    redo = reviewer_client.post(
+        reverse("reviews:next", args=[final_task.pk]),
+        {"visit": final_task.status_changed_at.isoformat(), "decision": "redo",
+         "redo_step": "videos", "redo_units": ["s01"]},
+    )  # fmt: skip
+
+    assert redo.status_code == 302
+    final_task.refresh_from_db()
+    assert final_task.status == Status.GENERATING_VIDEO
+    assert ("success", "'The Secret Life of Bulbasaur' sent back: it is now Generating Video.") in (
+        _messages(redo)
+    )
+
+
+def test_the_stopped_task_can_be_cancelled_from_its_page(reviewer_client, final_task):
+    _decide(reviewer_client, final_task, decision="reject_stop", notes="wrong topic")
+    final_task.refresh_from_db()
+
+    response = reviewer_client.post(
+        reverse("reviews:next", args=[final_task.pk]),
+        {"visit": final_task.status_changed_at.isoformat(), "decision": "cancel"},
+    )
+
+    final_task.refresh_from_db()
+    assert final_task.cancelled_at is not None
+    assert AuditLog.objects.filter(action="task_cancel", actor="rita").exists()
+    assert _messages(response)[-1] == ("success", "'The Secret Life of Bulbasaur' cancelled.")
+
+
+def test_the_queue_tells_a_second_cut_apart(reviewer_client, final_task):
+    Review.objects.create(task=final_task, gate="final", decision="rejected",
+                          reviewer_name="rita", notes="x")  # fmt: skip
+
+    page = reviewer_client.get(reverse("reviews:queue")).content.decode()
+
+    assert "second cut" in page
+    assert str(final_task.pk)[:8] in page
 
 
 def test_it_shows_the_reason_naming_the_task_when_a_rejection_has_no_notes(

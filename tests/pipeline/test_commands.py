@@ -64,7 +64,7 @@ def test_it_refuses_a_storyboard_for_an_unknown_channel(tmp_path):
     path = tmp_path / "video.yaml"
     path.write_text(STORYBOARD)
 
-    with pytest.raises(CommandError, match="channel 'cmdchannel' does not exist"):
+    with pytest.raises(CommandError, match="channel: unknown channel 'cmdchannel'"):
         call("create_task", str(path))
 
 

@@ -1,11 +1,19 @@
-"""Decisions at review gates: approve moves on once, reject sends the named scenes back."""
+"""Decisions at review gates: approve moves on once; reject with a redo sends the named units and
+what is made from them back into production at once; reject with notes only stops."""
 
 import pytest
 
+from pipeline import paths
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.reviewing import ReviewError, review_approve, review_reject
+from pipeline.reviewing import (
+    ReviewError,
+    redo_steps_after_stop,
+    review_approve,
+    review_reject,
+    task_redo,
+)
 from pipeline.services import task_advance, task_retry
-from pipeline.status import Status
+from pipeline.status import PRODUCTION_STEPS, Status
 from pipeline.steps import STEP_BY_NAME
 from reviews.models import AuditLog, Review
 from tests.factories import ChannelFactory, VideoTaskFactory
@@ -65,31 +73,140 @@ def test_it_rejects_an_unknown_scene_to_redo(finished_task):
         )  # fmt: skip
 
 
-def test_it_sends_only_the_named_scenes_back_from_the_named_step(finished_task):
-    review_reject(
-        task_id=finished_task.pk,
-        reviewer_name="alice",
-        notes="the bulbasaur in s01 has five legs",
-        redo_step="videos",
-        redo_scenes=["s01"],
+def _pending(task):
+    return set(
+        WorkItem.objects.filter(task=task, state=WorkState.PENDING).values_list("step", "unit")
     )
+
+
+def test_a_redo_goes_back_into_production_with_only_the_named_scene_and_what_is_made_from_it(
+    finished_task, django_capture_on_commit_callbacks
+):
+    WorkItem.objects.filter(task=finished_task).update(attempts=1)
+    with django_capture_on_commit_callbacks(execute=True):
+        review_reject(
+            task_id=finished_task.pk,
+            reviewer_name="alice",
+            notes="the bulbasaur in s01 has five legs",
+            redo_step="videos",
+            redo_scenes=["s01"],
+        )
 
     finished_task.refresh_from_db()
-    assert finished_task.status == Status.VIDEO_ERROR
-    assert finished_task.failed_step == "videos"
-    assert "five legs" in finished_task.error_log
-    pending = set(
-        WorkItem.objects.filter(task=finished_task, state=WorkState.PENDING).values_list(
-            "step", "unit"
-        )
-    )
-    assert pending == {("videos", "s01"), ("audio", "s01"), ("sfx", "s01"), ("assembly", "video")}
+    assert finished_task.status == Status.GENERATING_VIDEO  # no error column, no retry needed
+    assert finished_task.failed_step == ""
+    # The narration and sfx are not made from the clip: kept.
+    assert _pending(finished_task) == {("videos", "s01"), ("assembly", "video")}
+    clip = WorkItem.objects.get(task=finished_task, step="videos", unit="s01")
+    assert (clip.attempts, clip.retry_base) == (1, 1)  # never reset: the next run is attempt 2
     assert not STEP_BY_NAME["videos"].output(finished_task, "s01").exists()
     assert STEP_BY_NAME["videos"].output(finished_task, "s02").exists()
-    assert STEP_BY_NAME["composites"].output(finished_task, "s01").exists()
+    assert STEP_BY_NAME["audio"].output(finished_task, "s01").exists()
+    cut = paths.rejected_cut(finished_task.channel_id, str(finished_task.pk), 1)
+    assert cut.read_bytes() == b"made"
+    assert not paths.final_video(finished_task.channel_id, str(finished_task.pk)).exists()
+    review = Review.objects.get(task=finished_task)
+    assert review.rejected_cut.endswith("rejected/final-1.mp4")
+    event = finished_task.events.get(to_status=Status.GENERATING_VIDEO)
+    assert event.actor == "alice"
+    assert "redo from videos (s01): videos s01 (attempt 2); assembly (attempt 2)" in event.reason
 
-    task_retry(task_id=finished_task.pk, actor="alice")
-    assert VideoTask.objects.get(pk=finished_task.pk).status == Status.GENERATING_VIDEO
+
+def test_no_scene_named_redoes_the_whole_step_for_every_scene(finished_task):
+    review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="all too dark",
+                  redo_step="videos")  # fmt: skip
+
+    assert _pending(finished_task) == {("videos", "s01"), ("videos", "s02"), ("assembly", "video")}
+
+
+def test_a_redo_of_an_asset_remakes_its_composites_and_clips_not_the_narration(finished_task):
+    review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="wrong forest",
+                  redo_step="assets", redo_scenes=["forest"])  # fmt: skip
+
+    assert VideoTask.objects.get(pk=finished_task.pk).status == Status.GENERATING_ASSETS
+    assert _pending(finished_task) == {
+        ("assets", "forest"),
+        ("composites", "s01"), ("composites", "s02"),
+        ("videos", "s01"), ("videos", "s02"),
+        ("assembly", "video"),
+    }  # fmt: skip
+
+
+def test_a_redo_of_a_narration_remakes_it_and_the_assembly_only(finished_task):
+    review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="mumbled",
+                  redo_step="audio", redo_scenes=["s02"])  # fmt: skip
+
+    assert _pending(finished_task) == {("audio", "s02"), ("assembly", "video")}
+
+
+def test_it_refuses_sfx_for_a_scene_that_has_none_and_scenes_for_the_assembly(finished_task):
+    with pytest.raises(ReviewError, match="redo sfx: scene 's02' has no sfx"):
+        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="x",
+                      redo_step="sfx", redo_scenes=["s02"])  # fmt: skip
+    with pytest.raises(ReviewError, match="redo assembly: it is one unit"):
+        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="x",
+                      redo_step="assembly", redo_scenes=["s01"])  # fmt: skip
+    with pytest.raises(ReviewError, match="redo step 'upload': choose one of assets, "):
+        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="x",
+                      redo_step="upload")  # fmt: skip
+    assert VideoTask.objects.get(pk=finished_task.pk).status == Status.FINAL_REVIEW
+    assert not Review.objects.exists()
+
+
+def test_a_notes_only_rejection_stops_in_the_error_column_saying_so_then_a_redo_goes_on(
+    finished_task, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="not sure yet")
+
+    finished_task.refresh_from_db()
+    assert (finished_task.status, finished_task.failed_step) == (Status.VIDEO_ERROR, "assembly")
+    assert "Rejected at final by alice: not sure yet" in finished_task.error_log
+    assert "Next: redo from a step or cancel" in finished_task.error_log
+    assert paths.rejected_cut(finished_task.channel_id, str(finished_task.pk), 1).exists()
+    assert redo_steps_after_stop(finished_task) == list(PRODUCTION_STEPS)
+
+    plan = task_redo(task_id=finished_task.pk, actor="bob", step="videos", units=["s02"])
+
+    assert plan.units == {"videos": ["s02"], "assembly": ["video"]}
+    finished_task.refresh_from_db()
+    assert finished_task.status == Status.GENERATING_VIDEO
+    assert AuditLog.objects.filter(action="task_redo", actor="bob").exists()
+    with pytest.raises(ReviewError, match="a redo from a step is for a task stopped"):
+        task_redo(task_id=finished_task.pk, actor="bob", step="videos")
+
+
+def test_a_redo_after_a_failure_gives_the_failed_units_a_new_round_too(finished_task):
+    WorkItem.objects.filter(task=finished_task, step="videos", unit="s02").update(
+        state=WorkState.FAILED, attempts=3
+    )
+    VideoTask.objects.filter(pk=finished_task.pk).update(
+        status=Status.VIDEO_ERROR, failed_step="videos"
+    )
+
+    with pytest.raises(ReviewError, match="redo step 'sfx': choose one of assets, composites, "
+                       "videos$"):  # fmt: skip
+        task_redo(task_id=finished_task.pk, actor="bob", step="sfx")
+
+    task_redo(task_id=finished_task.pk, actor="bob", step="videos", units=["s01"])
+
+    failed = WorkItem.objects.get(task=finished_task, step="videos", unit="s02")
+    assert (failed.state, failed.attempts, failed.round_attempts) == (WorkState.PENDING, 3, 0)
+    assert _pending(finished_task) == {("videos", "s01"), ("videos", "s02"), ("assembly", "video")}
+
+
+def test_retry_from_an_error_keeps_the_attempt_count_and_restarts_the_retry_budget(workspace):
+    task = VideoTaskFactory(status=Status.VIDEO_ERROR, failed_step="videos")
+    item = WorkItem.objects.create(task=task, step="videos", unit="s01", script="generate_video",
+                                   provider="local", output_path="x", state=WorkState.FAILED,
+                                   attempts=3)  # fmt: skip
+
+    task_retry(task_id=task.pk, actor="alice")
+
+    item.refresh_from_db()
+    assert (item.state, item.attempts, item.retry_base, item.round_attempts) == (
+        WorkState.PENDING, 3, 3, 0,
+    )  # fmt: skip
 
 
 def test_it_refuses_to_decide_a_task_that_is_not_at_a_gate(workspace):

@@ -1,3 +1,4 @@
+import difflib
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -31,9 +32,7 @@ class Command(BaseCommand):
             )
         found = Channel.objects.filter(pk=channel_id).first()
         if found is None:
-            raise CommandError(
-                f"channel {channel_id!r} does not exist; run `manage.py sync_channels` first"
-            )
+            raise CommandError(self._unknown_channel(storyboard, channel_id, from_option=channel))
         try:
             task = video_task_create(
                 channel=found, storyboard=board, actor="manage.py create_task", queue=not draft
@@ -42,3 +41,19 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(f"created task {task.pk} ({task.get_status_display()}): {task.title}")
         self.stdout.write(f"follow it with: python manage.py task_status {task.pk} --follow")
+
+    def _unknown_channel(self, storyboard, channel_id, *, from_option):
+        """Name the file and the field (or the option), and the closest known channel."""
+        where = "--channel" if from_option else f"{storyboard}: channel"
+        known = list(Channel.objects.order_by("id").values_list("id", flat=True))
+        close = difflib.get_close_matches(channel_id, known, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean {close[0]!r}?"
+        elif known:
+            hint = f"known channels: {', '.join(known[:20])}"
+        else:
+            hint = "no channels are loaded"
+        return (
+            f"{where}: unknown channel {channel_id!r}; {hint} (channels come from "
+            "channel_configs/<id>.yaml, loaded by `manage.py sync_channels`)"
+        )

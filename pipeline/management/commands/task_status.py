@@ -4,8 +4,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.models import VideoTask
-from pipeline.selectors import task_cost, task_progress
-from pipeline.status import ERROR_STATUSES, GATE_STATUSES, Status
+from pipeline.selectors import task_cost, task_progress, task_waits_for_person
 
 
 def load_task(task_id):
@@ -26,13 +25,8 @@ def progress_line(task):
 
 
 def task_settled(task):
-    """At a gate, in error, published or cancelled: nothing will move without a person."""
-    return (
-        task.status in GATE_STATUSES
-        or task.status in ERROR_STATUSES
-        or task.status == Status.PUBLISHED
-        or task.cancelled_at is not None
-    )
+    """Nothing will move without a person (pipeline.selectors.task_waits_for_person)."""
+    return task_waits_for_person(task)
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 """A stand-in for every pipeline script in integration tests: follows the script contract (JSON
 line, exit codes, atomic output), records each run in $FAKE_CALLS_FILE, sleeps $FAKE_LATENCY, and
 fails on demand: $FAKE_PLAN_<SCRIPT> is a comma list of exit codes for successive runs of one
-output (e.g. "75,75,0"); the last code repeats."""
+output (e.g. "75,75,0"); the last code repeats. $FAKE_MARK_RUNS makes every run's MP4 unique."""
 
 import json
 import os
@@ -97,6 +97,11 @@ template = Path(os.environ["FAKE_MEDIA_DIR"]) / f"template{output.suffix}"
 output.parent.mkdir(parents=True, exist_ok=True)
 temporary = output.with_name(f".{output.name}.tmp-{os.getpid()}")
 shutil.copyfile(template, temporary)
+if os.environ.get("FAKE_MARK_RUNS") and output.suffix == ".mp4":
+    # Each run's file differs (as a real remake would): an MP4 'free' box, which players skip.
+    marker = json.dumps({"pid": os.getpid(), "t": time.time()}).encode()
+    with open(temporary, "ab") as handle:
+        handle.write((8 + len(marker)).to_bytes(4, "big") + b"free" + marker)
 os.replace(temporary, output)
 record("done")
 usage = {
