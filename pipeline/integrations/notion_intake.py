@@ -39,6 +39,7 @@ from pipeline.integrations.notion_client import (
     NotionError,
     NotionUnavailable,
     plain_text,
+    quoted_title,
     rich_text,
     status_name,
 )
@@ -198,7 +199,7 @@ def _intake(channel, api, page):
     from pipeline.services import PipelineError, video_task_create
 
     properties = page["properties"]
-    source = f"Notion card '{_title(properties) or page['id']}'"
+    source = f"Notion card '{quoted_title(_title(properties)) or page['id']}'"
     try:
         storyboard = storyboard_parse(_storyboard_text(api, page["id"], source), source=source)
         if storyboard.get("channel") and storyboard["channel"] != channel.id:
@@ -238,10 +239,11 @@ def _intake(channel, api, page):
 
 
 def _card_move(api, page, column, error_log, *, what):
-    """Put the card in `column` with `error_log` saying why (Notion keeps 2,000 characters)."""
+    """Put the card in `column` with `error_log` saying why (split into as many rich-text
+    objects as it needs)."""
     properties = {
         "Status": {"status": {"name": column}},
-        "Error Log": {"rich_text": rich_text(error_log[:1900])},
+        "Error Log": {"rich_text": rich_text(error_log)},
     }
     api.page_update(page["id"], properties, what=what)
 
