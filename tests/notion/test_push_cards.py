@@ -189,3 +189,36 @@ def test_a_database_id_without_dashes_works_everywhere(board, notion, storyboard
     assert len(result.created) == 1
     requested = notion.requests[0].path
     assert requested == f"/v1/databases/{notion_id(channel.notion_database_id)}"
+
+
+def test_a_renamed_property_fails_the_push_naming_it_and_the_board_check_finds_it(board, notion):
+    from pipeline.integrations.notion_board import notion_board_check
+
+    channel, data_source_id = board
+    task, page_id = _card_of(channel, notion, data_source_id)
+    notion.rename_property(data_source_id, "Error Log", "Errors")
+    notion_push_request(task.pk)
+
+    assert notion_push(task.pk) == "failed"
+
+    push = NotionPush.objects.get(task=task)
+    assert "property 'Error Log' (400 validation_error)" in push.last_error
+    problems = notion_board_check(channel=channel).problems
+    assert [(p.property, p.kind) for p in problems] == [("Error Log", "missing")]
+
+
+def test_a_deleted_status_option_fails_the_push_naming_the_option(board, notion):
+    from pipeline.integrations.notion_board import notion_board_check
+
+    channel, data_source_id = board
+    task, page_id = _card_of(channel, notion, data_source_id)
+    notion.delete_option(data_source_id, "Status", "Generating Video")
+    notion_push_request(task.pk)
+
+    assert notion_push(task.pk) == "failed"
+
+    push = NotionPush.objects.get(task=task)
+    assert 'Status option "Generating Video" does not exist' in push.last_error
+    assert notion.value(page_id, "Status") is None
+    problems = notion_board_check(channel=channel).problems
+    assert [(p.property, p.kind) for p in problems] == [("Status", "missing_options")]
