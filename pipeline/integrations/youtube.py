@@ -10,9 +10,17 @@ second video:
   (`PUT` with `Content-Range: bytes */total`) and continues from there. A session produces at most
   one video however often it is resumed; only a new session could make a second one;
 - the video id is saved the moment a response carries it;
-- when the connection fails after the last chunk was sent, nobody can know whether the video
-  exists: the row goes to UNKNOWN (CRITICAL alert, audit row), the task stops in upload_error, and
-  only reconciliation (a status query on the same session) settles it. Nothing re-inserts it.
+- when the connection fails after the last chunk was sent (reset, timeout), the session is
+  asked at once what arrived (Google's guidance): done -> the video id; bytes missing -> resume.
+  Only a session that cannot be asked makes the row UNKNOWN (CRITICAL alert, audit row); the task
+  stops in upload_error, and reconciliation (youtube_reconcile.py) or a person
+  (`manage.py settle_upload`) settles it. Nothing re-inserts it blindly;
+- a session that expired (404) when its last chunk may have completed: the video is looked for
+  on the channel by its marker tag (youtube_find.py). Found: recorded and published. Not found:
+  a new session. An expired session whose last chunk never left cannot have made a video: a new
+  session at once;
+- uploadLimitExceeded (the channel's own daily upload limit) holds that channel's uploads for 24
+  hours (costs.quota.upload_limit_record); quotaExceeded holds the project's until the reset.
 
 The resumable protocol is spoken here on the SDK's authorized transport rather than through
 MediaFileUpload.next_chunk: the SDK sends the first chunk in the same call that opens the session
@@ -23,7 +31,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import subprocess
 import time
 
 import httplib2
@@ -34,27 +41,32 @@ from django.db.models import F, Q
 from django.utils import timezone
 from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as GoogleTransportError
-from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
 
 from channels_app.models import Channel
-from costs.quota import QuotaUnavailable, quota_record_exceeded, quota_reserve
+from costs.quota import (
+    QuotaUnavailable,
+    quota_record_exceeded,
+    quota_reserve,
+    upload_limit_record,
+    upload_limit_until,
+)
 from pipeline import paths
 from pipeline.alerts import alert_send
 from pipeline.integrations.youtube_client import (
     YouTube,
     api_error_reason,
     auth_failed,
-    channel_credentials,
     endpoint_url,
 )
+from pipeline.integrations.youtube_find import video_find_by_marker
 from pipeline.integrations.youtube_metadata import (
     PUBLISH_LEAD,
     marker_tag,
     publish_slot,
-    thumbnail_image,
     video_metadata,
 )
+from pipeline.integrations.youtube_thumbnail import thumbnail_set
 from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
 from pipeline.runner import Outcome
 from pipeline.steps import UnitDeferred, UnitError, UnitSpec
@@ -67,6 +79,7 @@ UPLOADER = "youtube-uploader"  # the actor of audit rows written by the uploader
 PART = "snippet,status"
 CHUNK_RETRIES = 5  # failed chunks in a row before the attempt gives up (the session is kept)
 CHUNK_RETRY_BASE_SECONDS = 1.0
+STATUS_QUERY_TRIES = 3  # status queries after the last chunk's answer was lost, before UNKNOWN
 TRANSPORT_ERRORS = (OSError, httplib2.HttpLib2Error, http.client.HTTPException)
 
 
@@ -78,12 +91,15 @@ def _lease():
     return dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
 
 
-def _api_failure(status, content, *, what, project):
+def _api_failure(status, content, *, what, project, channel=None):
     """An HTTP error answer from YouTube as an exception the pipeline understands."""
     reason, message = api_error_reason(content)
     if status == 403 and reason in {"quotaExceeded", "dailyLimitExceeded"}:
         until = quota_record_exceeded(project, now=_now())
         return UnitDeferred("quota", until=until)
+    if reason == "uploadLimitExceeded" and channel is not None:
+        until = upload_limit_record(channel, now=_now())
+        return UnitDeferred("channel upload limit", until=until)
     text = f"{what}: YouTube answered {status} {reason or ''} {message}".strip()
     if status in (408, 429) or status >= 500:
         return UnitError(f"{text}; retried later", outcome=Outcome.TEMPORARY)
@@ -199,8 +215,9 @@ def upload_video(task):
     if not (upload.video_id and upload.thumbnail_set):
         owner = _owner()
         upload = _upload_claim(upload, owner)
+        client = None
         try:
-            client = YouTube(channel_credentials(channel))
+            client = YouTube.for_channel(channel)
             if not upload.video_id:
                 try:
                     _upload_send(task, upload, client, owner)
@@ -212,9 +229,11 @@ def upload_video(task):
                         f"OAuth token ({error}); retried later",
                         outcome=Outcome.TEMPORARY,
                     ) from None
-            _thumbnail_set(task, upload, client)
+            thumbnail_set(task, upload, client)
         finally:
             _upload_release(upload.pk, owner)
+            if client is not None:
+                client.save_refreshed_token()
     return _finish(task, upload)
 
 
@@ -252,7 +271,7 @@ def _upload_send(task, upload, client, owner):
     total = source.stat().st_size
     offset = 0
     if upload.session_uri:
-        offset = _session_resume(task, upload, client.http, owner, total)
+        offset = _session_resume(task, upload, client, owner, total)
         if offset is None:
             return  # the session had completed: the video id is saved
     if not upload.session_uri:
@@ -262,6 +281,9 @@ def _upload_send(task, upload, client, owner):
 
 
 def _session_start(task, upload, client, owner, source, total):
+    held = upload_limit_until(task.channel, now=_now())
+    if held:
+        raise UnitDeferred("channel upload limit", until=held)
     try:
         quota_reserve(upload.quota_project, "videos.insert", now=_now())
     except QuotaUnavailable as unavailable:
@@ -290,6 +312,7 @@ def _session_start(task, upload, client, owner, source, total):
             content,
             what=f"upload of task {task.pk}: opening the session",
             project=upload.quota_project,
+            channel=task.channel,
         )
     # Saved before the first byte: from here on, every process resumes this session.
     _progress_save(
@@ -331,10 +354,11 @@ def _final_chunk_may_have_left(upload):
     return upload.total_bytes - upload.bytes_confirmed <= settings.YOUTUBE_UPLOAD_CHUNK_BYTES
 
 
-def _session_resume(task, upload, http, owner, total):
+def _session_resume(task, upload, client, owner, total):
     """Continue a saved session: returns the offset to send from, None when the session had
-    completed (the video id is then saved), and resets the row when a session that cannot have
-    completed has expired (0 returned with no session: a new one is opened)."""
+    completed (the video id is then saved), and resets the row when an expired session did not
+    make a video (0 returned with no session: a new one is opened)."""
+    http = client.http
     if upload.total_bytes and upload.total_bytes != total:
         raise UnitError(
             f"upload of task {task.pk}: {paths.final_video(task.channel_id, str(task.pk))} "
@@ -362,11 +386,45 @@ def _session_resume(task, upload, http, owner, total):
             status, content, what=f"upload of task {task.pk}: status query", project=""
         )
     if upload.state == UploadState.UNKNOWN or _final_chunk_may_have_left(upload):
-        _outcome_unknown(task, upload, f"the session answered {status} to a status query")
-    # The last chunk never left, so this expired session cannot have made a video: start over.
+        if session_gone_settle(task, upload, client, status=status):
+            return None
+    # No video was made (the last chunk never left, or the channel has no video with our
+    # marker): start over with a new session.
     _progress_save(upload, owner, session_uri="", bytes_confirmed=0, state=UploadState.PENDING)
     log.warning("youtube_session_expired", status=status)
     return 0
+
+
+def session_gone_settle(task, upload, client, *, status):
+    """The session whose last chunk may have completed answers `status` (404: expired). Look
+    for the video by its marker: found -> saved (True); not found -> False, audited, and the
+    caller opens a new session."""
+    video_id = video_find_by_marker(client=client, upload=upload)
+    metadata = {"session_status": status, "marker": str(upload.marker)}
+    if video_id:
+        _video_saved(task, upload, video_id)
+        audit_log_record(
+            actor=UPLOADER,
+            action="upload_found_by_marker",
+            task=task,
+            notes=f"the upload session answered {status}; the channel has video {video_id} "
+            f"tagged {marker_tag(upload.marker)}",
+            metadata={**metadata, "youtube_video_id": video_id},
+            object_type="upload",
+            object_id=upload.pk,
+        )
+        return True
+    audit_log_record(
+        actor=UPLOADER,
+        action="upload_not_found_by_marker",
+        task=task,
+        notes=f"the upload session answered {status} and the channel's newest uploads have no "
+        f"video tagged {marker_tag(upload.marker)}: a new session is opened",
+        metadata=metadata,
+        object_type="upload",
+        object_id=upload.pk,
+    )
+    return False
 
 
 def _chunks_send(task, upload, http, owner, source, total, offset):
@@ -384,9 +442,11 @@ def _chunks_send(task, upload, http, owner, source, total, offset):
                 )
                 answer, value = _chunk_answer(response, content)
             except TRANSPORT_ERRORS as error:
+                cause = f"{type(error).__name__}: {error}"
                 if end == total - 1:
-                    _outcome_unknown(task, upload, f"{type(error).__name__}: {error}")
-                answer, value = "failed", f"{type(error).__name__}: {error}"
+                    answer, value = _last_chunk_status(task, upload, http, total, cause)
+                else:
+                    answer, value = "failed", cause
             if answer == "gone" and value[0] in (404, 410):
                 raise UnitError(
                     f"upload of task {task.pk}: the upload session expired at byte {offset}; "
@@ -428,15 +488,37 @@ def _chunks_send(task, upload, http, owner, source, total, offset):
                 _progress_save(upload, owner, bytes_confirmed=offset)
 
 
+def _last_chunk_status(task, upload, http, total, cause):
+    """The last chunk left and no answer came back: ask the session at once (a few tries).
+    Only a session that cannot be asked is UNKNOWN."""
+    for attempt in range(STATUS_QUERY_TRIES):
+        if attempt:
+            time.sleep(CHUNK_RETRY_BASE_SECONDS * 2 ** (attempt - 1))
+        try:
+            answer, value = _session_query(http, upload, total)
+        except TRANSPORT_ERRORS as error:
+            cause = f"{cause}; status query: {type(error).__name__}: {error}"
+            continue
+        if answer == "gone" and (value[0] >= 500 or value[0] == 429):
+            cause = f"{cause}; status query: HTTP {value[0]}"
+            continue
+        log.info("youtube_last_chunk_settled", answer=answer)
+        return answer, value
+    _outcome_unknown(task, upload, cause)
+
+
 def _outcome_unknown(task, upload, cause):
     """The last chunk left and no answer came back: the video may exist. Never insert again."""
     channel = task.channel
     message = (
-        f"upload of task {task.pk} ('{task.title}'): the connection failed after the last chunk "
-        f"was sent ({cause}); YouTube may or may not have created the video. It will not be "
-        "uploaded again automatically: reconciliation asks the same upload session; to check by "
-        f"hand, look on YouTube channel {channel.youtube_channel_id or channel.pk} for a video "
-        f"tagged {marker_tag(upload.marker)}."
+        f"upload of task {task.pk} ('{task.title[:80]}'): the connection failed after the last "
+        f"chunk was sent and the upload session could not be asked ({cause}); YouTube may or may "
+        "not have created the video. It will not be uploaded again automatically: "
+        "reconciliation asks the same session, or looks for the video by its marker once the "
+        f"session has expired. To settle it by hand, look on YouTube channel "
+        f"{channel.youtube_channel_id or channel.pk} for a video tagged "
+        f"{marker_tag(upload.marker)}, then run `manage.py settle_upload {task.pk} --video-id ID` "
+        "or `--not-uploaded`."
     )
     Upload.objects.filter(pk=upload.pk).update(state=UploadState.UNKNOWN, error=message)
     upload.state = UploadState.UNKNOWN
@@ -457,113 +539,3 @@ def _outcome_unknown(task, upload, cause):
         fields={"task": str(task.pk)},
     )
     raise UnitError(message, outcome=Outcome.PERMANENT)
-
-
-# --- Reconciliation ------------------------------------------------------------------------------
-
-
-def upload_reconcile(upload):
-    """Settle an upload whose outcome is unknown by asking its session; never inserts.
-
-    Returns the video id when the session had completed (saved), else None. A session that says
-    bytes are still missing cannot have made a video: the row goes back to UPLOADING so the next
-    attempt resumes the same session."""
-    upload = Upload.objects.select_related("task__channel").get(pk=upload.pk)
-    if upload.video_id or not upload.session_uri:
-        return upload.video_id or None
-    task = upload.task
-    client = YouTube(channel_credentials(task.channel))
-    try:
-        answer, value = _session_query(client.http, upload, upload.total_bytes)
-    except TRANSPORT_ERRORS as error:
-        log.warning("youtube_reconcile_unreachable", error=str(error))
-        return None
-    if answer == "done":
-        _video_saved(task, upload, value["id"])
-        audit_log_record(
-            actor=UPLOADER,
-            action="upload_reconciled",
-            task=task,
-            metadata={"youtube_video_id": value["id"]},
-            object_type="upload",
-            object_id=upload.pk,
-        )
-        return value["id"]
-    if answer == "incomplete" and upload.state == UploadState.UNKNOWN:
-        Upload.objects.filter(pk=upload.pk, state=UploadState.UNKNOWN).update(
-            state=UploadState.UPLOADING, bytes_confirmed=value
-        )
-        audit_log_record(
-            actor=UPLOADER,
-            action="upload_reconciled",
-            task=task,
-            notes=f"the session holds {value} of {upload.total_bytes} bytes: resumable",
-            object_type="upload",
-            object_id=upload.pk,
-        )
-    return None
-
-
-def uploads_reconcile():
-    """Beat: settle uploads in UNKNOWN; a settled one is sent back to the upload step, which
-    publishes the known video (or resumes the same session) without a second insert."""
-    from pipeline.services import PipelineError, task_retry
-    from pipeline.status import Status
-
-    settled = []
-    for upload in Upload.objects.filter(state=UploadState.UNKNOWN).select_related("task"):
-        try:
-            upload_reconcile(upload)
-        except (UnitError, RefreshError) as error:
-            log.warning("youtube_reconcile_failed", upload=upload.pk, error=str(error)[:300])
-            continue
-        upload.refresh_from_db()
-        if upload.state != UploadState.UNKNOWN and upload.task.status == Status.UPLOAD_ERROR:
-            try:
-                task_retry(task_id=upload.task_id, actor="youtube-reconcile")
-            except PipelineError:
-                continue
-            settled.append(upload.task_id)
-    return settled
-
-
-# --- Thumbnails ----------------------------------------------------------------------------------
-
-
-def _thumbnail_set(task, upload, client):
-    """Best effort: the video is already published; a failed thumbnail warns and moves on."""
-    if upload.thumbnail_set:
-        return
-    try:
-        image = thumbnail_image(task)
-        quota_reserve(upload.quota_project, "thumbnails.set", now=_now())
-        media = MediaFileUpload(str(image), mimetype="image/jpeg")
-        request = client.api.thumbnails().set(videoId=upload.video_id, media_body=media)
-        request.uri = endpoint_url(request.uri)
-        request.execute()
-    except QuotaUnavailable as unavailable:
-        return _thumbnail_warn(task, f"no quota left ({unavailable})")
-    except HttpError as error:
-        reason, message = api_error_reason(error.content)
-        if reason == "quotaExceeded":
-            quota_record_exceeded(upload.quota_project, now=_now())
-        return _thumbnail_warn(task, f"YouTube answered {error.resp.status} {reason} {message}")
-    except (
-        *TRANSPORT_ERRORS,
-        subprocess.SubprocessError,
-        RefreshError,
-        GoogleTransportError,
-    ) as error:
-        return _thumbnail_warn(task, f"{type(error).__name__}: {error}")
-    Upload.objects.filter(pk=upload.pk).update(thumbnail_set=True)
-    upload.thumbnail_set = True
-
-
-def _thumbnail_warn(task, cause):
-    alert_send(
-        level="WARNING",
-        title=f"{task.channel_id}: thumbnail not set for '{task.title}'",
-        message=f"The video is uploaded but thumbnails.set failed: {cause}. Set it in YouTube "
-        "Studio.",
-        key=f"youtube-thumbnail:{task.pk}",
-    )

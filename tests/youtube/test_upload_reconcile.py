@@ -4,7 +4,7 @@ never a second insert."""
 import pytest
 
 from pipeline import services, units
-from pipeline.integrations import youtube
+from pipeline.integrations import youtube, youtube_reconcile
 from pipeline.models import Upload, UploadState, VideoTask, WorkItem
 from pipeline.runner import Outcome
 from pipeline.status import Status
@@ -52,6 +52,7 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     fake_youtube, broker, task
 ):
     fake_youtube.hang_after_last_chunk = True
+    fake_youtube.unanswerable_status_queries = True
     services.step_run(task.pk, "upload")
     item = WorkItem.objects.get(task=task, step="upload")
     assert units.unit_run(item.pk) == "failed"
@@ -59,7 +60,8 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     assert Upload.objects.get(task=task).state == UploadState.UNKNOWN
 
     fake_youtube.hang_after_last_chunk = False
-    assert youtube.uploads_reconcile() == [task.pk]
+    fake_youtube.unanswerable_status_queries = False
+    assert youtube_reconcile.uploads_reconcile() == [task.pk]
 
     assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOADING
     assert units.unit_run(item.pk) == "done"
