@@ -63,7 +63,6 @@ RETRY_BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 ARCHIVED = "archived"  # a cancelled task's card, trashed by us
 TRASHED = "trashed"  # a card a person trashed, left there: the task is not pushed any more
 TITLE_PROPERTY_ID = "title"  # the id of every Notion database's title property
-TRASHED_CARD_CHOICES = ("recreate", "leave")
 SWEEP_BATCH = 500
 LOG_ENTRY = re.compile(r"^(?=\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\] )", re.MULTILINE)
 
@@ -252,22 +251,12 @@ def _push_once(task, api):
     return board_column(task.status)
 
 
-def _trashed_cards_policy():
-    policy = getattr(settings, "NOTION_TRASHED_CARDS", "recreate")
-    if policy not in TRASHED_CARD_CHOICES:
-        raise NotionError(
-            f"NOTION_TRASHED_CARDS: must be one of {', '.join(TRASHED_CARD_CHOICES)}, got "
-            f"{policy!r}"
-        )
-    return policy
-
-
 def _card_trashed(task, api, page_id):
     """A person trashed the task's card. Recreate it once (the database wins), unless the
     deployment says to leave trashed cards, or this card is itself the recreated one."""
     recreated_before = AuditLog.objects.filter(task=task, action="notion_card_recreated").exists()
     title = f"{task.channel_id}: the Notion card of '{task.title[:80]}' was trashed"
-    if _trashed_cards_policy() == "leave" or recreated_before:
+    if settings.NOTION_TRASHED_CARDS == "leave" or recreated_before:
         why = "again, after it was recreated once" if recreated_before else "(NOTION_TRASHED_CARDS)"
         alert_send(
             level="WARNING",
