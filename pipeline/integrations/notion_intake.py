@@ -43,7 +43,7 @@ from pipeline.integrations.notion_client import (
     rich_text,
     status_name,
 )
-from pipeline.integrations.notion_push import notion_push_request, review_link
+from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
 from pipeline.models import VideoTask
 from pipeline.status import Status, board_column
 from pipeline.storyboard import StoryboardInvalid, storyboard_parse
@@ -287,7 +287,8 @@ def _drift_correct(api, task, page, column):
         notion_push_request(task.pk)  # stale, not moved: our next push brings it up to date
         return False
     reason = _drift_reason(task, column, expected)
-    error_log = reason + (f"\n\n{task.error_log}" if task.error_log else "")
+    history = card_error_log(task.error_log)
+    error_log = reason + (f"\n\n{history}" if history else "")
     what = f"moving page {page['id']} of task {task.pk} back to '{expected}'"
     _card_move(api, page, expected, error_log, what=what)
     now = timezone.now()

@@ -273,3 +273,17 @@ def test_a_named_png_thumbnail_is_sent_as_a_jpeg_within_the_limit(
 
     sent = fake_youtube.thumbnails[Upload.objects.get(task=task).video_id]
     assert sent[:3] == b"\xff\xd8\xff" and len(sent) <= 2 * 1024 * 1024
+
+
+def test_settle_upload_sends_a_stopped_task_back_to_the_upload_step(fake_youtube, task):
+    from pipeline.models import VideoTask
+    from pipeline.status import Status
+
+    _unknown(fake_youtube, task)
+    VideoTask.objects.filter(pk=task.pk).update(status=Status.UPLOAD_ERROR, failed_step="upload")
+
+    call_command("settle_upload", str(task.pk), video_id=next(iter(fake_youtube.videos)))
+
+    assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOADING
+    youtube.upload_video(task)  # the upload step publishes the known video
+    assert fake_youtube.session_starts == 1 and fake_youtube.inserts == 1
