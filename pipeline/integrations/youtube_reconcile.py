@@ -14,14 +14,13 @@ import structlog
 from django.db import transaction
 from google.auth.exceptions import RefreshError
 
-from pipeline.integrations.youtube import (
-    TRANSPORT_ERRORS,
-    UPLOADER,
-    _session_query,
-    _video_saved,
-    session_gone_settle,
-)
 from pipeline.integrations.youtube_client import YouTube
+from pipeline.integrations.youtube_row import UPLOADER, video_saved
+from pipeline.integrations.youtube_session import (
+    TRANSPORT_ERRORS,
+    session_gone_settle,
+    session_query,
+)
 from pipeline.models import Upload, UploadState
 from pipeline.steps import UnitDeferred, UnitError
 from reviews.services import audit_log_record
@@ -50,12 +49,12 @@ def upload_reconcile(upload):
 
 def _reconcile(task, upload, client):
     try:
-        answer, value = _session_query(client.http, upload, upload.total_bytes)
+        answer, value = session_query(client.http, upload, upload.total_bytes)
     except TRANSPORT_ERRORS as error:
         log.warning("youtube_reconcile_unreachable", error=str(error))
         return None
     if answer == "done":
-        _video_saved(task, upload, value["id"])
+        video_saved(task, upload, value["id"])
         audit_log_record(
             actor=UPLOADER,
             action="upload_reconciled",
@@ -144,7 +143,7 @@ def upload_settle(*, task_id, actor, video_id=None, not_uploaded=False):
                 f"the upload of task {task_id} is {upload.state}, not unknown: nothing to settle"
             )
         if video_id:
-            _video_saved(upload.task, upload, video_id)
+            video_saved(upload.task, upload, video_id)
             notes = f"settled by hand: the video is {video_id}"
         else:
             Upload.objects.filter(pk=upload.pk).update(
