@@ -300,18 +300,30 @@ def _card_trashed(task, api, page_id):
 
 def _page_find_or_create(task, api):
     data_source_id = notion_data_source_resolve(channel=task.channel, api=api)
-    found = api.call(
+    try:
+        found = _task_id_look_up(task, api, data_source_id)
+    except NotionAuthError as error:
+        if error.status != 404:
+            raise
+        # The cached data source is gone (the database was rebuilt, or its source replaced):
+        # ask the database again, once.
+        data_source_id = notion_data_source_resolve(channel=task.channel, api=api, refresh=True)
+        found = _task_id_look_up(task, api, data_source_id)
+    pages = [p for p in found.get("results", []) if plain_text(p["properties"].get("Task ID"))]
+    created = not pages
+    page_id = _page_create(task, api, data_source_id) if created else pages[0]["id"]
+    VideoTask.objects.filter(pk=task.pk, notion_page_id="").update(notion_page_id=page_id)
+    return VideoTask.objects.values_list("notion_page_id", flat=True).get(pk=task.pk), created
+
+
+def _task_id_look_up(task, api, data_source_id):
+    return api.call(
         f"looking up task {task.pk} by Task ID in data source {data_source_id}",
         api.client.data_sources.query,
         data_source_id,
         filter={"property": "Task ID", "rich_text": {"equals": str(task.pk)}},
         page_size=10,
     )
-    pages = [p for p in found.get("results", []) if plain_text(p["properties"].get("Task ID"))]
-    created = not pages
-    page_id = _page_create(task, api, data_source_id) if created else pages[0]["id"]
-    VideoTask.objects.filter(pk=task.pk, notion_page_id="").update(notion_page_id=page_id)
-    return VideoTask.objects.values_list("notion_page_id", flat=True).get(pk=task.pk), created
 
 
 def _page_create(task, api, data_source_id, *, error_log=None):

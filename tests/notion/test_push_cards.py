@@ -222,3 +222,26 @@ def test_a_deleted_status_option_fails_the_push_naming_the_option(board, notion)
     assert notion.value(page_id, "Status") is None
     problems = notion_board_check(channel=channel).problems
     assert [(p.property, p.kind) for p in problems] == [("Status", "missing_options")]
+
+
+def test_a_replaced_data_source_is_looked_up_again_when_notion_refuses_the_cached_one(
+    board, notion
+):
+    from channels_app.models import NotionBoard
+    from tests.fakes.notion import board_schema
+
+    channel, old_source = board
+    notion_poll_channel(channel_id=channel.id)  # caches the data source id
+    database_id = next(iter(notion.databases))
+    new_source = "0f0e0d0c-0b0a-4909-8807-060504030201"
+    notion.databases[database_id] = [new_source]
+    notion.schemas[new_source] = board_schema()
+    del notion.schemas[old_source]
+    task = VideoTaskFactory(channel=channel, status="queued")
+    notion_push_request(task.pk)
+
+    assert notion_push(task.pk) == "pushed"
+
+    task.refresh_from_db()
+    assert notion.pages[task.notion_page_id]["parent"]["data_source_id"] == new_source
+    assert NotionBoard.objects.get(channel=channel).data_source_id == new_source
