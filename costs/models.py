@@ -86,3 +86,18 @@ class YouTubeQuotaUsage(models.Model):
 
     def __str__(self):
         return f"{self.quota_project} {self.pacific_date}"
+
+
+class YouTubeUploadHold(models.Model):
+    """A channel YouTube refused uploads for (400 uploadLimitExceeded: the channel's own daily
+    upload count, not the project's quota): its uploads wait until `until`, other channels go on."""
+
+    channel = models.OneToOneField(
+        Channel, on_delete=models.CASCADE, related_name="youtube_upload_hold"
+    )
+    refused_at = models.DateTimeField()
+    until = models.DateTimeField()
+    reason = models.CharField(max_length=100, default="uploadLimitExceeded")
+
+    def __str__(self):
+        return f"{self.channel_id} held until {self.until:%Y-%m-%d %H:%M} UTC"

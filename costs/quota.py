@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from costs.models import YouTubeQuotaUsage
+from costs.models import YouTubeQuotaUsage, YouTubeUploadHold
 from pipeline.alerts import alert_send
 
 log = structlog.get_logger(__name__)
@@ -34,6 +34,7 @@ METHOD_COSTS = {
     "playlistItems.list": (UNITS, 1),
 }
 WARNING_FRACTION = 0.8
+UPLOAD_LIMIT_WAIT = dt.timedelta(hours=24)  # uploadLimitExceeded: "retry after 24 hours"
 
 
 class QuotaUnavailable(Exception):
@@ -155,3 +156,38 @@ def quota_record_exceeded(project, *, now=None):
 def quota_usage(project, *, now=None):
     """Today's row for `project` (created empty when absent)."""
     return _usage_row(project, pacific_date(now or timezone.now()))
+
+
+# --- The channel's own upload limit ---------------------------------------------------------------
+
+
+def upload_limit_record(channel, *, now=None):
+    """YouTube answered uploadLimitExceeded for this channel: its uploads wait until 24 hours
+    after the refusal; other channels (even in the same project) go on. One WARNING naming the
+    time. Returns that time."""
+    now = now or timezone.now()
+    until = now + UPLOAD_LIMIT_WAIT
+    YouTubeUploadHold.objects.update_or_create(
+        channel=channel, defaults={"refused_at": now, "until": until}
+    )
+    alert_send(
+        level="WARNING",
+        title=f"{channel.pk}: YouTube's daily upload limit of the channel reached",
+        message=f"YouTube refused an upload of channel {channel.pk} (uploadLimitExceeded: the "
+        "channel's own daily upload limit, not the project's quota). Its uploads wait until "
+        f"{until:%Y-%m-%d %H:%M} UTC ({until.astimezone(PACIFIC):%H:%M %Z}); other channels "
+        "are not held.",
+        key=f"youtube-upload-limit:{channel.pk}",
+    )
+    log.warning("youtube_upload_limit_exceeded", channel=channel.pk, until=until.isoformat())
+    return until
+
+
+def upload_limit_until(channel, *, now=None):
+    """When the channel may upload again, or None when it is not held."""
+    now = now or timezone.now()
+    return (
+        YouTubeUploadHold.objects.filter(channel=channel, until__gt=now)
+        .values_list("until", flat=True)
+        .first()
+    )

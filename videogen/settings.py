@@ -430,3 +430,9 @@ NOTION_TOKEN = env_secret("NOTION_TOKEN", default="")
 NOTION_API_BASE = env.str("NOTION_API_BASE", default="https://api.notion.com").rstrip("/")
 NOTION_REQUESTS_PER_SECOND = env_float("NOTION_REQUESTS_PER_SECOND", 3.0)
 NOTION_POLL_SECONDS = env_positive_int("NOTION_POLL_SECONDS", 60)
+# A card a person trashed: "recreate" it once (the database wins), or "leave" it in the trash.
+NOTION_TRASHED_CARDS = env.str("NOTION_TRASHED_CARDS", default="recreate")
+if NOTION_TRASHED_CARDS not in ("recreate", "leave"):
+    raise ImproperlyConfigured(
+        f"NOTION_TRASHED_CARDS: must be recreate or leave, got {NOTION_TRASHED_CARDS!r}"
+    )

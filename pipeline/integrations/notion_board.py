@@ -18,7 +18,12 @@ from dataclasses import dataclass, field
 from django.utils import timezone
 
 from channels_app.models import NotionBoard
-from pipeline.integrations.notion_client import NotionApi, NotionConfigError, NotionError
+from pipeline.integrations.notion_client import (
+    NotionApi,
+    NotionConfigError,
+    NotionError,
+    notion_id,
+)
 from pipeline.status import BOARD_COLUMNS
 
 PRIORITY_OPTIONS = ("High", "Normal", "Low")
@@ -190,12 +195,23 @@ def notion_board_for(channel):
     return board
 
 
+def notion_database_id(channel):
+    """The channel's database id in Notion's canonical form, however it was copied (without
+    dashes, upper case, the whole URL)."""
+    try:
+        return notion_id(channel.notion_database_id)
+    except NotionConfigError as error:
+        raise NotionConfigError(
+            f"channel_configs/{channel.id}.yaml: notion_database_id: {error}"
+        ) from None
+
+
 def notion_data_source_resolve(*, channel, api, refresh=False):
     """The data source id of the channel's database (cached on its NotionBoard)."""
     board = notion_board_for(channel)
     if board.data_source_id and not refresh:
         return board.data_source_id
-    database_id = channel.notion_database_id
+    database_id = notion_database_id(channel)
     database = api.call(
         f"reading database {database_id}", api.client.databases.retrieve, database_id
     )

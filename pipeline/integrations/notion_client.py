@@ -15,6 +15,7 @@ Tokens never appear in messages, logs or argv: errors and limiter keys use a has
 """
 
 import logging
+import re
 import threading
 
 import httpx
@@ -30,8 +31,12 @@ RETRY_ATTEMPTS = 5
 BACKOFF_INITIAL_SECONDS = 0.5
 BACKOFF_MAX_SECONDS = 8.0
 TIMEOUT_MS = 30_000
-RICH_TEXT_CHUNK = 2000  # Notion's limit per text object
-RICH_TEXT_MAX_CHUNKS = 100
+# Notion's size limits, counted as JavaScript string length (UTF-16 code units: an emoji is 2).
+RICH_TEXT_CHUNK = 2000  # per rich-text object's content (and per URL)
+RICH_TEXT_MAX_CHUNKS = 100  # rich-text objects per property
+TITLE_QUOTE_CHARS = 80  # a card title quoted in a message
+TRASHED_MESSAGE = "can't edit block that is archived"
+_NOTION_ID = re.compile(r"([0-9a-f]{32})(?![0-9a-f])")
 
 
 class NotionError(Exception):
@@ -53,6 +58,26 @@ class NotionUnavailable(NotionError):
 
 class NotionConfigError(NotionError):
     """Our side is not set up (no token, no database id)."""
+
+
+class NotionPageTrashed(NotionError):
+    """400 validation_error "Can't edit block that is archived": a person trashed the page."""
+
+
+def notion_id(value):
+    """A Notion id in its canonical form (lowercase, dashed), however it was copied: with or
+    without dashes, any case, or the whole URL of the database or page. The one place ids are
+    normalized; raises NotionConfigError naming what was given."""
+    text = str(value or "").strip().lower()
+    path = text.split("?", 1)[0].split("#", 1)[0]
+    found = _NOTION_ID.findall(path.replace("-", ""))
+    if not found:
+        raise NotionConfigError(
+            f"{value!r} is not a Notion id: expected 32 hexadecimal characters (dashes allowed), "
+            "or the URL of the database"
+        )
+    bare = found[-1]
+    return f"{bare[:8]}-{bare[8:12]}-{bare[12:16]}-{bare[16:20]}-{bare[20:]}"
 
 
 def notion_token_for_channel(channel):
@@ -192,6 +217,12 @@ class NotionApi:
                 status=status,
                 code=code,
             )
+        if status == 400 and TRASHED_MESSAGE in detail.lower():
+            return NotionPageTrashed(
+                f"Notion refused {what}{owner}: the page is in the trash (400 {code})",
+                status=status,
+                code=code,
+            )
         named = [name for name in properties if name in detail]
         where = (
             f" property {', '.join(repr(n) for n in named)}"
@@ -226,10 +257,43 @@ class NotionApi:
 # --- Property values -----------------------------------------------------------------------------
 
 
+def utf16_length(text):
+    """The length Notion checks its limits against: JavaScript's, in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _utf16_chunks(text, size):
+    """Split text into pieces of at most `size` UTF-16 code units, never inside a character."""
+    chunks, start, units = [], 0, 0
+    for index, char in enumerate(text):
+        width = 2 if ord(char) > 0xFFFF else 1
+        if units + width > size:
+            chunks.append(text[start:index])
+            start, units = index, 0
+        units += width
+    if start < len(text):
+        chunks.append(text[start:])
+    return chunks
+
+
 def rich_text(text):
-    text = text or ""
-    chunks = [text[i : i + RICH_TEXT_CHUNK] for i in range(0, len(text), RICH_TEXT_CHUNK)]
-    return [{"type": "text", "text": {"content": c}} for c in chunks[:RICH_TEXT_MAX_CHUNKS]]
+    """A rich_text/title property value holding `text` whole: as many rich-text objects of at
+    most 2,000 UTF-16 code units as it needs. Beyond Notion's 100 objects it is cut, and the last
+    object says how much was left out."""
+    chunks = _utf16_chunks(text or "", RICH_TEXT_CHUNK)
+    if len(chunks) > RICH_TEXT_MAX_CHUNKS:
+        kept = chunks[: RICH_TEXT_MAX_CHUNKS - 1]
+        widest = f" … [cut: {len(text):,} more characters]"  # the marker is never longer
+        head = _utf16_chunks(chunks[len(kept)], RICH_TEXT_CHUNK - utf16_length(widest))[0]
+        left_out = len(text) - sum(len(chunk) for chunk in kept) - len(head)
+        chunks = [*kept, f"{head} … [cut: {left_out:,} more characters]"]
+    return [{"type": "text", "text": {"content": chunk}} for chunk in chunks]
+
+
+def quoted_title(title, limit=TITLE_QUOTE_CHARS):
+    """A card title to quote in a message: at most about `limit` characters."""
+    title = " ".join((title or "").split())
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
 
 
 def plain_text(value):

@@ -1,10 +1,9 @@
 """Reading a channel's board: new cards become tasks, cards moved by hand are moved back.
 
 Poll (beat, every NOTION_POLL_SECONDS, one message per channel): query the data source for pages
-edited on or after (cursor - 1 minute), oldest first, every result page. Notion rounds
-last_edited_time to the minute, hence the overlap; handling a card is idempotent, so a card seen
-twice (overlap, or two pollers at once) changes nothing the second time. The cursor only moves
-forward, and never past a card whose handling failed for a passing reason, so it is seen again.
+edited on or after the board's cursor, oldest first, every result page. Handling a card is
+idempotent, so a card seen twice (two pollers at once, the boundary minute) changes nothing the
+second time. See `poll_cursor_after` for how the cursor moves and why no edit is missed.
 
 Storyboard source (the choice for issue 7): the first code block in the page body whose language
 is YAML (blocks.children.list on the page). A block is what an operator pastes a storyboard into
@@ -43,17 +42,18 @@ from pipeline.integrations.notion_client import (
     NotionError,
     NotionUnavailable,
     plain_text,
+    quoted_title,
     rich_text,
     status_name,
 )
-from pipeline.integrations.notion_push import notion_push_request, review_link
+from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
 from pipeline.models import VideoTask
 from pipeline.status import Status, board_column
 from pipeline.storyboard import StoryboardInvalid, storyboard_parse
 
 log = structlog.get_logger(__name__)
 
-OVERLAP = dt.timedelta(minutes=1)
+CURSOR_MARGIN = dt.timedelta(minutes=1)  # our clock against Notion's, and its index lag
 QUEUED = board_column(Status.QUEUED)
 DRAFT = board_column(Status.DRAFT)
 PRIORITIES = {choice.label: choice.value for choice in Priority}
@@ -75,15 +75,16 @@ def notion_poll_channel(*, channel_id, api=None):
     board = notion_board_for(channel)
     api = api or NotionApi.for_channel(channel)
     data_source_id = notion_data_source_resolve(channel=channel, api=api)
+    started = _now()
     query = {"sorts": [{"timestamp": "last_edited_time", "direction": "ascending"}]}
     if board.poll_cursor:
-        since = (board.poll_cursor - OVERLAP).astimezone(dt.UTC)
+        since = board.poll_cursor.astimezone(dt.UTC)
         query["filter"] = {
             "timestamp": "last_edited_time",
             "last_edited_time": {"on_or_after": since.strftime("%Y-%m-%dT%H:%M:%S.000Z")},
         }
     result = PollResult(channel.id)
-    seen, newest, retry_from = set(), None, None
+    seen, retry_from = set(), None
     pages = api.paginate(
         f"querying data source {data_source_id}",
         api.client.data_sources.query,
@@ -102,9 +103,8 @@ def notion_poll_channel(*, channel_id, api=None):
             log.warning("notion_card_failed", page_id=page["id"], error=str(error))
             if isinstance(error, NotionUnavailable):
                 retry_from = min(retry_from or edited, edited)
-        newest = max(newest or edited, edited)
     result.seen = len(seen)
-    cursor = retry_from or newest
+    cursor = poll_cursor_after(started, retry_from=retry_from)
     if cursor:
         NotionBoard.objects.filter(pk=board.pk).filter(
             Q(poll_cursor__isnull=True) | Q(poll_cursor__lt=cursor)
@@ -113,6 +113,35 @@ def notion_poll_channel(*, channel_id, api=None):
         last_polled_at=timezone.now(), last_error="\n".join(result.errors)[:5000]
     )
     return result
+
+
+def _now():
+    return timezone.now()
+
+
+def poll_cursor_after(started, *, retry_from=None):
+    """Where the next poll of a board starts (its `on_or_after` filter), after a poll that began
+    at `started` (our clock) and read every result page; None leaves the cursor where it is.
+
+    Why no edit is ever missed. Notion stamps an edit made at time e with last_edited_time =
+    e rounded down to the minute, so an edit's stamp is never later than the edit. A poll's query
+    is answered after `started`: every edit made before then was in its answer, except what
+    Notion's clock (skew against ours) or its query index (a short lag) had not shown yet; both
+    are well under CURSOR_MARGIN. So every edit not yet seen was made at or after
+    started - CURSOR_MARGIN, and its stamp is at or after that moment rounded down to the minute:
+    the next poll asks for exactly that. A card whose handling failed for a passing reason holds
+    the cursor at its own stamp, so it is read again. An incomplete poll (a result page failed)
+    raises before this and the cursor does not move.
+
+    Why a quiet board costs one request. The cursor follows the clock, not the cards: once a
+    minute (plus the margin) has passed since the last edit, the cursor is past every stamp on the
+    board and a poll's query answers an empty first page, however many cards share a minute. The
+    old rule (newest stamp seen, minus a minute of overlap) stayed behind the newest card forever,
+    so a board bulk-edited in one minute was re-read in full by every poll."""
+    after = (started - CURSOR_MARGIN).astimezone(dt.UTC).replace(second=0, microsecond=0)
+    if retry_from is not None:
+        after = min(after, retry_from)
+    return after
 
 
 def _task_for_card(channel, page, task_id_text):
@@ -200,7 +229,7 @@ def _intake(channel, api, page):
     from pipeline.services import PipelineError, video_task_create
 
     properties = page["properties"]
-    source = f"Notion card '{_title(properties) or page['id']}'"
+    source = f"Notion card '{quoted_title(_title(properties)) or page['id']}'"
     try:
         storyboard = _card_storyboard(
             channel, _storyboard_text(api, page["id"], source), source=source
@@ -235,10 +264,11 @@ def _intake(channel, api, page):
 
 
 def _card_move(api, page, column, error_log, *, what):
-    """Put the card in `column` with `error_log` saying why (Notion keeps 2,000 characters)."""
+    """Put the card in `column` with `error_log` saying why (split into as many rich-text
+    objects as it needs)."""
     properties = {
         "Status": {"status": {"name": column}},
-        "Error Log": {"rich_text": rich_text(error_log[:1900])},
+        "Error Log": {"rich_text": rich_text(error_log)},
     }
     api.page_update(page["id"], properties, what=what)
 
@@ -307,7 +337,8 @@ def _drift_correct(api, task, page, column):
         notion_push_request(task.pk)  # stale, not moved: our next push brings it up to date
         return False
     reason = _drift_reason(task, column, expected)
-    error_log = reason + (f"\n\n{task.error_log}" if task.error_log else "")
+    history = card_error_log(task.error_log)
+    error_log = reason + (f"\n\n{history}" if history else "")
     what = f"moving page {page['id']} of task {task.pk} back to '{expected}'"
     _card_move(api, page, expected, error_log, what=what)
     now = timezone.now()

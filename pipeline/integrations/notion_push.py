@@ -11,12 +11,22 @@ the other nine messages find the row clean or leased and do nothing.
 A task created outside Notion gets its page on the first push. The page is created once: before
 creating, the pusher looks the task up by its Task ID in the data source, so a crash between
 creating the page and saving its id finds the page next time instead of making a second card.
-A cancelled task's page is archived. The sweep (beat, "notion-push-pending") re-sends dirty rows
-whose message was lost and retries failed pushes after a backoff.
+Creating costs that look-up and the create, nothing more: the title is addressed by its property
+id, which is "title" in every Notion database whatever the column is called, so no schema read
+is needed (and a renamed title column changes nothing).
+
+A cancelled task's page is trashed (`in_trash`). A card a person trashed refuses every edit (400
+"Can't edit block that is archived"); the database wins: the card is recreated once with a note
+in its Error Log. Trashed again (or with NOTION_TRASHED_CARDS = "leave"), it stays in the trash
+and the task is not pushed any more. One WARNING either way, and the recreation has an audit row.
+
+The sweep (beat, "notion-push-pending") re-sends dirty rows whose message was lost and retries
+failed pushes after a backoff.
 """
 
 import datetime as dt
 import os
+import re
 import socket
 import uuid
 
@@ -29,17 +39,21 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import NotionPush
+from pipeline.alerts import alert_send
 from pipeline.integrations.notion_board import notion_data_source_resolve
 from pipeline.integrations.notion_client import (
     NotionApi,
     NotionAuthError,
     NotionError,
+    NotionPageTrashed,
     plain_text,
     rich_text,
 )
 from pipeline.models import Video, VideoTask
 from pipeline.selectors import task_cost, task_progress_fraction
 from pipeline.status import board_column
+from reviews.models import AuditLog
+from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 
@@ -47,9 +61,11 @@ PUSH_DELAY_SECONDS = 2.0  # a burst of changes within this is one update
 LEASE_SECONDS = 120
 MAX_PASSES = 3
 RETRY_BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
-ARCHIVED = "archived"
-ERROR_LOG_CHARS = 1900
+ARCHIVED = "archived"  # a cancelled task's card, trashed by us
+TRASHED = "trashed"  # a card a person trashed, left there: the task is not pushed any more
+TITLE_PROPERTY_ID = "title"  # the id of every Notion database's title property
 SWEEP_BATCH = 500
+LOG_ENTRY = re.compile(r"^(?=\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\] )", re.MULTILINE)
 
 DIRTY = Q(pushed_version__isnull=True) | Q(requested_at__gt=F("pushed_version"))
 
@@ -62,11 +78,16 @@ def _youtube_url(task):
     return Video.objects.filter(task=task).values_list("youtube_url", flat=True).first() or None
 
 
-def task_page_properties(task):
+def card_error_log(error_log):
+    """The task's error log as the card shows it: newest entry first, so the card begins with
+    the reason the task is where it is (the log itself appends, oldest first)."""
+    entries = [entry.strip() for entry in LOG_ENTRY.split(error_log or "") if entry.strip()]
+    return "\n".join(reversed(entries))
+
+
+def task_page_properties(task, *, error_log=None):
     """The properties we keep current on a task's card (our values win on every push)."""
-    error_log = task.error_log or ""
-    if len(error_log) > ERROR_LOG_CHARS:
-        error_log = "…" + error_log[-ERROR_LOG_CHARS:]  # the most recent lines matter most
+    error_log = card_error_log(task.error_log) if error_log is None else error_log
     return {
         "Status": {"status": {"name": board_column(task.status)}},
         "Task ID": {"rich_text": rich_text(str(task.pk))},
@@ -185,8 +206,6 @@ def notion_push(task_id, *, api=None):
             _release_failed(task_id, owner, str(error))
             log.warning("notion_push_failed", task_id=str(task_id), error=str(error))
             if isinstance(error, NotionAuthError):
-                from pipeline.alerts import alert_send
-
                 alert_send(
                     level="ERROR",
                     title=f"Notion: access refused for channel {task.channel_id}",
@@ -203,35 +222,93 @@ def notion_push(task_id, *, api=None):
 
 
 def _push_once(task, api):
+    pushed = NotionPush.objects.filter(task=task).values_list("pushed_status", flat=True).first()
+    if pushed == TRASHED:
+        return TRASHED  # a person keeps this card in the trash
     if task.cancelled_at:
         if task.notion_page_id:
-            api.call(
-                f"archiving page {task.notion_page_id} of cancelled task {task.pk}",
-                api.client.pages.update,
-                task.notion_page_id,
-                archived=True,
-            )
+            try:
+                api.call(
+                    f"trashing page {task.notion_page_id} of cancelled task {task.pk}",
+                    api.client.pages.update,
+                    task.notion_page_id,
+                    in_trash=True,
+                )
+            except NotionPageTrashed:
+                pass  # already in the trash
         return ARCHIVED
     page_id = task.notion_page_id
     if not page_id:
         page_id, created = _page_find_or_create(task, api)
         if created:
             return board_column(task.status)  # created with the latest values
-    api.page_update(
-        page_id, task_page_properties(task), what=f"updating page {page_id} of task {task.pk}"
+    try:
+        api.page_update(
+            page_id, task_page_properties(task), what=f"updating page {page_id} of task {task.pk}"
+        )
+    except NotionPageTrashed:
+        return _card_trashed(task, api, page_id)
+    return board_column(task.status)
+
+
+def _card_trashed(task, api, page_id):
+    """A person trashed the task's card. Recreate it once (the database wins), unless the
+    deployment says to leave trashed cards, or this card is itself the recreated one."""
+    recreated_before = AuditLog.objects.filter(task=task, action="notion_card_recreated").exists()
+    title = f"{task.channel_id}: the Notion card of '{task.title[:80]}' was trashed"
+    if settings.NOTION_TRASHED_CARDS == "leave" or recreated_before:
+        why = "again, after it was recreated once" if recreated_before else "(NOTION_TRASHED_CARDS)"
+        alert_send(
+            level="WARNING",
+            title=title,
+            message=f"Page {page_id} of task {task.pk} was trashed in Notion {why}: it is left "
+            f"in the trash and the task's card is no longer updated. The task itself goes on: "
+            f"{review_link(task)}",
+            key=f"notion-trashed:{task.pk}",
+        )
+        log.warning("notion_card_left_in_trash", task_id=str(task.pk), page_id=page_id)
+        return TRASHED
+    note = (
+        f"This card was trashed in Notion (page {page_id}), but the task is still in "
+        f"'{board_column(task.status)}' in the database, which decides the board: the card was "
+        f"made again. To stop the video, cancel the task in Django Admin: {review_link(task)}"
     )
+    log_text = card_error_log(task.error_log)
+    data_source_id = notion_data_source_resolve(channel=task.channel, api=api)
+    new_page_id = _page_create(
+        task, api, data_source_id, error_log=note + (f"\n\n{log_text}" if log_text else "")
+    )
+    VideoTask.objects.filter(pk=task.pk).update(notion_page_id=new_page_id)
+    audit_log_record(
+        actor="notion-push",
+        action="notion_card_recreated",
+        task=task,
+        notes=note,
+        metadata={"trashed_page_id": page_id, "page_id": new_page_id},
+        object_type="task",
+        object_id=task.pk,
+    )
+    alert_send(
+        level="WARNING",
+        title=title,
+        message=f"{note}. If it is trashed again it is left in the trash.",
+        key=f"notion-trashed:{task.pk}",
+    )
+    log.warning("notion_card_recreated", task_id=str(task.pk), page_id=new_page_id)
     return board_column(task.status)
 
 
 def _page_find_or_create(task, api):
     data_source_id = notion_data_source_resolve(channel=task.channel, api=api)
-    found = api.call(
-        f"looking up task {task.pk} by Task ID in data source {data_source_id}",
-        api.client.data_sources.query,
-        data_source_id,
-        filter={"property": "Task ID", "rich_text": {"equals": str(task.pk)}},
-        page_size=10,
-    )
+    try:
+        found = _task_id_look_up(task, api, data_source_id)
+    except NotionAuthError as error:
+        if error.status != 404:
+            raise
+        # The cached data source is gone (the database was rebuilt, or its source replaced):
+        # ask the database again, once.
+        data_source_id = notion_data_source_resolve(channel=task.channel, api=api, refresh=True)
+        found = _task_id_look_up(task, api, data_source_id)
     pages = [p for p in found.get("results", []) if plain_text(p["properties"].get("Task ID"))]
     created = not pages
     page_id = _page_create(task, api, data_source_id) if created else pages[0]["id"]
@@ -239,21 +316,24 @@ def _page_find_or_create(task, api):
     return VideoTask.objects.values_list("notion_page_id", flat=True).get(pk=task.pk), created
 
 
-def _page_create(task, api, data_source_id):
-    source = api.call(
-        f"reading data source {data_source_id}", api.client.data_sources.retrieve, data_source_id
+def _task_id_look_up(task, api, data_source_id):
+    return api.call(
+        f"looking up task {task.pk} by Task ID in data source {data_source_id}",
+        api.client.data_sources.query,
+        data_source_id,
+        filter={"property": "Task ID", "rich_text": {"equals": str(task.pk)}},
+        page_size=10,
     )
-    title_name = next(
-        (name for name, prop in source.get("properties", {}).items() if prop["type"] == "title"),
-        "Title",
-    )
+
+
+def _page_create(task, api, data_source_id, *, error_log=None):
     properties = {
-        title_name: {"title": rich_text(task.title)},
+        TITLE_PROPERTY_ID: {"title": rich_text(task.title)},
         "Channel": {"select": {"name": task.channel_id}},
         "Topic": {"rich_text": rich_text(task.topic)},
         "Story Direction": {"rich_text": rich_text(task.story_direction)},
         "Priority": {"select": {"name": task.get_priority_display()}},
-        **task_page_properties(task),
+        **task_page_properties(task, error_log=error_log),
     }
     page = api.call(
         f"creating the page of task {task.pk} in data source {data_source_id}",
@@ -277,7 +357,7 @@ def notion_push_pending():
     cancelled = (
         VideoTask.objects.filter(cancelled_at__isnull=False)
         .exclude(channel__notion_database_id="")
-        .exclude(notion_push__pushed_status=ARCHIVED)
+        .exclude(notion_push__pushed_status__in=(ARCHIVED, TRASHED))
         .exclude(notion_push__requested_at__gte=F("cancelled_at"))
         .values_list("pk", flat=True)[:SWEEP_BATCH]
     )

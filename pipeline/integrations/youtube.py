@@ -10,111 +10,42 @@ second video:
   (`PUT` with `Content-Range: bytes */total`) and continues from there. A session produces at most
   one video however often it is resumed; only a new session could make a second one;
 - the video id is saved the moment a response carries it;
-- when the connection fails after the last chunk was sent, nobody can know whether the video
-  exists: the row goes to UNKNOWN (CRITICAL alert, audit row), the task stops in upload_error, and
-  only reconciliation (a status query on the same session) settles it. Nothing re-inserts it.
+- when the connection fails after the last chunk was sent (reset, timeout), the session is
+  asked at once what arrived (Google's guidance): done -> the video id; bytes missing -> resume.
+  Only a session that cannot be asked makes the row UNKNOWN (CRITICAL alert, audit row); the task
+  stops in upload_error, and reconciliation (youtube_reconcile.py) or a person
+  (`manage.py settle_upload`) settles it. Nothing re-inserts it blindly;
+- a session that expired (404) when its last chunk may have completed: the video is looked for
+  on the channel by its marker tag (youtube_find.py). Found: recorded and published. Not found:
+  a new session. An expired session whose last chunk never left cannot have made a video: a new
+  session at once;
+- uploadLimitExceeded (the channel's own daily upload limit) holds that channel's uploads for 24
+  hours (costs.quota.upload_limit_record); quotaExceeded holds the project's until the reset.
 
-The resumable protocol is spoken here on the SDK's authorized transport rather than through
-MediaFileUpload.next_chunk: the SDK sends the first chunk in the same call that opens the session
-(no moment to save the URI in between) and keeps its resume state in private attributes.
+Modules: the row and its lease in youtube_row.py; the resumable protocol in youtube_session.py;
+finding a video by its marker in youtube_find.py; reconciliation and settling by hand in
+youtube_reconcile.py; the thumbnail in youtube_thumbnail.py.
 """
 
-import datetime as dt
-import http.client
 import json
 import os
-import subprocess
-import time
 
-import httplib2
-import structlog
-from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
-from django.utils import timezone
 from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as GoogleTransportError
-from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaFileUpload
 
-from channels_app.models import Channel
-from costs.quota import QuotaUnavailable, quota_record_exceeded, quota_reserve
 from pipeline import paths
-from pipeline.alerts import alert_send
-from pipeline.integrations.youtube_client import (
-    YouTube,
-    api_error_reason,
-    auth_failed,
-    channel_credentials,
-    endpoint_url,
+from pipeline.integrations.youtube_client import YouTube, auth_failed
+from pipeline.integrations.youtube_row import (
+    WATCH_URL,
+    upload_claim,
+    upload_release,
+    upload_row_get,
 )
-from pipeline.integrations.youtube_metadata import (
-    PUBLISH_LEAD,
-    marker_tag,
-    publish_slot,
-    thumbnail_image,
-    video_metadata,
-)
-from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
+from pipeline.integrations.youtube_session import upload_send
+from pipeline.integrations.youtube_thumbnail import thumbnail_set
+from pipeline.models import Video
 from pipeline.runner import Outcome
-from pipeline.steps import UnitDeferred, UnitError, UnitSpec, upload_provider_register
-from reviews.services import audit_log_record
-
-log = structlog.get_logger(__name__)
-
-WATCH_URL = "https://www.youtube.com/watch?v={}"
-UPLOADER = "youtube-uploader"  # the actor of audit rows written by the uploader
-PART = "snippet,status"
-CHUNK_RETRIES = 5  # failed chunks in a row before the attempt gives up (the session is kept)
-CHUNK_RETRY_BASE_SECONDS = 1.0
-TRANSPORT_ERRORS = (OSError, httplib2.HttpLib2Error, http.client.HTTPException)
-
-
-def _now():
-    return timezone.now()
-
-
-def _lease():
-    return dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
-
-
-def _api_failure(status, content, *, what, project):
-    """An HTTP error answer from YouTube as an exception the pipeline understands."""
-    reason, message = api_error_reason(content)
-    if status == 403 and reason in {"quotaExceeded", "dailyLimitExceeded"}:
-        until = quota_record_exceeded(project, now=_now())
-        return UnitDeferred("quota", until=until)
-    text = f"{what}: YouTube answered {status} {reason or ''} {message}".strip()
-    if status in (408, 429) or status >= 500:
-        return UnitError(f"{text}; retried later", outcome=Outcome.TEMPORARY)
-    if status in (401, 403):
-        return UnitError(f"{text}; check the channel's permissions", outcome=Outcome.AUTH)
-    return UnitError(text, outcome=Outcome.PERMANENT)
-
-
-def _request_body(task, upload):
-    """The body sent when a session opens. Kept for a retry (same metadata, same slot) unless its
-    slot is too close by now (e.g. the upload waited for quota). Slots are chosen under the
-    channel's row lock, so two uploads of a channel do not take the same one."""
-    fresh = upload.publish_at is None or upload.publish_at >= _now() + PUBLISH_LEAD
-    if upload.request_body and fresh:
-        return upload.request_body
-    with transaction.atomic():
-        channel = Channel.objects.select_for_update().get(pk=task.channel_id)
-        taken = set(
-            Upload.objects.filter(task__channel=channel, publish_at__isnull=False)
-            .exclude(pk=upload.pk)
-            .exclude(state=UploadState.FAILED)
-            .values_list("publish_at", flat=True)
-        )
-        publish_at = publish_slot(channel, now=_now(), taken=taken)
-        body = video_metadata(task, marker=upload.marker, publish_at=publish_at)
-        Upload.objects.filter(pk=upload.pk).update(request_body=body, publish_at=publish_at)
-    upload.request_body, upload.publish_at = body, publish_at
-    return body
-
-
-# --- The upload unit -----------------------------------------------------------------------------
+from pipeline.steps import UnitError, UnitSpec, upload_provider_register
 
 
 def receipt_path(task):
@@ -132,81 +63,20 @@ def upload_unit(task):
 upload_provider_register("youtube", upload_unit)
 
 
-def _upload_row(task):
-    upload, _ = Upload.objects.get_or_create(
-        task=task, defaults={"quota_project": task.channel.quota_project or "default"}
-    )
-    return upload
-
-
-def _upload_claim(upload, owner):
-    """Take the upload for this execution, or raise: another live execution holds it."""
-    now = _now()
-    free = Q(lease_owner="") | Q(lease_expires_at__lt=now) | Q(lease_owner=owner)
-    claimed = Upload.objects.filter(free, pk=upload.pk).update(
-        lease_owner=owner, lease_expires_at=now + _lease(), attempts=F("attempts") + 1
-    )
-    upload.refresh_from_db()
-    if claimed != 1:
-        raise UnitError(
-            f"upload of task {upload.task_id}: another worker is uploading it (lease until "
-            f"{upload.lease_expires_at:%H:%M:%S} UTC); this attempt retries later",
-            outcome=Outcome.TEMPORARY,
-        )
-    return upload
-
-
-def _upload_release(upload_id, owner):
-    Upload.objects.filter(pk=upload_id, lease_owner=owner).update(
-        lease_owner="", lease_expires_at=None
-    )
-
-
-def _progress_save(upload, owner, **fields):
-    """Save progress under our lease and renew it (and the work item's: an in-process unit has no
-    script heartbeat). A lost lease stops this execution before it sends another byte."""
-    until = _now() + _lease()
-    saved = Upload.objects.filter(pk=upload.pk, lease_owner=owner).update(
-        lease_expires_at=until, **fields
-    )
-    if saved != 1:
-        raise UnitError(
-            f"upload of task {upload.task_id}: the lease was lost to another worker; this "
-            "execution stops and the other one continues the same session",
-            outcome=Outcome.TEMPORARY,
-        )
-    WorkItem.objects.filter(
-        task_id=upload.task_id, step="upload", unit="video", state=WorkState.RUNNING
-    ).update(lease_expires_at=until)
-    for name, value in fields.items():
-        setattr(upload, name, value)
-
-
-def _video_saved(task, upload, video_id):
-    """The video exists: record it before anything else can go wrong."""
-    url = WATCH_URL.format(video_id)
-    with transaction.atomic():
-        Upload.objects.filter(pk=upload.pk).update(
-            video_id=video_id, state=UploadState.DONE, bytes_confirmed=upload.total_bytes, error=""
-        )
-        Video.objects.filter(task_id=task.pk).update(youtube_video_id=video_id, youtube_url=url)
-    upload.refresh_from_db()
-    log.info("youtube_video_created", video_id=video_id)
-
-
 def upload_video(task):
     """Upload the task's final video (resuming its session if one exists), set the thumbnail,
     and return {"outputs": [url], "usage": {"youtube_video_id": id}}."""
     channel = task.channel
-    upload = _upload_row(task)
+    upload = upload_row_get(task)
     if not (upload.video_id and upload.thumbnail_set):
         owner = _owner()
-        upload = _upload_claim(upload, owner)
+        upload = upload_claim(upload, owner)
+        client = None
         try:
-            client = YouTube(channel_credentials(channel))
+            client = YouTube.for_channel(channel)
             if not upload.video_id:
                 try:
-                    _upload_send(task, upload, client, owner)
+                    upload_send(task, upload, client, owner)
                 except RefreshError as error:
                     raise auth_failed(channel, error, task=task) from None
                 except GoogleTransportError as error:
@@ -215,9 +85,11 @@ def upload_video(task):
                         f"OAuth token ({error}); retried later",
                         outcome=Outcome.TEMPORARY,
                     ) from None
-            _thumbnail_set(task, upload, client)
+            thumbnail_set(task, upload, client)
         finally:
-            _upload_release(upload.pk, owner)
+            upload_release(upload.pk, owner)
+            if client is not None:
+                client.save_refreshed_token()
     return _finish(task, upload)
 
 
@@ -242,331 +114,3 @@ def _finish(task, upload):
     temporary.write_text(json.dumps(receipt, indent=2))
     os.replace(temporary, path)
     return {"outputs": [url], "usage": {"youtube_video_id": upload.video_id}}
-
-
-def _upload_send(task, upload, client, owner):
-    source = paths.final_video(task.channel_id, str(task.pk))
-    if not source.is_file():
-        raise UnitError(
-            f"upload of task {task.pk}: {source} is missing; run the assembly step again "
-            f"(`manage.py task_retry {task.pk}` after resetting it)",
-            outcome=Outcome.PERMANENT,
-        )
-    total = source.stat().st_size
-    offset = 0
-    if upload.session_uri:
-        offset = _session_resume(task, upload, client.http, owner, total)
-        if offset is None:
-            return  # the session had completed: the video id is saved
-    if not upload.session_uri:
-        _session_start(task, upload, client, owner, source, total)
-        offset = 0
-    _chunks_send(task, upload, client.http, owner, source, total, offset)
-
-
-def _session_start(task, upload, client, owner, source, total):
-    try:
-        quota_reserve(upload.quota_project, "videos.insert", now=_now())
-    except QuotaUnavailable as unavailable:
-        raise UnitDeferred("quota", until=unavailable.until) from None
-    body = _request_body(task, upload)
-    media = MediaFileUpload(str(source), mimetype="video/mp4", resumable=True)
-    request = client.api.videos().insert(part=PART, body=body, media_body=media)
-    headers = {
-        **request.headers,
-        "X-Upload-Content-Type": "video/mp4",
-        "X-Upload-Content-Length": str(total),
-    }
-    try:
-        response, content = client.http.request(
-            endpoint_url(request.uri), "POST", body=request.body, headers=headers
-        )
-    except TRANSPORT_ERRORS as error:
-        # No bytes were sent: a session without bytes never becomes a video.
-        raise UnitError(
-            f"upload of task {task.pk}: could not open an upload session ({error}); retried later",
-            outcome=Outcome.TEMPORARY,
-        ) from None
-    if response.status != 200 or "location" not in response:
-        raise _api_failure(
-            response.status,
-            content,
-            what=f"upload of task {task.pk}: opening the session",
-            project=upload.quota_project,
-        )
-    # Saved before the first byte: from here on, every process resumes this session.
-    _progress_save(
-        upload,
-        owner,
-        session_uri=response["location"],
-        session_started_at=_now(),
-        total_bytes=total,
-        bytes_confirmed=0,
-        state=UploadState.UPLOADING,
-        error="",
-    )
-    log.info("youtube_session_started", bytes=total)
-
-
-def _session_query(http, upload, total):
-    """Ask the session how much arrived: ("done", video) | ("incomplete", next offset) |
-    ("gone", status). Transport errors propagate."""
-    response, content = http.request(
-        upload.session_uri,
-        "PUT",
-        body=b"",
-        headers={"Content-Range": f"bytes */{total}", "Content-Length": "0"},
-    )
-    return _chunk_answer(response, content)
-
-
-def _chunk_answer(response, content):
-    if response.status in (200, 201):
-        return "done", json.loads(content)
-    if response.status == 308:
-        # "Range: bytes=0-N" means N+1 bytes arrived; no Range means nothing did.
-        received = response.get("range", "")
-        return "incomplete", int(received.rsplit("-", 1)[1]) + 1 if received else 0
-    return "gone", (response.status, content)
-
-
-def _final_chunk_may_have_left(upload):
-    return upload.total_bytes - upload.bytes_confirmed <= settings.YOUTUBE_UPLOAD_CHUNK_BYTES
-
-
-def _session_resume(task, upload, http, owner, total):
-    """Continue a saved session: returns the offset to send from, None when the session had
-    completed (the video id is then saved), and resets the row when a session that cannot have
-    completed has expired (0 returned with no session: a new one is opened)."""
-    if upload.total_bytes and upload.total_bytes != total:
-        raise UnitError(
-            f"upload of task {task.pk}: {paths.final_video(task.channel_id, str(task.pk))} "
-            f"changed size during the upload ({upload.total_bytes} -> {total} bytes)",
-            outcome=Outcome.PERMANENT,
-        )
-    try:
-        answer, value = _session_query(http, upload, total)
-    except TRANSPORT_ERRORS as error:
-        raise UnitError(
-            f"upload of task {task.pk}: could not ask YouTube how much of the upload arrived "
-            f"({error}); retried later, resuming the same session",
-            outcome=Outcome.TEMPORARY,
-        ) from None
-    if answer == "done":
-        _video_saved(task, upload, value["id"])
-        return None
-    if answer == "incomplete":
-        _progress_save(upload, owner, bytes_confirmed=value, state=UploadState.UPLOADING)
-        log.info("youtube_session_resumed", offset=value)
-        return value
-    status, content = value
-    if status >= 500 or status == 429:
-        raise _api_failure(
-            status, content, what=f"upload of task {task.pk}: status query", project=""
-        )
-    if upload.state == UploadState.UNKNOWN or _final_chunk_may_have_left(upload):
-        _outcome_unknown(task, upload, f"the session answered {status} to a status query")
-    # The last chunk never left, so this expired session cannot have made a video: start over.
-    _progress_save(upload, owner, session_uri="", bytes_confirmed=0, state=UploadState.PENDING)
-    log.warning("youtube_session_expired", status=status)
-    return 0
-
-
-def _chunks_send(task, upload, http, owner, source, total, offset):
-    chunk_size = settings.YOUTUBE_UPLOAD_CHUNK_BYTES
-    failures = 0
-    with open(source, "rb") as file:
-        while True:
-            file.seek(offset)
-            data = file.read(chunk_size)
-            end = offset + len(data) - 1
-            headers = {"Content-Range": f"bytes {offset}-{end}/{total}"}
-            try:
-                response, content = http.request(
-                    upload.session_uri, "PUT", body=data, headers=headers
-                )
-                answer, value = _chunk_answer(response, content)
-            except TRANSPORT_ERRORS as error:
-                if end == total - 1:
-                    _outcome_unknown(task, upload, f"{type(error).__name__}: {error}")
-                answer, value = "failed", f"{type(error).__name__}: {error}"
-            if answer == "gone" and value[0] in (404, 410):
-                raise UnitError(
-                    f"upload of task {task.pk}: the upload session expired at byte {offset}; "
-                    "the next attempt checks it and opens a new one only if it cannot have "
-                    "completed",
-                    outcome=Outcome.TEMPORARY,
-                )
-            if answer == "gone" and value[0] < 500 and value[0] != 429:
-                raise _api_failure(
-                    value[0],
-                    value[1],
-                    what=f"upload of task {task.pk}: bytes {offset}-{end}",
-                    project=upload.quota_project,
-                )
-            if answer in ("gone", "failed"):
-                failures += 1
-                cause = value if answer == "failed" else f"HTTP {value[0]}"
-                log.warning("youtube_chunk_failed", offset=offset, failures=failures, cause=cause)
-                if failures > CHUNK_RETRIES:
-                    raise UnitError(
-                        f"upload of task {task.pk}: {failures} chunks failed in a row at byte "
-                        f"{offset} of {total}; retried later, resuming the same session",
-                        outcome=Outcome.TEMPORARY,
-                    )
-                time.sleep(CHUNK_RETRY_BASE_SECONDS * 2 ** (failures - 1))
-                try:
-                    answer, value = _session_query(http, upload, total)
-                except TRANSPORT_ERRORS:
-                    continue  # counted; try the same chunk again
-                if answer == "gone":
-                    continue
-            if answer == "done":
-                _video_saved(task, upload, value["id"])
-                return
-            if answer == "incomplete":
-                if value > offset:
-                    failures = 0
-                offset = value
-                _progress_save(upload, owner, bytes_confirmed=offset)
-
-
-def _outcome_unknown(task, upload, cause):
-    """The last chunk left and no answer came back: the video may exist. Never insert again."""
-    channel = task.channel
-    message = (
-        f"upload of task {task.pk} ('{task.title}'): the connection failed after the last chunk "
-        f"was sent ({cause}); YouTube may or may not have created the video. It will not be "
-        "uploaded again automatically: reconciliation asks the same upload session; to check by "
-        f"hand, look on YouTube channel {channel.youtube_channel_id or channel.pk} for a video "
-        f"tagged {marker_tag(upload.marker)}."
-    )
-    Upload.objects.filter(pk=upload.pk).update(state=UploadState.UNKNOWN, error=message)
-    upload.state = UploadState.UNKNOWN
-    audit_log_record(
-        actor=UPLOADER,
-        action="upload_outcome_unknown",
-        task=task,
-        notes=message,
-        metadata={"marker": str(upload.marker), "total_bytes": upload.total_bytes},
-        object_type="upload",
-        object_id=upload.pk,
-    )
-    alert_send(
-        level="CRITICAL",
-        title=f"{channel.pk}: upload outcome unknown for '{task.title}'",
-        message=message,
-        key=f"upload-unknown:{upload.pk}",
-        fields={"task": str(task.pk)},
-    )
-    raise UnitError(message, outcome=Outcome.PERMANENT)
-
-
-# --- Reconciliation ------------------------------------------------------------------------------
-
-
-def upload_reconcile(upload):
-    """Settle an upload whose outcome is unknown by asking its session; never inserts.
-
-    Returns the video id when the session had completed (saved), else None. A session that says
-    bytes are still missing cannot have made a video: the row goes back to UPLOADING so the next
-    attempt resumes the same session."""
-    upload = Upload.objects.select_related("task__channel").get(pk=upload.pk)
-    if upload.video_id or not upload.session_uri:
-        return upload.video_id or None
-    task = upload.task
-    client = YouTube(channel_credentials(task.channel))
-    try:
-        answer, value = _session_query(client.http, upload, upload.total_bytes)
-    except TRANSPORT_ERRORS as error:
-        log.warning("youtube_reconcile_unreachable", error=str(error))
-        return None
-    if answer == "done":
-        _video_saved(task, upload, value["id"])
-        audit_log_record(
-            actor=UPLOADER,
-            action="upload_reconciled",
-            task=task,
-            metadata={"youtube_video_id": value["id"]},
-            object_type="upload",
-            object_id=upload.pk,
-        )
-        return value["id"]
-    if answer == "incomplete" and upload.state == UploadState.UNKNOWN:
-        Upload.objects.filter(pk=upload.pk, state=UploadState.UNKNOWN).update(
-            state=UploadState.UPLOADING, bytes_confirmed=value
-        )
-        audit_log_record(
-            actor=UPLOADER,
-            action="upload_reconciled",
-            task=task,
-            notes=f"the session holds {value} of {upload.total_bytes} bytes: resumable",
-            object_type="upload",
-            object_id=upload.pk,
-        )
-    return None
-
-
-def uploads_reconcile():
-    """Beat: settle uploads in UNKNOWN; a settled one is sent back to the upload step, which
-    publishes the known video (or resumes the same session) without a second insert."""
-    from pipeline.services import PipelineError, task_retry
-    from pipeline.status import Status
-
-    settled = []
-    for upload in Upload.objects.filter(state=UploadState.UNKNOWN).select_related("task"):
-        try:
-            upload_reconcile(upload)
-        except (UnitError, RefreshError) as error:
-            log.warning("youtube_reconcile_failed", upload=upload.pk, error=str(error)[:300])
-            continue
-        upload.refresh_from_db()
-        if upload.state != UploadState.UNKNOWN and upload.task.status == Status.UPLOAD_ERROR:
-            try:
-                task_retry(task_id=upload.task_id, actor="youtube-reconcile")
-            except PipelineError:
-                continue
-            settled.append(upload.task_id)
-    return settled
-
-
-# --- Thumbnails ----------------------------------------------------------------------------------
-
-
-def _thumbnail_set(task, upload, client):
-    """Best effort: the video is already published; a failed thumbnail warns and moves on."""
-    if upload.thumbnail_set:
-        return
-    try:
-        image = thumbnail_image(task)
-        quota_reserve(upload.quota_project, "thumbnails.set", now=_now())
-        media = MediaFileUpload(str(image), mimetype="image/jpeg")
-        request = client.api.thumbnails().set(videoId=upload.video_id, media_body=media)
-        request.uri = endpoint_url(request.uri)
-        request.execute()
-    except QuotaUnavailable as unavailable:
-        return _thumbnail_warn(task, f"no quota left ({unavailable})")
-    except HttpError as error:
-        reason, message = api_error_reason(error.content)
-        if reason == "quotaExceeded":
-            quota_record_exceeded(upload.quota_project, now=_now())
-        return _thumbnail_warn(task, f"YouTube answered {error.resp.status} {reason} {message}")
-    except (
-        *TRANSPORT_ERRORS,
-        subprocess.SubprocessError,
-        RefreshError,
-        GoogleTransportError,
-    ) as error:
-        return _thumbnail_warn(task, f"{type(error).__name__}: {error}")
-    Upload.objects.filter(pk=upload.pk).update(thumbnail_set=True)
-    upload.thumbnail_set = True
-
-
-def _thumbnail_warn(task, cause):
-    alert_send(
-        level="WARNING",
-        title=f"{task.channel_id}: thumbnail not set for '{task.title}'",
-        message=f"The video is uploaded but thumbnails.set failed: {cause}. Set it in YouTube "
-        "Studio.",
-        key=f"youtube-thumbnail:{task.pk}",
-    )

@@ -11,7 +11,7 @@ from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
 
 from channels_app.models import SecretName
-from channels_app.services import channel_secret_get
+from channels_app.services import channel_secret_get, channel_secret_set
 from pipeline.alerts import alert_send
 from pipeline.runner import Outcome
 from pipeline.steps import UnitError
@@ -54,7 +54,9 @@ class YouTube:
     """A YouTube Data API v3 client and the authorized transport under it (the resumable protocol
     is spoken on the same transport, so it refreshes the token the same way)."""
 
-    def __init__(self, credentials):
+    def __init__(self, credentials, *, channel=None):
+        self.credentials, self.channel = credentials, channel
+        self._stored_token = credentials.token
         transport = _transport()
         # 308 means "resume incomplete" here, not a redirect (googleapiclient's build_http too).
         transport.redirect_codes = transport.redirect_codes - {308}
@@ -69,6 +71,27 @@ class YouTube:
             static_discovery=True,
             cache_discovery=False,
         )
+
+    @classmethod
+    def for_channel(cls, channel):
+        """A client on the channel's stored credentials; `save_refreshed_token()` afterwards."""
+        return cls(channel_credentials(channel), channel=channel)
+
+    def save_refreshed_token(self):
+        """Write a refreshed access token back to the channel's encrypted credential, so the next
+        client (another task, another worker) uses it instead of refreshing again. Called after
+        the client's calls, whatever they did; a no-op when no refresh happened."""
+        token = self.credentials.token
+        if self.channel is None or not token or token == self._stored_token:
+            return False
+        channel_secret_set(
+            channel=self.channel,
+            name=SecretName.YOUTUBE_OAUTH,
+            value=self.credentials.to_json(),
+            actor="youtube-token-refresh",
+        )
+        self._stored_token = token
+        return True
 
 
 def endpoint_url(url):

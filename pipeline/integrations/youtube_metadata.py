@@ -3,6 +3,7 @@ marker tag reconciliation looks for), the publish slot from the channel's schedu
 thumbnail image."""
 
 import datetime as dt
+import os
 import subprocess
 from zoneinfo import ZoneInfo
 
@@ -93,10 +94,39 @@ def _ffmpeg():
     return choose_ffmpeg().path
 
 
+class ThumbnailUnusable(Exception):
+    """No image YouTube would take (JPEG or PNG, at most 2 MB): the thumbnail is not sent, and
+    the message says why."""
+
+
+JPEG_QUALITIES = (90, 80, 70, 60, 50, 40, 30, 20, 10)
+
+
+def _jpeg_within_limit(image, target, *, what):
+    """Save `image` as a JPEG at the highest quality that fits THUMBNAIL_MAX_BYTES."""
+    limit = THUMBNAIL_MAX_BYTES
+    image = image.convert("RGB")
+    image.thumbnail((1280, 720))
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    for quality in JPEG_QUALITIES:
+        image.save(temporary, "JPEG", quality=quality)
+        if temporary.stat().st_size <= limit:
+            os.replace(temporary, target)
+            return target
+    size = temporary.stat().st_size
+    temporary.unlink()
+    raise ThumbnailUnusable(
+        f"{what}: still over the {limit:,}-byte limit at JPEG quality {JPEG_QUALITIES[-1]} "
+        f"({size:,} bytes)"
+    )
+
+
 def thumbnail_image(task):
-    """A JPEG under 2 MB for thumbnails.set: the storyboard's `thumbnail` (an asset id, or a
-    scene id meaning that scene's composite), else a frame a third into the final video."""
-    from PIL import Image
+    """A JPEG within YouTube's 2 MB for thumbnails.set: the storyboard's `thumbnail` (an asset
+    id, or a scene id meaning that scene's composite), else a frame a third into the final video,
+    each re-encoded at lower quality until it fits. Raises ThumbnailUnusable saying why when
+    neither can be made."""
+    from PIL import Image, UnidentifiedImageError
 
     from pipeline.media import media_duration
 
@@ -107,22 +137,29 @@ def thumbnail_image(task):
     if named:
         step = "assets" if named in asset_ids else "composites"
         source = paths.unit_output(channel_id, task_id, step, named)
-        with Image.open(source) as image:
-            image = image.convert("RGB")
-            image.thumbnail((1280, 720))
-            for quality in (90, 80, 70, 60):
-                image.save(target, "JPEG", quality=quality)
-                if target.stat().st_size <= THUMBNAIL_MAX_BYTES:
-                    break
-        return target
+        what = f"storyboard thumbnail '{named}'"
+        if not source.is_file():
+            raise ThumbnailUnusable(f"{what}: {source} is missing")
+        try:
+            with Image.open(source) as image:
+                return _jpeg_within_limit(image, target, what=what)
+        except (UnidentifiedImageError, OSError) as error:
+            raise ThumbnailUnusable(f"{what}: {source} is not a readable image ({error})") from None
     video = paths.final_video(channel_id, task_id)
     seconds = (media_duration(video) or 0) / 3
-    subprocess.run(  # noqa: S603 - fixed arguments, paths from pipeline.paths
-        [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{seconds:.2f}",
-         "-i", str(video), "-frames:v", "1", "-vf", "scale='min(1280,iw)':-2", "-q:v", "3",
-         str(target)],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )  # fmt: skip
-    return target
+    frame = target.with_name("thumbnail-frame.png")  # lossless: re-encoded below
+    try:
+        subprocess.run(  # noqa: S603 - fixed arguments, paths from pipeline.paths
+            [_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y", "-ss", f"{seconds:.2f}",
+             "-i", str(video), "-frames:v", "1", str(frame)],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )  # fmt: skip
+    except (subprocess.SubprocessError, OSError) as error:
+        raise ThumbnailUnusable(f"a frame of {video} could not be extracted ({error})") from None
+    try:
+        with Image.open(frame) as image:
+            return _jpeg_within_limit(image, target, what=f"a frame of {video.name}")
+    finally:
+        frame.unlink(missing_ok=True)

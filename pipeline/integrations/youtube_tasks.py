@@ -2,10 +2,10 @@
 
 from celery import shared_task
 
-from pipeline.integrations import youtube
+from pipeline.integrations import youtube_reconcile
 
 
 # A status query per unknown upload: seconds. Meant for beat (e.g. every 10 minutes).
 @shared_task(name="pipeline.youtube_reconcile_uploads", soft_time_limit=240, time_limit=300)
 def youtube_reconcile_uploads():
-    youtube.uploads_reconcile()
+    youtube_reconcile.uploads_reconcile()

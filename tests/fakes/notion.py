@@ -11,6 +11,20 @@ validation_error). Every shape violation is also kept in `problems`, which the t
 requires to be empty. It records request times (`times`, for the rate test) and per-page update
 counts (`updates`). last_edited_time is rounded down to the minute, like Notion's. Faults:
 `fail_next(Reply...)` answers the next requests with a canned reply (429 with Retry-After, 5xx).
+
+As strict as Notion's documentation:
+- size limits counted as Notion counts them (JavaScript string length, UTF-16 code units: an
+  emoji counts 2): 2,000 per rich-text object's content and per URL, 100 rich-text objects per
+  property (400 validation_error); a long code block comes back as several rich-text objects;
+- editing a trashed page is refused (400 validation_error "Can't edit block that is archived");
+  only `{"in_trash": false}` restores it. `archived` (a deprecated alias in 2025-09-03) is
+  accepted but recorded in `problems`;
+- property values may be keyed by name or by property id (the title property's id is "title");
+- ids are accepted with or without dashes, as Notion accepts them;
+- `rate_limit=3.0` answers 429 rate_limited with Retry-After by itself when a client sends more
+  than that many requests in any second (Notion's average of 3 per second);
+- a person can rename a property, delete a select/status option, or trash a card
+  (`rename_property`, `delete_option`, `trash_card`).
 """
 
 from __future__ import annotations
@@ -51,6 +65,33 @@ def server_error(status=503, code="service_unavailable"):
     return notion_error(status, code, "Notion is unavailable, please try again later.")
 
 
+def utf16_length(text):
+    """The length Notion checks: JavaScript's string length, in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _dashed(object_id):
+    """Notion accepts ids with or without dashes; the fake stores them dashed."""
+    bare = object_id.replace("-", "").lower()
+    if len(bare) != 32:
+        return object_id
+    return str(uuid.UUID(bare))
+
+
+def _split_utf16(text, size=2000):
+    chunks, current, units = [], [], 0
+    for char in text:
+        width = utf16_length(char)
+        if units + width > size:
+            chunks.append("".join(current))
+            current, units = [], 0
+        current.append(char)
+        units += width
+    if current or not chunks:
+        chunks.append("".join(current))
+    return chunks
+
+
 def _minute(moment):
     return moment.replace(second=0, microsecond=0).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
@@ -65,7 +106,7 @@ def board_schema(*, omit_properties=(), omit_status_options=(), status_options=N
         if name not in omit_status_options
     ]
     properties = {
-        "Title": {"type": "title", "title": {}},
+        "Title": {"id": "title", "type": "title", "title": {}},
         "Status": {"type": "status", "status": {"options": options, "groups": []}},
         "Channel": {"type": "select", "select": {"options": []}},
         "Topic": {"type": "rich_text", "rich_text": {}},
@@ -84,7 +125,8 @@ def board_schema(*, omit_properties=(), omit_status_options=(), status_options=N
     for name in omit_properties:
         properties.pop(name)
     for name, prop in properties.items():
-        prop.update({"id": uuid.uuid4().hex[:4], "name": name})
+        prop.setdefault("id", uuid.uuid4().hex[:4])
+        prop["name"] = name
     return properties
 
 
@@ -92,10 +134,17 @@ class Invalid(Exception):
     pass
 
 
+class TooLong(Exception):
+    """A size limit: Notion answers 400 validation_error (a client's mistake, but a plausible
+    one, so not a shape problem of the fake's own)."""
+
+
 class FakeNotion(FakeServer):
-    def __init__(self, tokens=()):
+    def __init__(self, tokens=(), *, rate_limit=None):
         super().__init__()
         self.tokens = set(tokens)
+        self.rate_limit = rate_limit  # requests per second before a 429, None: no limit
+        self.rate_limited = 0  # 429 answers given by the rate limit
         self.databases = {}  # database id -> [data source ids]
         self.schemas = {}  # data source id -> properties
         self.pages = {}  # page id -> page object
@@ -152,7 +201,8 @@ class FakeNotion(FakeServer):
                 self.blocks[page_id].append(
                     {"object": "block", "id": str(uuid.uuid4()), "type": "code",
                      "code": {"language": "yaml", "caption": [],
-                              "rich_text": self._rich([{"text": {"content": storyboard}}])}}
+                              "rich_text": self._rich([{"text": {"content": chunk}}
+                                                       for chunk in _split_utf16(storyboard)])}}
                 )  # fmt: skip
         return page_id
 
@@ -162,6 +212,34 @@ class FakeNotion(FakeServer):
             page = self.pages[page_id]
             page["properties"]["Status"]["status"] = self._option(page, "Status", status)
             page["last_edited_time"] = _minute(self.clock())
+
+    def trash_card(self, page_id):
+        """A person moves the card to the trash."""
+        with self._state:
+            page = self.pages[page_id]
+            page["archived"] = page["in_trash"] = True
+            page["last_edited_time"] = _minute(self.clock())
+
+    def rename_property(self, data_source_id, old, new):
+        """A person renames a property (its id stays; pages show it under the new name)."""
+        with self._state:
+            schema = self.schemas[data_source_id]
+            schema[new] = schema.pop(old)
+            schema[new]["name"] = new
+            for page in self.pages.values():
+                if page["parent"]["data_source_id"] == data_source_id and old in page["properties"]:
+                    page["properties"][new] = page["properties"].pop(old)
+
+    def delete_option(self, data_source_id, property_name, option_name):
+        """A person deletes a select or status option: cards showing it show nothing."""
+        with self._state:
+            prop = self.schemas[data_source_id][property_name]
+            kind = prop["type"]
+            prop[kind]["options"] = [o for o in prop[kind]["options"] if o["name"] != option_name]
+            for page in self.pages.values():
+                value = page["properties"].get(property_name, {}).get(kind)
+                if value and value.get("name") == option_name:
+                    page["properties"][property_name][kind] = None
 
     def value(self, page_id, name):
         prop = self.pages[page_id]["properties"].get(name)
@@ -190,11 +268,28 @@ class FakeNotion(FakeServer):
         with self._state:
             if self._faults:
                 return self._faults.popleft()
+            if self._over_rate():
+                self.rate_limited += 1
+                return rate_limited(1)
             try:
                 return self._route(request)
             except Invalid as invalid:
                 self.problems.append(f"{request.method} {request.path}: {invalid}")
                 return notion_error(400, "validation_error", str(invalid))
+
+    def _over_rate(self):
+        """More than `rate_limit` answered requests in the last second (429s not counted)."""
+        if not self.rate_limit:
+            return False
+        now = time.time()
+        answered = getattr(self, "_answered", collections.deque())
+        self._answered = answered
+        while answered and answered[0] <= now - 1.0:
+            answered.popleft()
+        if len(answered) >= self.rate_limit:
+            return True
+        answered.append(now)
+        return False
 
     def _route(self, request):
         routes = [
@@ -213,7 +308,7 @@ class FakeNotion(FakeServer):
                 body = request.json if request.body else {}
                 if request.body and not isinstance(body, dict):
                     raise Invalid("body must be a JSON object")
-                return handler(request, body, *match.groups())
+                return handler(request, body, *(_dashed(group) for group in match.groups()))
         return notion_error(400, "invalid_request_url", "Invalid request URL.")
 
     @staticmethod
@@ -346,6 +441,7 @@ class FakeNotion(FakeServer):
         parent = body.get("parent", {})
         if parent.get("type") != "data_source_id" or "data_source_id" not in parent:
             raise Invalid(f"parent must be {{type: data_source_id, data_source_id}}, got {parent}")
+        parent = {**parent, "data_source_id": _dashed(parent["data_source_id"])}
         if parent["data_source_id"] not in self.schemas:
             return self._not_found("data source", parent["data_source_id"])
         page_id = str(uuid.uuid4())
@@ -379,6 +475,17 @@ class FakeNotion(FakeServer):
         page = self.pages.get(page_id)
         if page is None:
             return self._not_found("page", page_id)
+        if "archived" in body:
+            self.problems.append(
+                f"PATCH {request.path}: 'archived' is deprecated in 2025-09-03; use 'in_trash'"
+            )
+        restoring = body.get("in_trash") is False or body.get("archived") is False
+        if page["in_trash"] and not restoring:
+            return notion_error(
+                400,
+                "validation_error",
+                "Can't edit block that is archived. You must unarchive the block before editing.",
+            )
         staged = copy.deepcopy(page)
         error = self._set_properties(staged, body.get("properties", {}))
         if error:
@@ -418,13 +525,25 @@ class FakeNotion(FakeServer):
 
     @staticmethod
     def _rich(items):
+        if not isinstance(items, list):
+            raise Invalid(f"rich text must be a list, got {items!r}")
+        if len(items) > 100:
+            raise TooLong(
+                f"body failed validation: body.properties.rich_text.length should be ≤ `100`, "
+                f"instead was `{len(items)}`."
+            )
         result = []
         for item in items:
             if not isinstance(item, dict) or not isinstance(item.get("text"), dict):
                 raise Invalid(f"rich text items need a text object, got {item!r}")
             content = item["text"].get("content")
-            if not isinstance(content, str) or len(content) > 2000:
-                raise Invalid("rich text content must be a string of at most 2000 characters")
+            if not isinstance(content, str):
+                raise Invalid("rich text content must be a string")
+            if utf16_length(content) > 2000:
+                raise TooLong(
+                    f"body failed validation: body.properties.text.content.length should be ≤ "
+                    f"`2000`, instead was `{utf16_length(content)}`."
+                )
             result.append(
                 {"type": "text", "text": {"content": content, "link": None},
                  "plain_text": content, "href": None}
@@ -441,47 +560,63 @@ class FakeNotion(FakeServer):
     def _set_properties(self, page, properties):
         """Apply request-shaped property values; a Notion-style 400 reply when one is wrong."""
         schema = self.schemas[page["parent"]["data_source_id"]]
-        for name, value in properties.items():
-            if name not in schema:
+        ids = {prop["id"]: prop_name for prop_name, prop in schema.items()}
+        for key, value in properties.items():
+            name = key if key in schema else ids.get(key)
+            if name is None:
                 return notion_error(
-                    400, "validation_error", f"{name} is not a property that exists."
+                    400, "validation_error", f"{key} is not a property that exists."
                 )
-            kind = schema[name]["type"]
-            if not isinstance(value, dict) or set(value) - {"type"} != {kind}:
-                return notion_error(
-                    400,
-                    "validation_error",
-                    f"{name} is expected to be {kind}.",
-                )
-            raw = value[kind]
-            if kind in ("title", "rich_text"):
-                stored = self._rich(raw)
-            elif kind == "status":
-                try:
-                    stored = self._option(page, name, raw["name"])
-                except KeyError:
-                    return notion_error(
-                        400,
-                        "validation_error",
-                        f'Invalid status option. Status option "{raw["name"]}" does not exist '
-                        f'for property "{name}".',
-                    )
-            elif kind == "select":
-                stored = None if raw is None else {"name": raw["name"], "color": "default"}
-            elif kind == "number":
-                if raw is not None and not isinstance(raw, int | float):
-                    raise Invalid(f"{name}: number expected, got {raw!r}")
-                stored = raw
-            else:  # url
-                if raw is not None and not isinstance(raw, str):
-                    raise Invalid(f"{name}: url string expected, got {raw!r}")
-                stored = raw
-            page["properties"][name] = {"id": schema[name]["id"], "type": kind, kind: stored}
+            try:
+                error = self._set_property(page, schema, name, value)
+            except TooLong as too_long:
+                return notion_error(400, "validation_error", str(too_long))
+            if error:
+                return error
         for name, prop in schema.items():
             if name not in page["properties"]:
                 empty = [] if prop["type"] in ("title", "rich_text") else None
                 page["properties"][name] = {"id": prop["id"], "type": prop["type"],
                                             prop["type"]: empty}  # fmt: skip
+        return None
+
+    def _set_property(self, page, schema, name, value):
+        kind = schema[name]["type"]
+        if not isinstance(value, dict) or set(value) - {"type"} != {kind}:
+            return notion_error(
+                400,
+                "validation_error",
+                f"{name} is expected to be {kind}.",
+            )
+        raw = value[kind]
+        if kind in ("title", "rich_text"):
+            stored = self._rich(raw)
+        elif kind == "status":
+            try:
+                stored = self._option(page, name, raw["name"])
+            except KeyError:
+                return notion_error(
+                    400,
+                    "validation_error",
+                    f'Invalid status option. Status option "{raw["name"]}" does not exist '
+                    f'for property "{name}".',
+                )
+        elif kind == "select":
+            stored = None if raw is None else {"name": raw["name"], "color": "default"}
+        elif kind == "number":
+            if raw is not None and not isinstance(raw, int | float):
+                raise Invalid(f"{name}: number expected, got {raw!r}")
+            stored = raw
+        else:  # url
+            if raw is not None and not isinstance(raw, str):
+                raise Invalid(f"{name}: url string expected, got {raw!r}")
+            if raw is not None and utf16_length(raw) > 2000:
+                raise TooLong(
+                    f"body failed validation: body.properties.{name}.url.length should be "
+                    f"≤ `2000`, instead was `{utf16_length(raw)}`."
+                )
+            stored = raw
+        page["properties"][name] = {"id": schema[name]["id"], "type": kind, kind: stored}
         return None
 
     def __repr__(self):

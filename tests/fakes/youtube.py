@@ -21,10 +21,20 @@ go to YOUTUBE_API_BASE through client_options, as in production.
 
 httplib2 silently sends a request again once when the connection drops before an answer, so a
 drop that the client should notice drops two requests in a row (`drops`).
+
+As strict as Google's documentation: the final chunk is answered 201 Created (`final_status`;
+200 is what a status query or a re-sent complete upload gets); an expired session answers 404;
+`upload_limit_exceeded` refuses videos.insert with 400 uploadLimitExceeded (the channel's own
+daily limit, domain youtube.video); thumbnails.set refuses images over 2 MB (413
+uploadTooLarge) and anything but a JPEG or PNG (400 invalidImage); channels.list
+part=contentDetails names the uploads playlist, playlistItems.list lists it (newest first) and
+videos.list returns snippet.tags, so a video can be found by its marker tag (`api_calls` counts
+these calls).
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import re
 import socket
@@ -42,6 +52,7 @@ ACCESS_TOKEN = "fake-access-token-0"
 REFRESH_TOKEN = "fake-refresh-token"
 CHANNEL_ID = "UCfakefakefakefakefake00"
 DROP = Reply(status=0)  # close the connection without an answer
+THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+)")
 
 
@@ -86,6 +97,10 @@ class FakeYouTube(FakeServer):
         self.quota_exceeded = False  # videos.insert answers 403 quotaExceeded
         self.revoked = False  # access tokens refused (401) and refresh answers invalid_grant
         self.hang_after_last_chunk = False  # the video is made, the answer never comes
+        self.final_status = 201  # what the chunk that completes an upload is answered
+        self.unanswerable_status_queries = False  # status queries dropped (no answer at all)
+        self.upload_limit_exceeded = False  # videos.insert: 400 uploadLimitExceeded
+        self.api_calls = collections.Counter()  # "channels.list" etc. -> calls
         self._drops_left = 0
         self._count_lock = threading.Lock()
 
@@ -95,6 +110,11 @@ class FakeYouTube(FakeServer):
     def inserts(self):
         """Videos created (uploads completed)."""
         return len(self.videos)
+
+    def expire_sessions(self):
+        """Every upload session expires (404 from then on); videos already made stay."""
+        with self._count_lock:
+            self.sessions.clear()
 
     @property
     def insert_bodies(self):
@@ -127,15 +147,47 @@ class FakeYouTube(FakeServer):
         if path == "/upload/youtube/v3/thumbnails/set" and request.method == "POST":
             return self._thumbnail(request)
         if path == "/youtube/v3/videos" and request.method == "GET":
+            self.api_calls["videos.list"] += 1
             ids = ",".join(request.query.get("id", [""])).split(",")
+            if len(ids) > 50:
+                return Reply.json_body(400, error_body(400, "badRequest", "at most 50 ids"))
             items = [self.videos[video_id] for video_id in ids if video_id in self.videos]
             return Reply.json_body(200, {"kind": "youtube#videoListResponse", "items": items})
         if path == "/youtube/v3/channels" and request.method == "GET":
+            self.api_calls["channels.list"] += 1
             items = []
             if request.query.get("mine") == ["true"]:
-                items = [{"id": self.channel_id, "snippet": {"title": "Fake Channel"}}]
+                items = [
+                    {
+                        "id": self.channel_id,
+                        "snippet": {"title": "Fake Channel"},
+                        "contentDetails": {
+                            "relatedPlaylists": {"uploads": "UU" + self.channel_id[2:]}
+                        },
+                    }
+                ]
             return Reply.json_body(200, {"kind": "youtube#channelListResponse", "items": items})
+        if path == "/youtube/v3/playlistItems" and request.method == "GET":
+            return self._playlist_items(request)
         return Reply.json_body(404, error_body(404, "notFound", f"no route {path}"))
+
+    def _playlist_items(self, request):
+        self.api_calls["playlistItems.list"] += 1
+        if request.query.get("playlistId") != ["UU" + self.channel_id[2:]]:
+            return Reply.json_body(404, error_body(404, "playlistNotFound", "no such playlist"))
+        size = int(request.query.get("maxResults", ["5"])[0])
+        if not 0 <= size <= 50:
+            return Reply.json_body(400, error_body(400, "invalidValue", "maxResults 0-50"))
+        newest_first = list(reversed(self.videos.values()))[:size]
+        items = [
+            {
+                "kind": "youtube#playlistItem",
+                "snippet": {"title": video["snippet"].get("title", "")},
+                "contentDetails": {"videoId": video["id"]},
+            }
+            for video in newest_first
+        ]
+        return Reply.json_body(200, {"kind": "youtube#playlistItemListResponse", "items": items})
 
     def _send(self, handler, reply):
         if reply is DROP:
@@ -182,6 +234,16 @@ class FakeYouTube(FakeServer):
                     domain="youtube.quota",
                 ),
             )
+        if self.upload_limit_exceeded:
+            return Reply.json_body(
+                400,
+                error_body(
+                    400,
+                    "uploadLimitExceeded",
+                    "The user has exceeded the number of videos they may upload.",
+                    domain="youtube.video",
+                ),
+            )
         if request.query.get("uploadType") != ["resumable"]:
             return Reply.json_body(400, error_body(400, "badRequest", "uploadType=resumable"))
         length = request.headers.get("x-upload-content-length")
@@ -206,6 +268,8 @@ class FakeYouTube(FakeServer):
             return Reply.json_body(400, error_body(400, "badContent", "bad Content-Range"))
         if match.group(1) is None:
             self.status_queries += 1
+            if self.unanswerable_status_queries:
+                return DROP
             return self._progress(session)
         return self._chunk(session, int(match.group(1)), request.body)
 
@@ -225,6 +289,7 @@ class FakeYouTube(FakeServer):
                 self.fail_chunks[number], error_body(self.fail_chunks[number], "backendError", "x")
             )
         have = len(session.received)
+        already_done = bool(session.video_id)
         if start <= have and not session.video_id:
             fresh = data[have - start :]
             session.received.extend(fresh)
@@ -238,7 +303,10 @@ class FakeYouTube(FakeServer):
                 "snippet": {**snippet, "channelId": self.channel_id},
                 "status": {"uploadStatus": "uploaded", **status},
             }
+        completed = bool(session.video_id) and not already_done
         reply = self._progress(session)
+        if completed:
+            reply.status = self.final_status  # 201 Created for the chunk that made the video
         if self.chunk_delay:
             reply.delay = self.chunk_delay
         if number == self.no_range_after_chunk and not session.video_id:
@@ -256,6 +324,20 @@ class FakeYouTube(FakeServer):
         video_id = request.query.get("videoId", [""])[0]
         if video_id not in self.videos:
             return Reply.json_body(404, error_body(404, "videoNotFound", video_id))
+        if len(request.body) > THUMBNAIL_MAX_BYTES:
+            return Reply.json_body(
+                413, error_body(413, "uploadTooLarge", "The thumbnail is larger than 2 MB.")
+            )
+        kind = request.headers.get("content-type", "")
+        looks_like = (
+            "image/jpeg" if request.body[:3] == b"\xff\xd8\xff"
+            else "image/png" if request.body[:8] == b"\x89PNG\r\n\x1a\n"
+            else ""
+        )  # fmt: skip
+        if kind not in ("image/jpeg", "image/png") or looks_like != kind:
+            return Reply.json_body(
+                400, error_body(400, "invalidImage", f"not a JPEG or PNG image ({kind})")
+            )
         self.thumbnails[video_id] = request.body
         return Reply.json_body(200, {"items": [{"default": {"url": "https://i.ytimg.com/x"}}]})
 

@@ -82,7 +82,8 @@ def test_a_cancelled_task_has_its_page_archived_by_the_sweep(board, notion, enqu
     assert enqueued == [task.pk]
     assert notion_push(task.pk) == "pushed"
 
-    assert notion.pages[page_id]["archived"] is True
+    assert notion.pages[page_id]["in_trash"] is True
+    assert "in_trash" in notion.writes("PATCH", page_id)[-1].json
     assert NotionPush.objects.get(task=task).pushed_status == "archived"
     assert notion_push_pending() == 0
 

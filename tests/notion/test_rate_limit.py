@@ -134,3 +134,34 @@ def test_without_redis_the_window_holds_across_processes_through_a_file(settings
         limiter.acquire()
     assert time.monotonic() - started >= 1.05  # the 4th waited for the window
     assert list((tmp_path / "notion-rate").iterdir())[0].name != "secret_file_backed.json"
+
+
+def test_the_fake_refuses_a_fourth_request_in_a_second_and_our_limiter_never_meets_it(
+    notion, token, settings
+):
+    """Notion answers 429 by itself above 3 requests/second: so does the fake (rate_limit=3).
+    At the deployment's 3 per second our limiter never meets it."""
+    settings.NOTION_REQUESTS_PER_SECOND = 3.0
+    database_id, _ = notion.add_board()
+    notion.rate_limit = 3
+    api = NotionApi(token)
+
+    for _ in range(8):
+        api.call("reading the database", api.client.databases.retrieve, database_id)
+
+    assert notion.rate_limited == 0 and len(notion.times) == 8
+
+
+def test_a_client_too_fast_for_notion_gets_429_and_still_finishes_after_retry_after(
+    notion, token, settings
+):
+    settings.NOTION_REQUESTS_PER_SECOND = 50.0  # misconfigured: faster than Notion allows
+    database_id, _ = notion.add_board()
+    notion.rate_limit = 3
+    api = NotionApi(token)
+
+    for _ in range(5):
+        api.call("reading the database", api.client.databases.retrieve, database_id)
+
+    assert notion.rate_limited >= 1  # the fake refused on its own, with Retry-After
+    assert len(notion.times) == 5 + notion.rate_limited

@@ -9,7 +9,7 @@ import pytest
 from channels_app.models import SecretName
 from channels_app.services import channel_secret_set
 from pipeline import paths
-from pipeline.integrations import youtube, youtube_client
+from pipeline.integrations import youtube_client, youtube_session
 from pipeline.models import Video
 from pipeline.status import Status
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory
@@ -38,7 +38,7 @@ def sample_video(tmp_path_factory):
 def fake_youtube(settings, monkeypatch):
     settings.YOUTUBE_UPLOAD_CHUNK_BYTES = CHUNK
     settings.YOUTUBE_HTTP_TIMEOUT_SECONDS = 2
-    monkeypatch.setattr(youtube, "CHUNK_RETRY_BASE_SECONDS", 0.01)
+    monkeypatch.setattr(youtube_session, "CHUNK_RETRY_BASE_SECONDS", 0.01)
     with FakeYouTube() as fake:
         settings.YOUTUBE_API_BASE = fake.url
         monkeypatch.setattr(youtube_client, "_transport", lambda: fake.transport(timeout=2))

@@ -4,7 +4,7 @@ never a second insert."""
 import pytest
 
 from pipeline import services, units
-from pipeline.integrations import youtube
+from pipeline.integrations import youtube, youtube_reconcile, youtube_row
 from pipeline.models import Upload, UploadState, VideoTask, WorkItem
 from pipeline.runner import Outcome
 from pipeline.status import Status
@@ -15,17 +15,17 @@ from pipeline.steps import UnitError
 def test_an_answer_lost_before_the_id_was_saved_is_found_by_the_status_query(
     fake_youtube, task, monkeypatch
 ):
-    real_saved = youtube._video_saved
+    real_saved = youtube_row.video_saved
 
     def killed(*args):
         raise KeyboardInterrupt  # the process dies between YouTube's answer and our save
 
-    monkeypatch.setattr(youtube, "_video_saved", killed)
+    monkeypatch.setattr(youtube_row, "video_saved", killed)
     with pytest.raises(KeyboardInterrupt):
         youtube.upload_video(task)
     assert Upload.objects.get(task=task).video_id == "" and fake_youtube.inserts == 1
 
-    monkeypatch.setattr(youtube, "_video_saved", real_saved)
+    monkeypatch.setattr(youtube_row, "video_saved", real_saved)
     youtube.upload_video(task)
 
     upload = Upload.objects.get(task=task)
@@ -36,8 +36,8 @@ def test_an_answer_lost_before_the_id_was_saved_is_found_by_the_status_query(
 
 @pytest.mark.django_db
 def test_a_second_execution_does_not_touch_an_upload_another_one_holds(fake_youtube, task):
-    upload = youtube._upload_row(task)
-    youtube._upload_claim(upload, "worker-a")
+    upload = youtube_row.upload_row_get(task)
+    youtube_row.upload_claim(upload, "worker-a")
 
     with pytest.raises(UnitError) as busy:
         youtube.upload_video(task)
@@ -52,6 +52,7 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     fake_youtube, broker, task
 ):
     fake_youtube.hang_after_last_chunk = True
+    fake_youtube.unanswerable_status_queries = True
     services.step_run(task.pk, "upload")
     item = WorkItem.objects.get(task=task, step="upload")
     assert units.unit_run(item.pk) == "failed"
@@ -59,7 +60,8 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     assert Upload.objects.get(task=task).state == UploadState.UNKNOWN
 
     fake_youtube.hang_after_last_chunk = False
-    assert youtube.uploads_reconcile() == [task.pk]
+    fake_youtube.unanswerable_status_queries = False
+    assert youtube_reconcile.uploads_reconcile() == [task.pk]
 
     assert VideoTask.objects.get(pk=task.pk).status == Status.UPLOADING
     assert units.unit_run(item.pk) == "done"

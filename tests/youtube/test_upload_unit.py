@@ -7,9 +7,10 @@ import pytest
 
 from costs.models import YouTubeQuotaUsage
 from pipeline import services, units
-from pipeline.integrations import youtube
+from pipeline.integrations import youtube, youtube_row
 from pipeline.models import Alert, VideoTask, WorkItem
 from pipeline.status import Status
+from pipeline.steps import UnitDeferred
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UTC = dt.UTC
@@ -33,7 +34,7 @@ def run_upload_unit(task):
 def test_quota_exceeded_makes_the_task_wait_in_approved_until_midnight_pacific(
     fake_youtube, broker, task, monkeypatch, frozen, reset
 ):
-    monkeypatch.setattr(youtube, "_now", lambda: frozen)
+    monkeypatch.setattr(youtube_row, "now", lambda: frozen)
     fake_youtube.quota_exceeded = True
 
     assert run_upload_unit(task) == "deferred"
@@ -46,7 +47,7 @@ def test_quota_exceeded_makes_the_task_wait_in_approved_until_midnight_pacific(
     assert fake_youtube.session_starts == 0 and fake_youtube.inserts == 0
     # The same day nothing is tried again: the next attempt defers without calling YouTube.
     requests = len(fake_youtube.requests)
-    with pytest.raises(youtube.UnitDeferred):
+    with pytest.raises(UnitDeferred):
         youtube.upload_video(task)
     assert len(fake_youtube.requests) == requests
 

@@ -8,7 +8,7 @@ from PIL import Image
 
 from costs.models import YouTubeQuotaUsage
 from pipeline import paths
-from pipeline.integrations import youtube
+from pipeline.integrations import youtube, youtube_reconcile
 from pipeline.models import Alert, Upload, UploadState, Video
 from pipeline.runner import Outcome
 from pipeline.steps import UnitError
@@ -162,10 +162,11 @@ def test_a_new_process_resumes_the_saved_session_instead_of_starting_another(
     assert usage().upload_calls_used == 1
 
 
-def test_a_timeout_after_the_last_chunk_is_an_unknown_outcome_never_a_second_insert(
+def test_a_timeout_after_the_last_chunk_with_an_unanswerable_session_is_an_unknown_outcome(
     fake_youtube, task
 ):
     fake_youtube.hang_after_last_chunk = True
+    fake_youtube.unanswerable_status_queries = True
 
     with pytest.raises(UnitError) as stopped:
         youtube.upload_video(task)
@@ -179,28 +180,14 @@ def test_a_timeout_after_the_last_chunk_is_an_unknown_outcome_never_a_second_ins
 
     # Reconciliation asks the same session and finds the video YouTube made.
     fake_youtube.hang_after_last_chunk = False
-    video_id = youtube.upload_reconcile(upload)
+    fake_youtube.unanswerable_status_queries = False
+    video_id = youtube_reconcile.upload_reconcile(upload)
 
     assert video_id == next(iter(fake_youtube.videos))
     assert Upload.objects.get(task=task).state == UploadState.DONE
     assert Video.objects.get(task=task).youtube_video_id == video_id
     youtube.upload_video(task)  # the retry publishes the known video
     assert fake_youtube.inserts == 1 and fake_youtube.session_starts == 1
-
-
-def test_an_expired_session_that_may_have_completed_is_not_started_again(fake_youtube, task):
-    fake_youtube.hang_after_last_chunk = True
-    with pytest.raises(UnitError):
-        youtube.upload_video(task)
-    fake_youtube.sessions.clear()  # the session expired (404)
-    fake_youtube.videos.clear()
-
-    with pytest.raises(UnitError) as stopped:
-        youtube.upload_video(task)
-
-    assert stopped.value.outcome == Outcome.PERMANENT
-    assert fake_youtube.session_starts == 1
-    assert Upload.objects.get(task=task).state == UploadState.UNKNOWN
 
 
 def test_the_ledger_counts_the_calls_made(fake_youtube, task):

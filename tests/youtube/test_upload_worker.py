@@ -122,14 +122,16 @@ def test_fault_10_worker_killed_after_youtube_answered_before_the_id_was_saved(
 def test_fault_11_timeout_after_the_last_chunk_is_reconciled_without_a_second_insert(
     worker_youtube, worker, workspace, sample_video, pipeline_env
 ):
-    """The last chunk left, no answer came in time: the outcome is unknown. The task stops in
-    Upload Error with a CRITICAL alert and an audit row; reconciliation asks the session, finds
-    the video and publishes it; nothing is inserted twice."""
-    from pipeline.integrations.youtube import uploads_reconcile
+    """The last chunk left, no answer came in time and the session cannot be asked either:
+    the outcome is unknown. The task stops in Upload Error with a CRITICAL alert and an audit
+    row; reconciliation asks the session, finds the video and publishes it; nothing is inserted
+    twice."""
+    from pipeline.integrations.youtube_reconcile import uploads_reconcile
     from pipeline.models import Alert
     from reviews.models import AuditLog
 
     worker_youtube.hang_after_last_chunk = True
+    worker_youtube.unanswerable_status_queries = True
     pipeline_env["YOUTUBE_HTTP_TIMEOUT_SECONDS"] = "3"
     channel = youtube_channel()
     task = ready_task(channel, sample_video, status=Status.FINAL_REVIEW)
@@ -142,6 +144,7 @@ def test_fault_11_timeout_after_the_last_chunk_is_reconciled_without_a_second_in
     assert Alert.objects.filter(level="CRITICAL").exists()
     assert AuditLog.objects.filter(action="upload_outcome_unknown", task=task).exists()
     worker_youtube.hang_after_last_chunk = False
+    worker_youtube.unanswerable_status_queries = False
 
     def settled():
         uploads_reconcile()  # beat
