@@ -48,6 +48,16 @@ class UnitDeferred(Exception):
         self.reason, self.until = reason, until
 
 
+class UnitBusy(Exception):
+    """Another live execution is doing this unit's work right now (it holds the upload's lease):
+    not a failure and not an attempt. The message comes back once that lease ends, and finds the
+    work done or free."""
+
+    def __init__(self, reason, *, until):
+        super().__init__(reason)
+        self.reason, self.until = reason, until
+
+
 @dataclass
 class UnitSpec:
     unit: str

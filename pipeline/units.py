@@ -41,7 +41,13 @@ from pipeline.models import (
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script, stop_stale_run
 from pipeline.services import bind_task_context, step_complete_if_done, worker_identity
 from pipeline.status import STEP_STATUSES, Status
-from pipeline.steps import SECRETS_BY_PROVIDER, STEP_BY_NAME, UnitDeferred, UnitError
+from pipeline.steps import (
+    SECRETS_BY_PROVIDER,
+    STEP_BY_NAME,
+    UnitBusy,
+    UnitDeferred,
+    UnitError,
+)
 from pipeline.transitions import TransitionConflict, notify_task_changed, task_transition
 
 log = structlog.get_logger(__name__)
@@ -203,6 +209,12 @@ def _unit_run(item_id, owner):
         _unit_release(item, owner, attempt)
         dispatch.dispatch_unit(item.pk, countdown=SLOT_REQUEUE_SECONDS)
         return "requeued"
+    except UnitBusy as busy:
+        log.info("unit_busy", reason=busy.reason)
+        _unit_release(item, owner, attempt)
+        wait = (busy.until - timezone.now()).total_seconds() if busy.until else 0
+        dispatch.dispatch_unit(item.pk, countdown=max(SLOT_REQUEUE_SECONDS, wait))
+        return "requeued"
     except UnitDeferred as deferred:
         _unit_release(item, owner, attempt)
         _task_defer(task, item.step, reason=deferred.reason, until=deferred.until)
@@ -276,7 +288,7 @@ def _task_defer(task, step, *, reason, until):
 def _run_function(spec, task):
     try:
         outcome = spec.function(task)
-    except UnitDeferred:
+    except (UnitDeferred, UnitBusy):
         raise
     except UnitError as error:
         return ScriptResult(

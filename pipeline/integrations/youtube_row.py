@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
 from pipeline.runner import Outcome
-from pipeline.steps import UnitError
+from pipeline.steps import UnitBusy, UnitError
 
 log = structlog.get_logger(__name__)
 
@@ -43,10 +43,10 @@ def upload_claim(upload, owner):
     )
     upload.refresh_from_db()
     if claimed != 1:
-        raise UnitError(
+        raise UnitBusy(
             f"upload of task {upload.task_id}: another worker is uploading it (lease until "
-            f"{upload.lease_expires_at:%H:%M:%S} UTC); this attempt retries later",
-            outcome=Outcome.TEMPORARY,
+            f"{upload.lease_expires_at:%H:%M:%S} UTC); this message comes back then",
+            until=upload.lease_expires_at,
         )
     return upload
 

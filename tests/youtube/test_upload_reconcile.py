@@ -6,9 +6,8 @@ import pytest
 from pipeline import services, units
 from pipeline.integrations import youtube, youtube_reconcile, youtube_row
 from pipeline.models import Upload, UploadState, VideoTask, WorkItem
-from pipeline.runner import Outcome
 from pipeline.status import Status
-from pipeline.steps import UnitError
+from pipeline.steps import UnitBusy
 
 
 @pytest.mark.django_db
@@ -39,10 +38,11 @@ def test_a_second_execution_does_not_touch_an_upload_another_one_holds(fake_yout
     upload = youtube_row.upload_row_get(task)
     youtube_row.upload_claim(upload, "worker-a")
 
-    with pytest.raises(UnitError) as busy:
+    with pytest.raises(UnitBusy) as busy:
         youtube.upload_video(task)
 
-    assert busy.value.outcome == Outcome.TEMPORARY
+    # Not a failure and not an attempt: the message comes back when the holder's lease ends.
+    assert busy.value.until == Upload.objects.get(pk=upload.pk).lease_expires_at
     assert "another worker is uploading it" in str(busy.value)
     assert fake_youtube.requests == []
 
