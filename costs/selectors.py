@@ -7,12 +7,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels_app.models import Channel
-from costs.models import Component, VideoCost, YouTubeQuotaUsage
+from costs.models import Component, Outcome, VideoCost, YouTubeQuotaUsage
 from pipeline.models import TaskEvent, VideoTask
 from pipeline.status import (
     ERROR_STATUSES,
@@ -93,18 +93,58 @@ def channel_spend_overview(*, days=30, now=None, channels=None):
     return [result[channel.pk] for channel in channels]
 
 
+@dataclass
+class VideoCosts:
+    """One video's books: spend by component, the part of it wasted (paid attempts that failed),
+    and what it would have cost at the real providers' prices (more than `total` in a
+    rehearsal, where the local provider costs $0)."""
+
+    components: dict = field(default_factory=dict)  # {component: usd}
+    total: Decimal = ZERO
+    wasted: Decimal = ZERO
+    would_be: Decimal = ZERO
+
+    @property
+    def rehearsal(self):
+        return self.would_be > self.total
+
+
 def video_cost_breakdown(task_ids):
-    """{task_id: {component: usd}} for the given tasks, in one grouped query."""
+    """{task_id: VideoCosts} for the given tasks, in one grouped query (summed in SQL)."""
     rows = (
         VideoCost.objects.filter(task_id__in=list(task_ids))
         .order_by()
-        .values("task_id", "component")
-        .annotate(usd=Sum("usd"))
+        .values("task_id", "component", "outcome")
+        .annotate(usd=Sum("usd"), would_be=Sum("would_be_usd"))
     )
     breakdown = {}
     for row in rows:
-        breakdown.setdefault(row["task_id"], {})[row["component"]] = row["usd"]
+        costs = breakdown.setdefault(row["task_id"], VideoCosts())
+        component = row["component"]
+        costs.components[component] = costs.components.get(component, ZERO) + row["usd"]
+        costs.total += row["usd"]
+        costs.would_be += row["would_be"]
+        if row["outcome"] == Outcome.FAILED:
+            costs.wasted += row["usd"]
     return breakdown
+
+
+def spend_totals(*, channel_id=""):
+    """(spent, wasted on failed paid attempts, would cost for real) over all cost rows, summed in
+    one query."""
+    rows = VideoCost.objects.all()
+    if channel_id:
+        rows = rows.filter(channel_id=channel_id)
+    totals = rows.aggregate(
+        spent=Sum("usd"),
+        wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
+        would_be=Sum("would_be_usd"),
+    )
+    return VideoCosts(
+        total=totals["spent"] or ZERO,
+        wasted=totals["wasted"] or ZERO,
+        would_be=totals["would_be"] or ZERO,
+    )
 
 
 COMPONENTS = list(Component)

@@ -19,17 +19,19 @@ from costs.charts import spend_chart_svg
 from costs.selectors import (
     COMPONENTS,
     GROUP_ORDER,
+    VideoCosts,
     channel_spend_overview,
     cost_rows,
     next_quota_reset,
     quota_overview,
     recent_failures,
+    spend_totals,
     video_cost_breakdown,
     videos_by_group,
 )
 from pipeline.models import VideoTask
 from pipeline.selectors import tasks_stuck
-from reviews.selectors import review_queue, task_cost_subquery
+from reviews.selectors import review_queue
 
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50
@@ -52,20 +54,24 @@ def spend(request):
     channel_id = request.GET.get("channel", "")
     overview = channel_spend_overview(days=30)
     charts = [(row, spend_chart_svg(row.days, row.channel.budget_daily_usd)) for row in overview]
-    tasks = VideoTask.objects.select_related("channel").annotate(cost_usd=task_cost_subquery())
+    tasks = VideoTask.objects.select_related("channel")
     if channel_id:
         tasks = tasks.filter(channel_id=channel_id)
     page = Paginator(tasks.order_by("-created_at"), VIDEOS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     breakdown = video_cost_breakdown(task.pk for task in page)
-    videos = [
-        {
-            "task": task,
-            "components": [breakdown.get(task.pk, {}).get(c.value, 0) for c in COMPONENTS],
-        }
-        for task in page
-    ]
+    empty = VideoCosts()
+    videos = []
+    for task in page:
+        costs = breakdown.get(task.pk, empty)
+        videos.append(
+            {
+                "task": task,
+                "costs": costs,
+                "components": [costs.components.get(c.value, 0) for c in COMPONENTS],
+            }
+        )
     today = timezone.now().date()
     return TemplateResponse(
         request,
@@ -79,6 +85,7 @@ def spend(request):
             page=page,
             channels=[row.channel for row in overview],
             channel_id=channel_id,
+            totals=spend_totals(channel_id=channel_id),
             export_start=(today - dt.timedelta(days=29)).isoformat(),
             export_end=today.isoformat(),
         ),
