@@ -6,144 +6,54 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
-        ("channels_app", "0001_initial"),
-        ("pipeline", "0001_initial"),
+        ('channels_app', '0001_initial'),
+        ('pipeline', '0001_initial'),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="YouTubeQuotaUsage",
+            name='YouTubeQuotaUsage',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("quota_project", models.CharField(max_length=100)),
-                ("pacific_date", models.DateField()),
-                ("units_used", models.PositiveIntegerField(default=0)),
-                ("upload_calls_used", models.PositiveIntegerField(default=0)),
-                ("units_limit", models.PositiveIntegerField(default=10000)),
-                ("upload_calls_limit", models.PositiveIntegerField(default=100)),
-                ("exhausted_at", models.DateTimeField(blank=True, null=True)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('quota_project', models.CharField(max_length=100)),
+                ('pacific_date', models.DateField()),
+                ('units_used', models.PositiveIntegerField(default=0)),
+                ('upload_calls_used', models.PositiveIntegerField(default=0)),
+                ('units_limit', models.PositiveIntegerField(default=10000)),
+                ('upload_calls_limit', models.PositiveIntegerField(default=100)),
+                ('exhausted_at', models.DateTimeField(blank=True, null=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
             ],
             options={
-                "ordering": ["-pacific_date", "quota_project"],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("quota_project", "pacific_date"),
-                        name="quota_usage_one_per_project_day",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("units_limit__gt", 0)),
-                        name="quota_units_limit_positive",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("upload_calls_limit__gt", 0)),
-                        name="quota_upload_limit_positive",
-                    ),
-                ],
+                'ordering': ['-pacific_date', 'quota_project'],
+                'constraints': [models.UniqueConstraint(fields=('quota_project', 'pacific_date'), name='quota_usage_one_per_project_day'), models.CheckConstraint(condition=models.Q(('units_limit__gt', 0)), name='quota_units_limit_positive'), models.CheckConstraint(condition=models.Q(('upload_calls_limit__gt', 0)), name='quota_upload_limit_positive')],
             },
         ),
         migrations.CreateModel(
-            name="VideoCost",
+            name='VideoCost',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("attempt", models.PositiveIntegerField(default=1)),
-                (
-                    "component",
-                    models.CharField(
-                        choices=[
-                            ("image", "Image (Gemini)"),
-                            ("composite", "Composite (local)"),
-                            ("video", "Video clip (Kling)"),
-                            ("narration", "Narration (ElevenLabs)"),
-                            ("sfx", "Sound effect (ElevenLabs)"),
-                            ("assembly", "Assembly (FFmpeg)"),
-                            ("upload", "Upload"),
-                        ],
-                        max_length=20,
-                    ),
-                ),
-                ("provider", models.CharField(max_length=20)),
-                ("units", models.DecimalField(decimal_places=3, max_digits=12)),
-                ("unit_name", models.CharField(max_length=20)),
-                ("usd", models.DecimalField(decimal_places=4, max_digits=10)),
-                ("api_calls", models.PositiveIntegerField(default=1)),
-                ("metadata", models.JSONField(blank=True, default=dict)),
-                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
-                (
-                    "channel",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="costs",
-                        to="channels_app.channel",
-                    ),
-                ),
-                (
-                    "task",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="costs",
-                        to="pipeline.videotask",
-                    ),
-                ),
-                (
-                    "work_item",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="costs",
-                        to="pipeline.workitem",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('attempt', models.PositiveIntegerField(default=1)),
+                ('component', models.CharField(choices=[('image', 'Image (Gemini)'), ('composite', 'Composite (local)'), ('video', 'Video clip (Kling)'), ('narration', 'Narration (ElevenLabs)'), ('sfx', 'Sound effect (ElevenLabs)'), ('assembly', 'Assembly (FFmpeg)'), ('upload', 'Upload')], max_length=20)),
+                ('provider', models.CharField(max_length=20)),
+                ('units', models.DecimalField(decimal_places=3, max_digits=12)),
+                ('unit_name', models.CharField(max_length=20)),
+                ('usd', models.DecimalField(decimal_places=4, max_digits=10)),
+                ('api_calls', models.PositiveIntegerField(default=1)),
+                ('metadata', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
+                ('channel', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='costs', to='channels_app.channel')),
+                ('task', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='costs', to='pipeline.videotask')),
+                ('work_item', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='costs', to='pipeline.workitem')),
             ],
             options={
-                "ordering": ["-created_at"],
-                "indexes": [
-                    models.Index(fields=["channel", "created_at"], name="video_cost_channel_time")
-                ],
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("work_item", "attempt"), name="video_cost_one_per_call"
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("usd__gte", Decimal("0"))),
-                        name="video_cost_usd_nonnegative",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(("units__gte", Decimal("0"))),
-                        name="video_cost_units_nonnegative",
-                    ),
-                    models.CheckConstraint(
-                        condition=models.Q(
-                            (
-                                "component__in",
-                                [
-                                    "image",
-                                    "composite",
-                                    "video",
-                                    "narration",
-                                    "sfx",
-                                    "assembly",
-                                    "upload",
-                                ],
-                            )
-                        ),
-                        name="video_cost_component_valid",
-                    ),
-                ],
+                'ordering': ['-created_at'],
+                'indexes': [models.Index(fields=['channel', 'created_at'], name='video_cost_channel_time')],
+                'constraints': [models.UniqueConstraint(fields=('work_item', 'attempt'), name='video_cost_one_per_call'), models.CheckConstraint(condition=models.Q(('usd__gte', Decimal('0'))), name='video_cost_usd_nonnegative'), models.CheckConstraint(condition=models.Q(('units__gte', Decimal('0'))), name='video_cost_units_nonnegative'), models.CheckConstraint(condition=models.Q(('component__in', ['image', 'composite', 'video', 'narration', 'sfx', 'assembly', 'upload'])), name='video_cost_component_valid')],
             },
         ),
     ]
