@@ -166,12 +166,12 @@ class NotionRateLimiter:
         alarmed = False
         while True:
             wait_ms = self.backend.try_acquire(self.key, limit, window_ms)
-            if wait_ms <= 0:
-                return
             waited = time.monotonic() - started
             if not alarmed and waited > settings.NOTION_THROTTLED_ALERT_SECONDS:
                 notion_throttled(token_key=self.key, seconds=waited)
                 alarmed = True
+            if wait_ms <= 0:
+                return
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise RateLimitTimeout(
