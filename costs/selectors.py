@@ -7,16 +7,17 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels_app.models import Channel
 from costs.models import Component, Outcome, VideoCost, YouTubeQuotaUsage
-from pipeline.models import TaskEvent, VideoTask
+from pipeline.models import TaskEvent, VideoTask, WorkItem
 from pipeline.status import (
     ERROR_STATUSES,
     LIFECYCLE_GROUPS,
+    STEP_ORDER,
     Status,
     lifecycle_group,
 )
@@ -296,3 +297,89 @@ def recent_failures(*, now=None, hours=24):
         .select_related("task")
         .order_by("-created_at")
     )
+
+
+@dataclass
+class StepStats:
+    """One channel's one step over the last days: units done and failed, attempts and retries,
+    and the step's duration per video (first unit started to last unit finished)."""
+
+    channel_id: str
+    step: str
+    done: int = 0
+    failed: int = 0
+    attempts: int = 0
+    retries: int = 0
+    durations: list = field(default_factory=list)  # seconds, one per video
+
+    @property
+    def success_rate(self):
+        finished = self.done + self.failed
+        return self.done / finished if finished else None
+
+    @property
+    def retry_rate(self):
+        return self.retries / self.attempts if self.attempts else None
+
+    def _percentile(self, fraction):
+        if not self.durations:
+            return None
+        ordered = sorted(self.durations)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+    @property
+    def median_seconds(self):
+        return self._percentile(0.5)
+
+    @property
+    def p95_seconds(self):
+        return self._percentile(0.95)
+
+
+def step_stats(*, days=7, now=None):
+    """{channel_id: [StepStats in step order]} for the units that ran in the last `days` days.
+    One grouped query (per video and step, summed in SQL); the rows are videos x steps, never
+    units or cost rows."""
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    rows = (
+        WorkItem.objects.filter(started_at__gte=since)
+        .order_by()
+        .values("task__channel_id", "task_id", "step")
+        .annotate(
+            done=Count("id", filter=Q(state="done")),
+            failed=Count("id", filter=Q(state="failed")),
+            attempts=Sum("attempts"),
+            first_start=Min("started_at"),
+            last_finish=Max("finished_at"),
+            units=Count("id"),
+        )
+    )
+    stats = {}
+    for row in rows:
+        key = (row["task__channel_id"], row["step"])
+        entry = stats.setdefault(key, StepStats(*key))
+        entry.done += row["done"]
+        entry.failed += row["failed"]
+        entry.attempts += row["attempts"] or 0
+        entry.retries += max((row["attempts"] or 0) - row["units"], 0)
+        if row["done"] == row["units"] and row["last_finish"]:
+            entry.durations.append((row["last_finish"] - row["first_start"]).total_seconds())
+    by_channel = {}
+    for entry in sorted(
+        stats.values(), key=lambda entry: (entry.channel_id, STEP_ORDER.index(entry.step))
+    ):
+        by_channel.setdefault(entry.channel_id, []).append(entry)
+    return by_channel
+
+
+def cost_per_video(*, days=7, now=None):
+    """{channel_id: (videos, usd per video)} over the cost rows of the last `days` days, in one
+    grouped query."""
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    rows = (
+        VideoCost.objects.filter(created_at__gte=since)
+        .order_by()
+        .values("channel_id")
+        .annotate(videos=Count("task_id", distinct=True), usd=Sum("usd"))
+    )
+    return {row["channel_id"]: (row["videos"], row["usd"] / row["videos"]) for row in rows}

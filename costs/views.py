@@ -21,11 +21,13 @@ from costs.selectors import (
     GROUP_ORDER,
     VideoCosts,
     channel_spend_overview,
+    cost_per_video,
     cost_rows,
     next_quota_reset,
     quota_overview,
     recent_failures,
     spend_totals,
+    step_stats,
     video_cost_breakdown,
     videos_by_group,
 )
@@ -167,11 +169,15 @@ def dashboard(request):
     channels = list(Channel.objects.order_by("id"))
     groups = videos_by_group(channels)
     spend_rows = channel_spend_overview(days=7, now=now, channels=channels)
+    steps = step_stats(days=7, now=now)
+    per_video = cost_per_video(days=7, now=now)
     rows = [
         {
             "channel": row.channel,
             "groups": [groups[row.channel.pk][group] for group in GROUP_ORDER],
             "spend": row,
+            "steps": steps.get(row.channel.pk, []),
+            "per_video": per_video.get(row.channel.pk),
         }
         for row in spend_rows
     ]
