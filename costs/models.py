@@ -75,7 +75,9 @@ class VideoCost(models.Model):
         indexes = [
             # The spend page's per-day sums read only these columns (an index-only scan).
             models.Index(
-                fields=["channel", "created_at"], include=["usd"], name="video_cost_channel_time"
+                fields=["channel", "created_at"],
+                include=["usd", "would_be_usd", "outcome"],
+                name="video_cost_channel_time",
             ),
             # The spend page's per-video sums read only these columns (an index-only scan).
             models.Index(

@@ -32,6 +32,11 @@ class ChannelSpend:
     days: list  # [(local date, usd)], oldest first
     today: Decimal = ZERO
     week: Decimal = ZERO
+    # Over the `days` days: all spend, the part wasted on failed paid attempts, and what it
+    # would cost at the real providers' prices.
+    spent: Decimal = ZERO
+    wasted: Decimal = ZERO
+    would_be: Decimal = ZERO
 
     @property
     def today_ratio(self):
@@ -53,14 +58,15 @@ class ChannelSpend:
 
 def channel_spend_overview(*, days=30, now=None, channels=None):
     """Per channel, spend per local day for the last `days` days (in the channel's time zone, the
-    same days costs.services.budget_check counts), today's and this week's spend. One query per
-    distinct channel time zone."""
+    same days costs.services.budget_check counts), today's and this week's spend, and the days'
+    wasted and would-be spend. One query per distinct channel time zone, summed in SQL (an
+    index-only scan of video_cost_channel_time)."""
     now = now or timezone.now()
     channels = list(channels if channels is not None else Channel.objects.order_by("id"))
     by_zone = {}
     for channel in channels:
         by_zone.setdefault(channel.timezone or "UTC", []).append(channel)
-    spend, result = {}, {}
+    spend, extra, result = {}, {}, {}
     for zone_name, members in by_zone.items():
         zone = ZoneInfo(zone_name)
         today = now.astimezone(zone).date()
@@ -71,10 +77,16 @@ def channel_spend_overview(*, days=30, now=None, channels=None):
             .annotate(day=TruncDate("created_at", tzinfo=zone))
             .order_by()
             .values("channel_id", "day")
-            .annotate(usd=Sum("usd"))
+            .annotate(
+                day_usd=Sum("usd"),
+                day_wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
+                day_would_be=Sum("would_be_usd"),
+            )
         )
         for row in rows:
-            spend[(row["channel_id"], row["day"])] = row["usd"]
+            key = (row["channel_id"], row["day"])
+            spend[key] = row["day_usd"]
+            extra[key] = (row["day_wasted"] or ZERO, row["day_would_be"])
         for channel in members:
             series = [
                 (day, spend.get((channel.pk, day), ZERO))
@@ -88,8 +100,15 @@ def channel_spend_overview(*, days=30, now=None, channels=None):
                 ),
                 ZERO,
             )
+            in_days = [extra[(channel.pk, day)] for day, _ in series if (channel.pk, day) in extra]
             result[channel.pk] = ChannelSpend(
-                channel, series, spend.get((channel.pk, today), ZERO), week
+                channel,
+                series,
+                spend.get((channel.pk, today), ZERO),
+                week,
+                spent=sum((usd for _, usd in series), ZERO),
+                wasted=sum((wasted for wasted, _ in in_days), ZERO),
+                would_be=sum((would_be for _, would_be in in_days), ZERO),
             )
     return [result[channel.pk] for channel in channels]
 
@@ -130,21 +149,13 @@ def video_cost_breakdown(task_ids):
     return breakdown
 
 
-def spend_totals(*, channel_id=""):
-    """(spent, wasted on failed paid attempts, would cost for real) over all cost rows, summed in
-    one query."""
-    rows = VideoCost.objects.all()
-    if channel_id:
-        rows = rows.filter(channel_id=channel_id)
-    totals = rows.aggregate(
-        spent=Sum("usd"),
-        wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
-        would_be=Sum("would_be_usd"),
-    )
+def spend_totals(overview, *, channel_id=""):
+    """The books of channel_spend_overview's days, over all channels or one."""
+    rows = [row for row in overview if not channel_id or row.channel.pk == channel_id]
     return VideoCosts(
-        total=totals["spent"] or ZERO,
-        wasted=totals["wasted"] or ZERO,
-        would_be=totals["would_be"] or ZERO,
+        total=sum((row.spent for row in rows), ZERO),
+        wasted=sum((row.wasted for row in rows), ZERO),
+        would_be=sum((row.would_be for row in rows), ZERO),
     )
 
 
