@@ -119,3 +119,27 @@ class YouTubeQuotaUsage(models.Model):
 
     def __str__(self):
         return f"{self.quota_project} {self.pacific_date}"
+
+
+class CostDay(models.Model):
+    """The spend of one channel on one closed local day (in the time zone `zone`): a summary of
+    VideoCost rows that can no longer change (costs are booked at the time of the call, so a day
+    that is over gains no rows). The spend page reads these instead of summing a month of cost
+    rows on every view; costs.selectors.channel_spend_overview fills the missing ones."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="cost_days")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    wasted_usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    would_be_usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "zone", "day"], name="cost_day_one_per_channel_zone_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.channel_id} {self.day} ${self.usd}"

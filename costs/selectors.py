@@ -12,7 +12,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels_app.models import Channel
-from costs.models import Component, Outcome, VideoCost, YouTubeQuotaUsage
+from costs.models import Component, CostDay, Outcome, VideoCost, YouTubeQuotaUsage
 from pipeline.models import TaskEvent, VideoTask, WorkItem
 from pipeline.status import (
     ERROR_STATUSES,
@@ -56,59 +56,120 @@ class ChannelSpend:
         return sorted(totals.items())
 
 
+# A local day is summarized into CostDay only this long after it ended: a cost row stamped just
+# before midnight may still be in a transaction that has not committed.
+SETTLE = dt.timedelta(hours=1)
+NOTHING = (ZERO, ZERO, ZERO)
+
+
+def _daily_sums(channel_ids, zone, *, start, end=None):
+    """{(channel_id, local day): (usd, wasted usd, would-be usd)} summed in SQL."""
+    rows = VideoCost.objects.filter(channel_id__in=channel_ids, created_at__gte=start)
+    if end is not None:
+        rows = rows.filter(created_at__lt=end)
+    rows = (
+        rows.annotate(day=TruncDate("created_at", tzinfo=zone))
+        .order_by()
+        .values("channel_id", "day")
+        .annotate(
+            day_usd=Sum("usd"),
+            day_wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
+            day_would_be=Sum("would_be_usd"),
+        )
+    )
+    return {
+        (row["channel_id"], row["day"]): (
+            row["day_usd"],
+            row["day_wasted"] or ZERO,
+            row["day_would_be"],
+        )
+        for row in rows
+    }
+
+
+def _settled_days(channel_ids, zone_name, *, first, settled):
+    """The sums of the local days first..settled-1, from CostDay; days not summarized yet are
+    summed once (one query) and stored, so a month of history is not re-read on every view."""
+    zone = ZoneInfo(zone_name)
+    days = [first + dt.timedelta(days=n) for n in range((settled - first).days)]
+    stored = {
+        (row.channel_id, row.day): (row.usd, row.wasted_usd, row.would_be_usd)
+        for row in CostDay.objects.filter(
+            channel_id__in=channel_ids, zone=zone_name, day__gte=first, day__lt=settled
+        )
+    }
+    missing = [(pk, day) for pk in channel_ids for day in days if (pk, day) not in stored]
+    if missing:
+        since = min(day for _, day in missing)
+        summed = _daily_sums(
+            sorted({pk for pk, _ in missing}),
+            zone,
+            start=dt.datetime.combine(since, dt.time.min, tzinfo=zone),
+            end=dt.datetime.combine(settled, dt.time.min, tzinfo=zone),
+        )
+        fresh = {key: summed.get(key, NOTHING) for key in missing}
+        CostDay.objects.bulk_create(
+            [
+                CostDay(
+                    channel_id=pk,
+                    zone=zone_name,
+                    day=day,
+                    usd=usd,
+                    wasted_usd=wasted,
+                    would_be_usd=would_be,
+                )  # fmt: skip
+                for (pk, day), (usd, wasted, would_be) in fresh.items()
+            ],
+            ignore_conflicts=True,  # another request stored the same sums meanwhile
+        )
+        stored.update(fresh)
+    return stored
+
+
 def channel_spend_overview(*, days=30, now=None, channels=None):
     """Per channel, spend per local day for the last `days` days (in the channel's time zone, the
     same days costs.services.budget_check counts), today's and this week's spend, and the days'
-    wasted and would-be spend. One query per distinct channel time zone, summed in SQL (an
-    index-only scan of video_cost_channel_time)."""
+    wasted and would-be spend. Per distinct channel time zone: the settled days come from CostDay
+    (summed once), the last day or two are summed live in SQL; never one Python step per cost
+    row."""
     now = now or timezone.now()
     channels = list(channels if channels is not None else Channel.objects.order_by("id"))
     by_zone = {}
     for channel in channels:
         by_zone.setdefault(channel.timezone or "UTC", []).append(channel)
-    spend, extra, result = {}, {}, {}
+    sums, result = {}, {}
     for zone_name, members in by_zone.items():
         zone = ZoneInfo(zone_name)
         today = now.astimezone(zone).date()
+        settled = (now - SETTLE).astimezone(zone).date()
         first = min(today - dt.timedelta(days=days - 1), today - dt.timedelta(days=today.weekday()))
-        start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
-        rows = (
-            VideoCost.objects.filter(channel_id__in=[c.pk for c in members], created_at__gte=start)
-            .annotate(day=TruncDate("created_at", tzinfo=zone))
-            .order_by()
-            .values("channel_id", "day")
-            .annotate(
-                day_usd=Sum("usd"),
-                day_wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
-                day_would_be=Sum("would_be_usd"),
-            )
+        ids = [channel.pk for channel in members]
+        sums.update(_settled_days(ids, zone_name, first=first, settled=settled))
+        sums.update(
+            _daily_sums(ids, zone, start=dt.datetime.combine(settled, dt.time.min, tzinfo=zone))
         )
-        for row in rows:
-            key = (row["channel_id"], row["day"])
-            spend[key] = row["day_usd"]
-            extra[key] = (row["day_wasted"] or ZERO, row["day_would_be"])
         for channel in members:
             series = [
-                (day, spend.get((channel.pk, day), ZERO))
+                (day, sums.get((channel.pk, day), NOTHING)[0])
                 for day in (today - dt.timedelta(days=n) for n in range(days - 1, -1, -1))
             ]
             week_start = today - dt.timedelta(days=today.weekday())
             week = sum(
                 (
-                    spend.get((channel.pk, week_start + dt.timedelta(days=n)), ZERO)
+                    sums.get((channel.pk, week_start + dt.timedelta(days=n)), NOTHING)[0]
                     for n in range(today.weekday() + 1)
                 ),
                 ZERO,
             )
-            in_days = [extra[(channel.pk, day)] for day, _ in series if (channel.pk, day) in extra]
+            in_days = [sums.get((channel.pk, day), NOTHING) for day, _ in series]
             result[channel.pk] = ChannelSpend(
                 channel,
                 series,
-                spend.get((channel.pk, today), ZERO),
+                sums.get((channel.pk, today), NOTHING)[0],
                 week,
-                spent=sum((usd for _, usd in series), ZERO),
-                wasted=sum((wasted for wasted, _ in in_days), ZERO),
-                would_be=sum((would_be for _, would_be in in_days), ZERO),
+                spent=sum((usd for usd, _, _ in in_days), ZERO),
+                wasted=sum((wasted for _, wasted, _ in in_days), ZERO),
+                would_be=sum((would_be for _, _, would_be in in_days), ZERO),
             )
     return [result[channel.pk] for channel in channels]
 

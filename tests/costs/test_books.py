@@ -1,12 +1,14 @@
 """The books: every paid call is booked with its attempt and outcome (failed paid attempts apart,
 as wasted spend), and a rehearsal books $0 with what it would cost at the real prices."""
 
+import datetime as dt
 import json
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
-from costs.models import Outcome, VideoCost
+from costs.models import CostDay, Outcome, VideoCost
 from costs.prices import would_be_price
 from costs.selectors import channel_spend_overview, spend_totals, video_cost_breakdown
 from costs.services import failure_line, video_cost_record, video_cost_record_failed
@@ -183,3 +185,29 @@ def test_the_spend_and_review_pages_show_wasted_spend_and_the_would_be_cost(clie
     assert "would cost $0.50 for real" in spend
     assert "$0.12 wasted" in spend
     assert "would cost $0.50 for real" in review
+
+
+def test_the_spend_overview_stores_settled_days_and_sums_only_the_live_ones_again(
+    paid_channel, django_assert_num_queries
+):
+    task = VideoTaskFactory(channel=paid_channel)
+    for days_ago, usd in ((3, "1.00"), (2, "2.00"), (0, "4.00")):
+        cost = VideoCost.objects.create(
+            task=task, channel=paid_channel, component="image", provider="gemini", units=1,
+            unit_name="images", usd=Decimal(usd), would_be_usd=Decimal(usd),
+        )  # fmt: skip
+        VideoCost.objects.filter(pk=cost.pk).update(
+            created_at=timezone.now() - dt.timedelta(days=days_ago)
+        )
+
+    first = channel_spend_overview(days=30, channels=[paid_channel])[0]
+    assert CostDay.objects.filter(channel=paid_channel).count() >= 28
+    with django_assert_num_queries(2):  # the stored settled days, the live sum
+        again = channel_spend_overview(days=30, channels=[paid_channel])[0]
+
+    assert first.days == again.days
+    assert again.spent == Decimal("7.00")
+    assert again.today == Decimal("4.00")
+    assert [usd for _, usd in again.days][-4:] == [
+        Decimal("1.00"), Decimal("2.00"), 0, Decimal("4.00"),
+    ]  # fmt: skip
