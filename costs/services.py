@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import structlog
+from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
@@ -13,6 +15,8 @@ from costs.models import Outcome, VideoCost
 from costs.prices import price, would_be_price
 from pipeline.alerts import alert_send
 from pipeline.models import Alert
+
+log = structlog.get_logger(__name__)
 
 
 def video_cost_record(*, work_item, attempt, component, provider, usage, metadata=None):
@@ -32,15 +36,20 @@ def video_cost_record_failed(*, work_item, attempt, component, provider, stderr,
     if not failure or failure.get("paid") is not True or not isinstance(failure.get("usage"), dict):
         return None
     usage = failure["usage"]
-    return _cost_create(
-        work_item,
-        attempt,
-        component,
-        provider,
-        usage,
-        Outcome.FAILED,
-        {"error": str(failure.get("error") or "")[:500], **(metadata or {})},
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the caller still records the failure
+            return _cost_create(
+                work_item,
+                attempt,
+                component,
+                provider,
+                usage,
+                Outcome.FAILED,
+                {"error": str(failure.get("error") or "")[:500], **(metadata or {})},
+            )
+    except IntegrityError:
+        log.warning("failed_attempt_already_booked", work_item=work_item.pk, attempt=attempt)
+        return None
 
 
 def failure_line(stderr):
@@ -185,8 +194,6 @@ def budget_override(*, channel, actor, daily_usd=None, weekly_usd=None, notes):
     """Change a channel's daily and/or weekly budget by hand, with the old and new values and the
     reason in the audit log. The channel's YAML file stays the source of truth: the next
     sync_channels sets the budgets from it again (edit the file to make a change last)."""
-    from django.db import transaction
-
     from channels_app.models import Channel
     from reviews.services import audit_log_record
 

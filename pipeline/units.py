@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from channels_app.models import SCRIPT_ENV_BY_SECRET
 from channels_app.services import channel_secret_get
+from costs.models import Outcome as CostOutcome
 from costs.models import VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, limits
@@ -301,7 +302,7 @@ def _output_uncosted(item, spec):
     recorded_since = written - dt.timedelta(minutes=2)
     return (
         not VideoCost.objects.filter(work_item=item, created_at__gte=recorded_since)
-        .exclude(outcome="failed")
+        .exclude(outcome=CostOutcome.FAILED)
         .exists()
     )
 
