@@ -2,7 +2,7 @@
 
 Seeds 10,000 tasks (with their work items) and 200,000 cost rows into a PostgreSQL database of
 its own, then renders each page 10 times through Django's test client and prints the median.
-Goal: the review queue and the task changelist under 300 ms each.
+Goal: the review queue, the task changelist and the spend page under 300 ms each.
 
 Run: .venv/bin/python bench/admin.py. Uses BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/videogen_bench), created and dropped here.
@@ -101,13 +101,19 @@ def seed():
             VideoCost(
                 task=task,
                 channel_id=task.channel_id,
+                work_item=None,
+                attempt=k + 1,
                 component=components[k % len(components)],
-                provider="kie",
+                # A tenth of the videos are rehearsals (local, $0, a would-be price); one paid
+                # call in 20 failed after paying (wasted).
+                provider="local" if n % 10 == 0 else "kie",
                 units=Decimal(5),
                 unit_name="clip_seconds",
-                usd=Decimal("0.35"),
+                usd=Decimal(0) if n % 10 == 0 else Decimal("0.35"),
+                would_be_usd=Decimal("0.35"),
+                outcome="failed" if (n + k) % 20 == 0 and n % 10 else "ok",
             )
-            for task in tasks
+            for n, task in enumerate(tasks)
             for k in range(per_task)
         ),
         batch_size=5000,
@@ -168,10 +174,10 @@ def main():
                 ("review queue", reverse("reviews:queue"), True),
                 ("task changelist", reverse("admin:pipeline_videotask_changelist"), True),
                 ("cost changelist", reverse("admin:costs_videocost_changelist"), False),
-                ("spend", reverse("spend"), False),
+                ("spend", reverse("spend"), True),
                 ("dashboard", reverse("dashboard"), False),
             ]
-            print(f"median of {REQUESTS} requests (goal < {GOAL_MS} ms for the first two):")
+            print(f"median of {REQUESTS} requests (goal < {GOAL_MS} ms where marked):")
             failed = False
             for label, url, with_goal in pages:
                 median = measure(client, url)

@@ -291,6 +291,8 @@ class Field:
 BUDGET_FIELDS = {
     "daily_usd": Field(_positive_money, example="daily_usd: 25"),
     "weekly_usd": Field(_positive_money, example="weekly_usd: 150"),
+    # One video's expected cost: a video costing more raises a WARNING (design: $6-13 a video).
+    "per_video_usd": Field(_positive_money, default=Decimal("13")),
 }
 # ElevenLabs text-to-speech settings (scripts/generate_audio.py); unset ones keep its defaults.
 NARRATION_FIELDS = {
@@ -474,6 +476,7 @@ def _model_fields(config):
     fields = {key: value for key, value in config.items() if key not in ("budget", "providers")}
     fields["budget_daily_usd"] = config["budget"]["daily_usd"]
     fields["budget_weekly_usd"] = config["budget"]["weekly_usd"]
+    fields["budget_per_video_usd"] = config["budget"]["per_video_usd"]
     # Only the providers the file names: for the others the pipeline uses VIDEOGEN_PROVIDER when
     # set, else the real service, so one environment variable can rehearse every channel offline.
     fields["providers"] = {key: value for key, value in config["providers"].items() if value}

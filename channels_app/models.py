@@ -53,6 +53,13 @@ class Channel(models.Model):
     budget_weekly_usd = models.DecimalField(
         max_digits=10, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
     )
+    # A video costing more than this raises a WARNING (channel file: budget.per_video_usd).
+    budget_per_video_usd = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        default=Decimal("13"),
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
     review_gates = models.JSONField(default=list, blank=True)  # subset of assets, video, audio
     providers = models.JSONField(default=dict, blank=True)  # {"image": "gemini", ...}
     voice_id = models.CharField(max_length=100, blank=True)

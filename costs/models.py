@@ -16,9 +16,20 @@ class Component(models.TextChoices):
     UPLOAD = "upload", "Upload"
 
 
+class Outcome(models.TextChoices):
+    OK = "ok", "OK"
+    # The provider charged, then the attempt failed (a local step after the download, a
+    # verification): paid for and wasted.
+    FAILED = "failed", "Failed after paying"
+    # The output was already there (a retry reused the paid raw file): nothing paid again.
+    REUSED = "reused", "Reused"
+
+
 class VideoCost(models.Model):
-    """One completed script call and what it cost. One row per paid call: the work item and its
-    attempt number are unique together, so a recorded result cannot be recorded twice."""
+    """One paid script call (or one reuse of a paid output) and what it cost. One row per
+    attempt: the work item and its attempt number are unique together, so a recorded result
+    cannot be recorded twice. In a rehearsal (the local provider) usd is 0 and would_be_usd says
+    what the same call would have cost at the real providers' prices."""
 
     task = models.ForeignKey(VideoTask, on_delete=models.PROTECT, related_name="costs")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="costs")
@@ -31,6 +42,8 @@ class VideoCost(models.Model):
     units = models.DecimalField(max_digits=12, decimal_places=3)
     unit_name = models.CharField(max_length=20)  # images, characters, clip_seconds, sfx_seconds
     usd = models.DecimalField(max_digits=10, decimal_places=4)
+    would_be_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
+    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
     api_calls = models.PositiveIntegerField(default=1)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -45,6 +58,13 @@ class VideoCost(models.Model):
                 condition=models.Q(usd__gte=Decimal("0")), name="video_cost_usd_nonnegative"
             ),
             models.CheckConstraint(
+                condition=models.Q(would_be_usd__gte=Decimal("0")),
+                name="video_cost_would_be_usd_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=Outcome.values), name="video_cost_outcome_valid"
+            ),
+            models.CheckConstraint(
                 condition=models.Q(units__gte=Decimal("0")), name="video_cost_units_nonnegative"
             ),
             models.CheckConstraint(
@@ -52,7 +72,20 @@ class VideoCost(models.Model):
                 name="video_cost_component_valid",
             ),
         ]
-        indexes = [models.Index(fields=["channel", "created_at"], name="video_cost_channel_time")]
+        indexes = [
+            # The spend page's per-day sums read only these columns (an index-only scan).
+            models.Index(
+                fields=["channel", "created_at"],
+                include=["usd", "would_be_usd", "outcome"],
+                name="video_cost_channel_time",
+            ),
+            # The spend page's per-video sums read only these columns (an index-only scan).
+            models.Index(
+                fields=["task", "component"],
+                include=["usd", "would_be_usd", "outcome"],
+                name="video_cost_task_component",
+            ),
+        ]
 
     def __str__(self):
         return f"{self.component} ${self.usd}"
@@ -101,3 +134,26 @@ class YouTubeUploadHold(models.Model):
 
     def __str__(self):
         return f"{self.channel_id} held until {self.until:%Y-%m-%d %H:%M} UTC"
+
+class CostDay(models.Model):
+    """The spend of one channel on one closed local day (in the time zone `zone`): a summary of
+    VideoCost rows that can no longer change (costs are booked at the time of the call, so a day
+    that is over gains no rows). The spend page reads these instead of summing a month of cost
+    rows on every view; costs.selectors.channel_spend_overview fills the missing ones."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, related_name="cost_days")
+    zone = models.CharField(max_length=64)
+    day = models.DateField()
+    usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    wasted_usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+    would_be_usd = models.DecimalField(max_digits=12, decimal_places=4, default=Decimal(0))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "zone", "day"], name="cost_day_one_per_channel_zone_day"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.channel_id} {self.day} ${self.usd}"

@@ -1,6 +1,8 @@
 """The price table: the one place that turns a script's usage into US dollars.
 
-Prices are settings (plans differ); defaults from api-contracts.md. A `local` provider costs 0.
+Prices are settings (plans differ); defaults from api-contracts.md. A `local` provider costs 0;
+what its call would have cost at the real provider of the same component is `would_be_price()`,
+so a rehearsal tells the operator the price of a real video before anything is spent.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
@@ -24,6 +26,15 @@ DEFAULT_PRICES = {
 }
 
 CENT = Decimal("0.0001")
+
+# The real provider that does a component's paid work (composites and assembly are local FFmpeg
+# and Pillow work: free for real too).
+REAL_PROVIDER_BY_COMPONENT = {
+    "image": "gemini",
+    "video": "kie",
+    "narration": "elevenlabs",
+    "sfx": "elevenlabs",
+}
 
 
 def _prices():
@@ -62,6 +73,20 @@ def price(*, provider, usage):
         return units, "sfx_seconds", _money(count * Decimal(table["per_sfx"]))
     units, unit_name = _primary_units(usage)
     return units, unit_name, _money(0)
+
+
+def would_be_price(*, component, provider, usage, model=""):
+    """What this call costs at the real providers' prices: for a real provider its own price, for
+    the local provider the price of the real provider of the component, for the same usage.
+    `model` (the channel's video model) prices a local clip, whose usage names no real model."""
+    if provider != "local":
+        return price(provider=provider, usage=usage)[2]
+    real = REAL_PROVIDER_BY_COMPONENT.get(component)
+    if real is None:
+        return _money(0)
+    if "clip_seconds" in usage and model:
+        usage = {**usage, "model": model}
+    return price(provider=real, usage=usage)[2]
 
 
 def _primary_units(usage):

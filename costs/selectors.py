@@ -7,16 +7,17 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Max, Min, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels_app.models import Channel
-from costs.models import Component, VideoCost, YouTubeQuotaUsage
-from pipeline.models import TaskEvent, VideoTask
+from costs.models import Component, CostDay, Outcome, VideoCost, YouTubeQuotaUsage
+from pipeline.models import TaskEvent, VideoTask, WorkItem
 from pipeline.status import (
     ERROR_STATUSES,
     LIFECYCLE_GROUPS,
+    STEP_ORDER,
     Status,
     lifecycle_group,
 )
@@ -31,6 +32,12 @@ class ChannelSpend:
     days: list  # [(local date, usd)], oldest first
     today: Decimal = ZERO
     week: Decimal = ZERO
+    # Over the `days` days: all spend, the part wasted on failed paid attempts, and what it
+    # would cost at the real providers' prices.
+    spent: Decimal = ZERO
+    wasted: Decimal = ZERO
+    would_be: Decimal = ZERO
+    made_again: Decimal = ZERO  # calls after a unit's first attempt: redos and retries
 
     @property
     def today_ratio(self):
@@ -50,69 +57,175 @@ class ChannelSpend:
         return sorted(totals.items())
 
 
+# A local day is summarized into CostDay only this long after it ended: a cost row stamped just
+# before midnight may still be in a transaction that has not committed.
+SETTLE = dt.timedelta(hours=1)
+NOTHING = (ZERO, ZERO, ZERO)
+
+
+def _daily_sums(channel_ids, zone, *, start, end=None):
+    """{(channel_id, local day): (usd, wasted usd, would-be usd)} summed in SQL."""
+    rows = VideoCost.objects.filter(channel_id__in=channel_ids, created_at__gte=start)
+    if end is not None:
+        rows = rows.filter(created_at__lt=end)
+    rows = (
+        rows.annotate(day=TruncDate("created_at", tzinfo=zone))
+        .order_by()
+        .values("channel_id", "day")
+        .annotate(
+            day_usd=Sum("usd"),
+            day_wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
+            day_would_be=Sum("would_be_usd"),
+        )
+    )
+    return {
+        (row["channel_id"], row["day"]): (
+            row["day_usd"],
+            row["day_wasted"] or ZERO,
+            row["day_would_be"],
+        )
+        for row in rows
+    }
+
+
+def _settled_days(channel_ids, zone_name, *, first, settled):
+    """The sums of the local days first..settled-1, from CostDay; days not summarized yet are
+    summed once (one query) and stored, so a month of history is not re-read on every view."""
+    zone = ZoneInfo(zone_name)
+    days = [first + dt.timedelta(days=n) for n in range((settled - first).days)]
+    stored = {
+        (row.channel_id, row.day): (row.usd, row.wasted_usd, row.would_be_usd)
+        for row in CostDay.objects.filter(
+            channel_id__in=channel_ids, zone=zone_name, day__gte=first, day__lt=settled
+        )
+    }
+    missing = [(pk, day) for pk in channel_ids for day in days if (pk, day) not in stored]
+    if missing:
+        since = min(day for _, day in missing)
+        summed = _daily_sums(
+            sorted({pk for pk, _ in missing}),
+            zone,
+            start=dt.datetime.combine(since, dt.time.min, tzinfo=zone),
+            end=dt.datetime.combine(settled, dt.time.min, tzinfo=zone),
+        )
+        fresh = {key: summed.get(key, NOTHING) for key in missing}
+        CostDay.objects.bulk_create(
+            [
+                CostDay(
+                    channel_id=pk,
+                    zone=zone_name,
+                    day=day,
+                    usd=usd,
+                    wasted_usd=wasted,
+                    would_be_usd=would_be,
+                )  # fmt: skip
+                for (pk, day), (usd, wasted, would_be) in fresh.items()
+            ],
+            ignore_conflicts=True,  # another request stored the same sums meanwhile
+        )
+        stored.update(fresh)
+    return stored
+
+
 def channel_spend_overview(*, days=30, now=None, channels=None):
     """Per channel, spend per local day for the last `days` days (in the channel's time zone, the
-    same days costs.services.budget_check counts), today's and this week's spend. One query per
-    distinct channel time zone."""
+    same days costs.services.budget_check counts), today's and this week's spend, and the days'
+    wasted and would-be spend. Per distinct channel time zone: the settled days come from CostDay
+    (summed once), the last day or two are summed live in SQL; never one Python step per cost
+    row."""
     now = now or timezone.now()
     channels = list(channels if channels is not None else Channel.objects.order_by("id"))
     by_zone = {}
     for channel in channels:
         by_zone.setdefault(channel.timezone or "UTC", []).append(channel)
-    spend, result = {}, {}
+    sums, result = {}, {}
     for zone_name, members in by_zone.items():
         zone = ZoneInfo(zone_name)
         today = now.astimezone(zone).date()
+        settled = (now - SETTLE).astimezone(zone).date()
         first = min(today - dt.timedelta(days=days - 1), today - dt.timedelta(days=today.weekday()))
-        start = dt.datetime.combine(first, dt.time.min, tzinfo=zone)
-        rows = (
-            VideoCost.objects.filter(channel_id__in=[c.pk for c in members], created_at__gte=start)
-            .annotate(day=TruncDate("created_at", tzinfo=zone))
-            .order_by()
-            .values("channel_id", "day")
-            .annotate(usd=Sum("usd"))
+        ids = [channel.pk for channel in members]
+        sums.update(_settled_days(ids, zone_name, first=first, settled=settled))
+        sums.update(
+            _daily_sums(ids, zone, start=dt.datetime.combine(settled, dt.time.min, tzinfo=zone))
         )
-        for row in rows:
-            spend[(row["channel_id"], row["day"])] = row["usd"]
         for channel in members:
             series = [
-                (day, spend.get((channel.pk, day), ZERO))
+                (day, sums.get((channel.pk, day), NOTHING)[0])
                 for day in (today - dt.timedelta(days=n) for n in range(days - 1, -1, -1))
             ]
             week_start = today - dt.timedelta(days=today.weekday())
             week = sum(
                 (
-                    spend.get((channel.pk, week_start + dt.timedelta(days=n)), ZERO)
+                    sums.get((channel.pk, week_start + dt.timedelta(days=n)), NOTHING)[0]
                     for n in range(today.weekday() + 1)
                 ),
                 ZERO,
             )
+            in_days = [sums.get((channel.pk, day), NOTHING) for day, _ in series]
             result[channel.pk] = ChannelSpend(
-                channel, series, spend.get((channel.pk, today), ZERO), week
+                channel,
+                series,
+                sums.get((channel.pk, today), NOTHING)[0],
+                week,
+                spent=sum((usd for usd, _, _ in in_days), ZERO),
+                wasted=sum((wasted for _, wasted, _ in in_days), ZERO),
+                would_be=sum((would_be for _, _, would_be in in_days), ZERO),
             )
     return [result[channel.pk] for channel in channels]
 
 
+@dataclass
+class VideoCosts:
+    """One video's books: spend by component, the part of it wasted (paid attempts that failed),
+    and what it would have cost at the real providers' prices (more than `total` in a
+    rehearsal, where the local provider costs $0)."""
+
+    components: dict = field(default_factory=dict)  # {component: usd}
+    total: Decimal = ZERO
+    wasted: Decimal = ZERO
+    would_be: Decimal = ZERO
+    made_again: Decimal = ZERO  # calls after a unit's first attempt: redos and retries
+
+    @property
+    def rehearsal(self):
+        return self.would_be > self.total
+
+
 def video_cost_breakdown(task_ids):
-    """{task_id: {component: usd, MADE_AGAIN: usd}} for the given tasks, in one grouped query.
-    MADE_AGAIN is what calls after a unit's first attempt cost (a redo after a rejection, or a
-    retry)."""
+    """{task_id: VideoCosts} for the given tasks, in one grouped query (summed in SQL)."""
     rows = (
         VideoCost.objects.filter(task_id__in=list(task_ids))
         .order_by()
-        .values("task_id", "component")
-        .annotate(total=Sum("usd"), again=Sum("usd", filter=Q(attempt__gt=1)))
+        .values("task_id", "component", "outcome")
+        .annotate(
+            again=Sum("usd", filter=Q(attempt__gt=1)),
+            spent=Sum("usd"),
+            would_be=Sum("would_be_usd"),
+        )
     )
     breakdown = {}
     for row in rows:
-        costs = breakdown.setdefault(row["task_id"], {})
-        costs[row["component"]] = row["total"]
+        costs = breakdown.setdefault(row["task_id"], VideoCosts())
+        component = row["component"]
+        costs.components[component] = costs.components.get(component, ZERO) + row["spent"]
+        costs.total += row["spent"]
+        costs.would_be += row["would_be"]
+        if row["outcome"] == Outcome.FAILED:
+            costs.wasted += row["spent"]
         if row["again"] is not None:
-            costs[MADE_AGAIN] = costs.get(MADE_AGAIN, ZERO) + row["again"]
+            costs.made_again += row["again"]
     return breakdown
 
 
-MADE_AGAIN = "made_again"
+def spend_totals(overview, *, channel_id=""):
+    """The books of channel_spend_overview's days, over all channels or one."""
+    rows = [row for row in overview if not channel_id or row.channel.pk == channel_id]
+    return VideoCosts(
+        total=sum((row.spent for row in rows), ZERO),
+        wasted=sum((row.wasted for row in rows), ZERO),
+        would_be=sum((row.would_be for row in rows), ZERO),
+    )
 
 
 COMPONENTS = list(Component)
@@ -264,3 +377,89 @@ def recent_failures(*, now=None, hours=24):
         .select_related("task")
         .order_by("-created_at")
     )
+
+
+@dataclass
+class StepStats:
+    """One channel's one step over the last days: units done and failed, attempts and retries,
+    and the step's duration per video (first unit started to last unit finished)."""
+
+    channel_id: str
+    step: str
+    done: int = 0
+    failed: int = 0
+    attempts: int = 0
+    retries: int = 0
+    durations: list = field(default_factory=list)  # seconds, one per video
+
+    @property
+    def success_rate(self):
+        finished = self.done + self.failed
+        return self.done / finished if finished else None
+
+    @property
+    def retry_rate(self):
+        return self.retries / self.attempts if self.attempts else None
+
+    def _percentile(self, fraction):
+        if not self.durations:
+            return None
+        ordered = sorted(self.durations)
+        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+    @property
+    def median_seconds(self):
+        return self._percentile(0.5)
+
+    @property
+    def p95_seconds(self):
+        return self._percentile(0.95)
+
+
+def step_stats(*, days=7, now=None):
+    """{channel_id: [StepStats in step order]} for the units that ran in the last `days` days.
+    One grouped query (per video and step, summed in SQL); the rows are videos x steps, never
+    units or cost rows."""
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    rows = (
+        WorkItem.objects.filter(started_at__gte=since)
+        .order_by()
+        .values("task__channel_id", "task_id", "step")
+        .annotate(
+            done=Count("id", filter=Q(state="done")),
+            failed=Count("id", filter=Q(state="failed")),
+            attempts=Sum("attempts"),
+            first_start=Min("started_at"),
+            last_finish=Max("finished_at"),
+            units=Count("id"),
+        )
+    )
+    stats = {}
+    for row in rows:
+        key = (row["task__channel_id"], row["step"])
+        entry = stats.setdefault(key, StepStats(*key))
+        entry.done += row["done"]
+        entry.failed += row["failed"]
+        entry.attempts += row["attempts"] or 0
+        entry.retries += max((row["attempts"] or 0) - row["units"], 0)
+        if row["done"] == row["units"] and row["last_finish"]:
+            entry.durations.append((row["last_finish"] - row["first_start"]).total_seconds())
+    by_channel = {}
+    for entry in sorted(
+        stats.values(), key=lambda entry: (entry.channel_id, STEP_ORDER.index(entry.step))
+    ):
+        by_channel.setdefault(entry.channel_id, []).append(entry)
+    return by_channel
+
+
+def cost_per_video(*, days=7, now=None):
+    """{channel_id: (videos, usd per video)} over the cost rows of the last `days` days, in one
+    grouped query."""
+    since = (now or timezone.now()) - dt.timedelta(days=days)
+    rows = (
+        VideoCost.objects.filter(created_at__gte=since)
+        .order_by()
+        .values("channel_id")
+        .annotate(videos=Count("task_id", distinct=True), usd=Sum("usd"))
+    )
+    return {row["channel_id"]: (row["videos"], row["usd"] / row["videos"]) for row in rows}

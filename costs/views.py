@@ -19,18 +19,21 @@ from costs.charts import spend_chart_svg
 from costs.selectors import (
     COMPONENTS,
     GROUP_ORDER,
-    MADE_AGAIN,
+    VideoCosts,
     channel_spend_overview,
+    cost_per_video,
     cost_rows,
     next_quota_reset,
     quota_overview,
     recent_failures,
+    spend_totals,
+    step_stats,
     video_cost_breakdown,
     videos_by_group,
 )
 from pipeline.models import VideoTask
 from pipeline.selectors import tasks_stuck
-from reviews.selectors import review_queue, task_cost_subquery
+from reviews.selectors import review_queue
 
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50
@@ -53,21 +56,25 @@ def spend(request):
     channel_id = request.GET.get("channel", "")
     overview = channel_spend_overview(days=30)
     charts = [(row, spend_chart_svg(row.days, row.channel.budget_daily_usd)) for row in overview]
-    tasks = VideoTask.objects.select_related("channel").annotate(cost_usd=task_cost_subquery())
+    tasks = VideoTask.objects.select_related("channel")
     if channel_id:
         tasks = tasks.filter(channel_id=channel_id)
     page = Paginator(tasks.order_by("-created_at"), VIDEOS_PER_PAGE).get_page(
         request.GET.get("page")
     )
     breakdown = video_cost_breakdown(task.pk for task in page)
-    videos = [
-        {
-            "task": task,
-            "components": [breakdown.get(task.pk, {}).get(c.value, 0) for c in COMPONENTS],
-            "made_again": breakdown.get(task.pk, {}).get(MADE_AGAIN, 0),
-        }
-        for task in page
-    ]
+    empty = VideoCosts()
+    videos = []
+    for task in page:
+        costs = breakdown.get(task.pk, empty)
+        videos.append(
+            {
+                "task": task,
+                "costs": costs,
+                "components": [costs.components.get(c.value, 0) for c in COMPONENTS],
+                "made_again": costs.made_again,
+            }
+        )
     today = timezone.now().date()
     return TemplateResponse(
         request,
@@ -81,6 +88,8 @@ def spend(request):
             page=page,
             channels=[row.channel for row in overview],
             channel_id=channel_id,
+            totals=spend_totals(overview, channel_id=channel_id),
+            days=30,
             export_start=(today - dt.timedelta(days=29)).isoformat(),
             export_end=today.isoformat(),
         ),
@@ -162,11 +171,15 @@ def dashboard(request):
     channels = list(Channel.objects.order_by("id"))
     groups = videos_by_group(channels)
     spend_rows = channel_spend_overview(days=7, now=now, channels=channels)
+    steps = step_stats(days=7, now=now)
+    per_video = cost_per_video(days=7, now=now)
     rows = [
         {
             "channel": row.channel,
             "groups": [groups[row.channel.pk][group] for group in GROUP_ORDER],
             "spend": row,
+            "steps": steps.get(row.channel.pk, []),
+            "per_video": per_video.get(row.channel.pk),
         }
         for row in spend_rows
     ]

@@ -3,6 +3,8 @@ commit, and never able to break the pipeline (a failure to send is logged, not r
 
 import datetime as dt
 import json
+import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -58,7 +60,40 @@ def _payload(level, title, message, fields):
     return {"username": "videogen", "embeds": [embed]}
 
 
+# alert_send_direct's deduplication memory: {key: time sent}, per process (the database, which
+# holds the usual memory, is what is unreachable when it is used).
+_direct_sent = {}
+_direct_lock = threading.Lock()
+
+
+def alert_send_direct(*, level, title, message, key=None, fields=None):
+    """Post an alert to Discord without storing it: for when the database itself is unreachable
+    (then alert_send cannot record it). Deduplicated per process by key within
+    ALERT_DEDUP_SECONDS. Returns True when posted; never raises."""
+    if level not in COLORS:
+        raise ValueError(f"alert level must be one of {LEVELS}, got {level!r}")
+    key = key or f"{level}:{title}"
+    now = time.monotonic()
+    with _direct_lock:
+        last = _direct_sent.get(key)
+        if last is not None and now - last < settings.ALERT_DEDUP_SECONDS:
+            return False
+        _direct_sent[key] = now
+    log.warning("alert", level=level, title=title, message=message[:500], stored=False)
+    if not settings.DISCORD_WEBHOOK_URL:
+        return False
+    return _post(level, title, message, fields or {})
+
+
 def _deliver(alert_id, level, title, message, fields):
+    delivered = _post(level, title, message, fields)
+    try:
+        Alert.objects.filter(pk=alert_id).update(delivered=delivered)
+    except Exception:
+        log.exception("alert_store_failed", title=title)
+
+
+def _post(level, title, message, fields):
     body = json.dumps(_payload(level, title, message, fields)).encode()
     request = urllib.request.Request(  # noqa: S310 - the operator's configured webhook URL
         settings.DISCORD_WEBHOOK_URL,
@@ -76,7 +111,4 @@ def _deliver(alert_id, level, title, message, fields):
     except (OSError, ValueError) as error:
         log.warning("alert_delivery_failed", error=str(error), title=title)
         delivered = False
-    try:
-        Alert.objects.filter(pk=alert_id).update(delivered=delivered)
-    except Exception:
-        log.exception("alert_store_failed", title=title)
+    return delivered

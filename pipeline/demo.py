@@ -71,6 +71,7 @@ def main():
     from django.core.management import call_command
 
     from channels_app.models import Channel
+    from costs.selectors import VideoCosts, video_cost_breakdown
     from pipeline.management.commands.task_status import progress_line, task_settled
     from pipeline.services import video_task_create
     from pipeline.status import Status
@@ -112,6 +113,8 @@ def main():
         say(f"finished video: {task.video.final_path}")
         say(f"  {task.video.duration_seconds:.1f} s, {task.video.size_bytes / 1e6:.1f} MB")
         say(f"demo wall time: {time.monotonic() - started:.1f} s")
+        books = video_cost_breakdown([task.pk]).get(task.pk, VideoCosts())
+        say(f"cost: ${books.total:.2f} (local provider); would cost ${books.would_be:.2f} for real")
         say("approve it (it then 'publishes' through the local upload provider):")
         say(f"  .venv/bin/python manage.py review approve {task.pk} --reviewer you")
         say("  (or reject it with a redo: review reject ... --notes '...' --redo-step videos)")

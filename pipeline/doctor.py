@@ -224,6 +224,33 @@ def check_scripts():
     return "scripts", True, f"all {len(PIPELINE_SCRIPTS)} in {folder}"
 
 
+def check_workers(*, now=None):
+    """A worker recorded its heartbeat within PIPELINE_WORKER_SILENCE_MINUTES."""
+    from pipeline.watchdog import workers_seen
+
+    seen = workers_seen(now=now)
+    window = f"{settings.PIPELINE_WORKER_SILENCE_MINUTES} min (PIPELINE_WORKER_SILENCE_MINUTES)"
+    if not seen:
+        return "workers", False, f"no worker seen in the last {window}: start the workers"
+    return "workers", True, f"{len(seen)} seen in the last {window}: {', '.join(seen[:5])}"
+
+
+def check_beat(*, now=None):
+    """Beat's watchdog ticked within BEAT_SILENCE_SECONDS."""
+    from pipeline.watchdog import beat_alive
+
+    alive, last = beat_alive(now=now)
+    if not alive:
+        when = f"last tick {last:%Y-%m-%d %H:%M:%S} UTC" if last else "never ticked"
+        return (
+            "beat",
+            False,
+            f"silent for over {settings.BEAT_SILENCE_SECONDS} s ({when}): start beat "
+            "(Procfile: beat); without it nothing reconciles and no alarm is raised",
+        )
+    return "beat", True, f"last tick {last:%Y-%m-%d %H:%M:%S} UTC"
+
+
 CHECKS = (
     check_broker,
     check_visibility_timeout,
@@ -232,6 +259,8 @@ CHECKS = (
     check_ffmpeg,
     check_expired_leases,
     check_scripts,
+    check_workers,
+    check_beat,
 )
 
 

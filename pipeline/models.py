@@ -270,3 +270,30 @@ class Upload(models.Model):
 
     def __str__(self):
         return f"upload of {self.task_id} ({self.state})"
+
+
+class Heartbeat(models.Model):
+    """The last time a process of the machinery was seen alive: one row per worker host name
+    and one for beat. The watchdog (pipeline/watchdog.py, run by the beat process) raises an alarm
+    when no worker has been seen for PIPELINE_WORKER_SILENCE_MINUTES while work waits."""
+
+    class Kind(models.TextChoices):
+        WORKER = "worker", "Worker"
+        BEAT = "beat", "Beat"
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    hostname = models.CharField(max_length=200)
+    seen_at = models.DateTimeField()
+    started_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["kind", "hostname"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "hostname"], name="heartbeat_one_per_process"),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["worker", "beat"]), name="heartbeat_kind_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kind} {self.hostname} {self.seen_at:%H:%M:%S}"

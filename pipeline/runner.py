@@ -441,6 +441,8 @@ def _classify(name, code, stdout, stderr, seconds, timed_out, timeout):
             result.json_line = True
             result.outputs = list(payload.get("outputs") or [])
             result.usage = dict(payload.get("usage") or {})
+            if payload.get("reused_raw") is True:  # a paid output kept by an earlier attempt
+                result.usage["reused"] = True
             result.provider = str(payload.get("provider") or "")
         return result
     payload = _last_json_line(stderr)

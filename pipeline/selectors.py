@@ -51,9 +51,14 @@ def task_cost(task):
 def task_cost_breakdown(task):
     return list(
         VideoCost.objects.filter(task=task)
-        .values("component", "provider")
-        .annotate(usd=Sum("usd"), units=Sum("units"), calls=Sum("api_calls"))
-        .order_by("component")
+        .values("component", "provider", "outcome")
+        .annotate(
+            usd=Sum("usd"),
+            would_be=Sum("would_be_usd"),
+            units=Sum("units"),
+            calls=Sum("api_calls"),
+        )
+        .order_by("component", "outcome")
     )
 
 

@@ -41,6 +41,7 @@ from pipeline.status import (
 from pipeline.steps import STEP_BY_NAME
 from pipeline.storyboard import StoryboardInvalid, storyboard_validate
 from pipeline.transitions import TransitionConflict, notify_task_changed, task_transition
+from pipeline.watchdog import workspace_space_allows_new_steps
 from videogen.logging import bind_correlation_id
 
 log = structlog.get_logger(__name__)
@@ -206,6 +207,8 @@ def step_run(task_id, step_name):
     bind_task_context(task, step=step_name)
     if task.next_attempt_at and task.next_attempt_at > timezone.now():
         return 0  # waiting (budget or quota); the reconciler sends the step again at that time
+    if not workspace_space_allows_new_steps():
+        return 0  # CRITICAL alert sent; the reconciler sends the step again later
     step = STEP_BY_NAME[step_name]
     specs = step.units(task)
     WorkItem.objects.bulk_create(
@@ -245,9 +248,12 @@ def _budget_allows(task, step_name, specs):
     VideoTask.objects.filter(pk=task.pk).update(
         waiting_reason="budget", next_attempt_at=verdict.resume_at
     )
+    weekly = verdict.period == "weekly"
     alert_send(
-        level="WARNING",
-        title=f"{task.channel_id}: budget reached, video waits",
+        # The weekly budget pauses every new step of the channel until next week: CRITICAL.
+        level="CRITICAL" if weekly else "WARNING",
+        title=f"{task.channel_id}: {verdict.period} budget reached, "
+        + ("the channel's new steps pause" if weekly else "video waits"),
         message=f"'{task.title}' waits before step {step_name}: {verdict.reason}. "
         f"It resumes at {verdict.resume_at:%Y-%m-%d %H:%M %Z}.",
         key=f"budget:{task.channel_id}:{verdict.resume_at:%Y-%m-%d}",

@@ -25,8 +25,9 @@ from django.utils import timezone
 
 from channels_app.models import SCRIPT_ENV_BY_SECRET
 from channels_app.services import channel_secret_get
+from costs.models import Outcome as CostOutcome
 from costs.models import VideoCost
-from costs.services import video_cost_record
+from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, limits
 from pipeline.alerts import alert_send
 from pipeline.media import output_valid
@@ -320,6 +321,14 @@ def _unit_record(item, owner, attempt, spec, result):
     if result.ok:
         _unit_done(item, owner, attempt, spec, result)
         return "done"
+    # A script that failed after the provider charged says so ("paid": true): book it as wasted.
+    video_cost_record_failed(
+        work_item=item,
+        attempt=attempt,
+        component=STEP_BY_NAME[item.step].component,
+        provider=spec.provider,
+        stderr=result.stderr_tail,
+    )
     retry = result.retriable and attempt - item.retry_base < settings.PIPELINE_MAX_ATTEMPTS
     _unit_fail(item, owner, attempt, result, final=not retry)
     return "retry" if retry else "failed"
@@ -333,7 +342,11 @@ def _output_uncosted(item, spec):
     written = dt.datetime.fromtimestamp(spec.output.stat().st_mtime, tz=dt.UTC)
     # Cost rows are written seconds after the file; allow for clocks of other machines.
     recorded_since = written - dt.timedelta(minutes=2)
-    return not VideoCost.objects.filter(work_item=item, created_at__gte=recorded_since).exists()
+    return (
+        not VideoCost.objects.filter(work_item=item, created_at__gte=recorded_since)
+        .exclude(outcome=CostOutcome.FAILED)
+        .exists()
+    )
 
 
 def _unit_done(item, owner, attempt, spec, result):

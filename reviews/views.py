@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from costs.selectors import VideoCosts, video_cost_breakdown
 from pipeline.models import VideoTask
 from pipeline.reviewing import (
     GATE_STEP,
@@ -133,6 +134,7 @@ def task_review(request, task_id):
             progress=task_progress(task),
             costs=task_cost_breakdown(task),
             cost_total=task_cost(task),
+            books=video_cost_breakdown([task.pk]).get(task.pk, VideoCosts()),
             events=task.events.all(),
             reviews=task.reviews.all(),
             redo_steps=redo_steps(gate) if gate else [],

@@ -1,7 +1,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, worker_init
+from celery.signals import beat_init, task_postrun, worker_init, worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
 
@@ -100,3 +100,19 @@ def forget_the_task_context(**kwargs):
     from videogen.logging import clear_context
 
     clear_context()
+
+
+@worker_ready.connect
+def record_that_the_worker_is_alive(sender=None, **kwargs):
+    from pipeline.watchdog import worker_heartbeat_start
+
+    worker_heartbeat_start(hostname=sender.hostname)
+
+
+@beat_init.connect
+def start_the_watchdog(**kwargs):
+    """The watchdog runs in the beat process itself: beat's scheduled tasks run on workers, and
+    an alarm about dead workers cannot come from them."""
+    from pipeline.watchdog import beat_watchdog_start
+
+    beat_watchdog_start()

@@ -363,6 +363,32 @@ CELERY_TASK_ALWAYS_EAGER = False
 DISCORD_WEBHOOK_URL = env_secret("DISCORD_WEBHOOK_URL", default="")
 ALERT_DEDUP_SECONDS = env_positive_int("ALERT_DEDUP_SECONDS", 900)
 
+# The watchdog (pipeline/watchdog.py): alarms for when the machinery itself is down. It runs in
+# the beat process every WATCHDOG_INTERVAL_SECONDS; workers record that they are alive every
+# WORKER_HEARTBEAT_SECONDS. README.md, "Alarms", lists what raises each alarm.
+PIPELINE_WORKER_SILENCE_MINUTES = env_positive_int("PIPELINE_WORKER_SILENCE_MINUTES", 5)
+WORKER_HEARTBEAT_SECONDS = env_positive_int("WORKER_HEARTBEAT_SECONDS", 30)
+WATCHDOG_INTERVAL_SECONDS = env_positive_int("WATCHDOG_INTERVAL_SECONDS", 30)
+# /health and doctor call beat silent when its last tick is older than this.
+BEAT_SILENCE_SECONDS = env_positive_int("BEAT_SILENCE_SECONDS", 300)
+WORKSPACE_FREE_WARNING_GB = env_float("WORKSPACE_FREE_WARNING_GB", 10.0)
+# Under this, new steps do not start (CRITICAL): a step that starts must be able to finish.
+WORKSPACE_FREE_CRITICAL_GB = env_float("WORKSPACE_FREE_CRITICAL_GB", 2.0)
+NOTION_THROTTLED_ALERT_SECONDS = env_positive_int("NOTION_THROTTLED_ALERT_SECONDS", 60)
+PIPELINE_RETRY_RATE_ALERT = env_float("PIPELINE_RETRY_RATE_ALERT", 0.20)
+# Fewer attempts than this in the hour say nothing about a rate.
+PIPELINE_RETRY_RATE_MIN_ATTEMPTS = env_positive_int("PIPELINE_RETRY_RATE_MIN_ATTEMPTS", 10)
+if WORKSPACE_FREE_CRITICAL_GB > WORKSPACE_FREE_WARNING_GB:
+    raise ImproperlyConfigured(
+        f"WORKSPACE_FREE_CRITICAL_GB ({WORKSPACE_FREE_CRITICAL_GB}) must not be above "
+        f"WORKSPACE_FREE_WARNING_GB ({WORKSPACE_FREE_WARNING_GB})"
+    )
+if not 0 < PIPELINE_RETRY_RATE_ALERT <= 1:
+    raise ImproperlyConfigured(
+        f"PIPELINE_RETRY_RATE_ALERT: must be a fraction above 0 and at most 1 (0.20 is 20 %), "
+        f"got {PIPELINE_RETRY_RATE_ALERT}"
+    )
+
 # --- Logging -----------------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

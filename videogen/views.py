@@ -3,6 +3,8 @@ from django.db import connection
 from django.http import JsonResponse
 from kombu import Connection
 
+from pipeline.watchdog import beat_alive, database_unreachable, workers_seen
+
 BROKER_TIMEOUT_SECONDS = 2
 
 
@@ -29,19 +31,45 @@ def _check_broker():
         broker.ensure_connection(max_retries=0, timeout=BROKER_TIMEOUT_SECONDS)
 
 
+def _check_workers():
+    seen = workers_seen()
+    if not seen:
+        raise RuntimeError(
+            f"no worker seen in the last {settings.PIPELINE_WORKER_SILENCE_MINUTES} min "
+            "(PIPELINE_WORKER_SILENCE_MINUTES)"
+        )
+
+
+def _check_beat():
+    alive, last = beat_alive()
+    if not alive:
+        when = f"last tick {last:%Y-%m-%d %H:%M:%S} UTC" if last else "never ticked"
+        raise RuntimeError(f"beat silent for over {settings.BEAT_SILENCE_SECONDS} s ({when})")
+
+
 def health(request):
-    """Liveness for load balancers and supervisors: 200 when the database and broker answer,
-    503 naming the one that did not."""
+    """Liveness for load balancers and supervisors: 200 when the database and broker answer, a
+    worker was seen within the silence window and beat ticked recently; 503 naming the ones that
+    did not. The database unreachable also goes straight to Discord (it cannot be stored)."""
     checks = {}
-    for name, check in (("database", _check_database), ("broker", _check_broker)):
+    for name, check in (
+        ("database", _check_database),
+        ("broker", _check_broker),
+        ("workers", _check_workers),
+        ("beat", _check_beat),
+    ):
+        if name in ("workers", "beat") and checks["database"] != "ok":
+            checks[name] = "unknown: the database is unreachable"
+            continue
         try:
             check()
             checks[name] = "ok"
         except Exception as error:  # any failure is the answer we report
             checks[name] = f"error: {type(error).__name__}: {error}"[:300]
-    healthy = all(value == "ok" for value in checks.values())
-    failed = [name for name, value in checks.items() if value != "ok"]
-    body = {"status": "ok" if healthy else "error", "checks": checks}
+            if name == "database":
+                database_unreachable(where="web", error=error)
+    failed = [name for name, value in checks.items() if value.startswith("error")]
+    body = {"status": "error" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
-    return JsonResponse(body, status=200 if healthy else 503)
+    return JsonResponse(body, status=503 if failed else 200)

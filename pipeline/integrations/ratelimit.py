@@ -36,6 +36,8 @@ import uuid
 
 from django.conf import settings
 
+from pipeline.watchdog import notion_throttled
+
 WINDOW_MARGIN_SECONDS = 0.1
 ACQUIRE_TIMEOUT_SECONDS = 300.0
 
@@ -159,9 +161,15 @@ class NotionRateLimiter:
 
     def acquire(self, *, timeout=ACQUIRE_TIMEOUT_SECONDS):
         limit, window_ms = window_for(self.rate)
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
+        alarmed = False
         while True:
             wait_ms = self.backend.try_acquire(self.key, limit, window_ms)
+            waited = time.monotonic() - started
+            if not alarmed and waited > settings.NOTION_THROTTLED_ALERT_SECONDS:
+                notion_throttled(token_key=self.key, seconds=waited)
+                alarmed = True
             if wait_ms <= 0:
                 return
             remaining = deadline - time.monotonic()

@@ -85,7 +85,7 @@ def test_it_reports_an_unknown_key_with_a_hint(tmp_path):
 def test_it_reports_an_unknown_nested_key_with_its_path(tmp_path):
     path = config_file(tmp_path, {"budget": {"daily_usd": 25, "weekly_usd": 150, "monthly": 9}})
     assert errors_of(path) == [
-        f"{path}: budget.monthly: unknown key; allowed keys: daily_usd, weekly_usd"
+        f"{path}: budget.monthly: unknown key; allowed keys: daily_usd, weekly_usd, per_video_usd"
     ]
 
 
@@ -334,6 +334,7 @@ def test_it_reads_a_minimal_file_and_fills_the_defaults(tmp_path):
         "tags": [],
         "budget_daily_usd": Decimal("25"),
         "budget_weekly_usd": Decimal("150"),
+        "budget_per_video_usd": Decimal("13"),
         "providers": {},
         "brief": fields["brief"],  # checked in detail below
         "narration": fields["narration"],
@@ -554,3 +555,16 @@ def test_the_writer_s_brief_carries_the_channel_s_language_and_tags():
     assert brief_description("", "Text.") == "Text."
     assert brief_description("Intro\n{description}\nLinks", "Text.") == "Intro\nText.\nLinks"
     assert brief_description("Links", "Text.") == "Text.\n\nLinks"
+
+def test_it_reads_the_expected_cost_per_video_from_the_budget_block(tmp_path):
+    budget = {"daily_usd": 25, "weekly_usd": 150, "per_video_usd": 9.5}
+    path = config_file(tmp_path, {"budget": budget})
+
+    assert fields_of(path)["budget_per_video_usd"] == Decimal("9.5")
+
+
+def test_it_refuses_a_negative_expected_cost_per_video(tmp_path):
+    budget = {"daily_usd": 25, "weekly_usd": 150, "per_video_usd": -1}
+    path = config_file(tmp_path, {"budget": budget})
+
+    assert errors_of(path) == [f"{path}: budget.per_video_usd: must be a positive number, got -1"]

@@ -12,6 +12,7 @@ from django.utils import timezone
 from channels_app.models import ChannelSecret, EncryptionCanary
 from pipeline import doctor
 from pipeline.models import WorkItem, WorkState
+from pipeline.watchdog import heartbeat_record
 from tests.factories import VideoTaskFactory
 from tests.fakes.media import write_fake_ffmpeg
 from tests.faults.servers import free_port
@@ -31,7 +32,14 @@ def _forget_derived_keys():
         field.__dict__.pop("f", None)
 
 
-def test_every_check_passes_on_the_test_setup():
+@pytest.fixture
+def machinery_alive():
+    """A worker and beat recorded their heartbeats (as the running processes do)."""
+    for kind in ("worker", "beat"):
+        heartbeat_record(kind=kind, hostname=f"{kind}@test")
+
+
+def test_every_check_passes_on_the_test_setup(machinery_alive):
     results = doctor.doctor_run()
 
     assert [name for name, _, _ in results] == [
@@ -42,16 +50,18 @@ def test_every_check_passes_on_the_test_setup():
         "ffmpeg",
         "expired leases",
         "scripts",
+        "workers",
+        "beat",
     ]
     assert [r for r in results if not r[1]] == []
 
 
-def test_the_command_prints_one_line_per_check_and_exits_0_when_all_pass():
+def test_the_command_prints_one_line_per_check_and_exits_0_when_all_pass(machinery_alive):
     out = io.StringIO()
     call_command("doctor", stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert len(lines) == 7
+    assert len(lines) == 9
     assert all(line.startswith("ok    ") for line in lines), lines
     assert "ok    audit triggers: audit_no_update_delete, audit_no_truncate" in lines[3]
 
@@ -273,3 +283,31 @@ def test_an_exception_in_a_check_is_a_failed_check_not_a_crash():
     assert doctor.doctor_run([check_database]) == [
         ("database", False, "check failed: RuntimeError: connection refused")
     ]
+
+
+def test_workers_fail_when_none_was_seen_within_the_silence_window(settings):
+    settings.PIPELINE_WORKER_SILENCE_MINUTES = 5
+    heartbeat_record(
+        kind="worker", hostname="w1@host", now=timezone.now() - dt.timedelta(minutes=6)
+    )
+
+    name, ok, detail = doctor.check_workers()
+
+    assert (name, ok) == ("workers", False)
+    assert "no worker seen in the last 5 min (PIPELINE_WORKER_SILENCE_MINUTES)" in detail
+
+    heartbeat_record(kind="worker", hostname="w2@host")
+    assert doctor.check_workers() == (
+        "workers", True, "1 seen in the last 5 min (PIPELINE_WORKER_SILENCE_MINUTES): w2@host",
+    )  # fmt: skip
+
+
+def test_beat_fails_when_it_never_ticked_or_went_silent(settings):
+    assert doctor.check_beat()[1] is False
+    assert "never ticked" in doctor.check_beat()[2]
+
+    heartbeat_record(kind="beat", hostname="beat@host", now=timezone.now() - dt.timedelta(hours=1))
+
+    name, ok, detail = doctor.check_beat()
+    assert (name, ok) == ("beat", False)
+    assert f"silent for over {settings.BEAT_SILENCE_SECONDS} s (last tick" in detail

@@ -1,12 +1,16 @@
 """/health: 200 when PostgreSQL and the broker (Redis) answer, 503 naming the one that did not."""
 
+import datetime as dt
 import socket
 import threading
 import time
 
 import pytest
 from django.db import OperationalError
+from django.utils import timezone
 
+from pipeline.models import Heartbeat
+from pipeline.watchdog import heartbeat_record
 from videogen import views
 
 
@@ -43,6 +47,13 @@ def silent_port():
     server.close()
 
 
+@pytest.fixture(autouse=True)
+def machinery_alive(db):
+    """A worker and beat recorded their heartbeats (as the running processes do)."""
+    for kind in ("worker", "beat"):
+        heartbeat_record(kind=kind, hostname=f"{kind}@test")
+
+
 class BrokenConnection:
     def cursor(self):
         raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
@@ -55,7 +66,10 @@ def test_it_answers_200_when_database_and_broker_are_up(client, settings):
     response = client.get("/health")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "checks": {"database": "ok", "broker": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "broker": "ok", "workers": "ok", "beat": "ok"},
+    }
 
 
 @pytest.mark.django_db
@@ -101,6 +115,7 @@ def test_it_answers_503_naming_the_database_when_it_is_down(client, monkeypatch)
     assert body["failed"] == ["database"]
     assert body["checks"]["broker"] == "ok"
     assert body["checks"]["database"].startswith("error: OperationalError: ")
+    assert body["checks"]["workers"] == "unknown: the database is unreachable"
 
 
 @pytest.mark.django_db
@@ -112,3 +127,29 @@ def test_it_names_both_when_both_are_down(client, settings, monkeypatch):
 
     assert response.status_code == 503
     assert response.json()["failed"] == ["database", "broker"]
+
+
+@pytest.mark.django_db
+def test_it_answers_503_naming_workers_when_none_was_seen_in_the_silence_window(client, settings):
+    settings.PIPELINE_WORKER_SILENCE_MINUTES = 5
+    Heartbeat.objects.filter(kind="worker").update(
+        seen_at=timezone.now() - dt.timedelta(minutes=6)
+    )
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["workers"]
+    assert "no worker seen in the last 5 min" in body["checks"]["workers"]
+
+
+@pytest.mark.django_db
+def test_it_answers_503_naming_beat_when_it_never_ticked(client):
+    Heartbeat.objects.filter(kind="beat").delete()
+
+    response = client.get("/health")
+
+    assert response.status_code == 503
+    assert response.json()["failed"] == ["beat"]
+    assert "never ticked" in response.json()["checks"]["beat"]

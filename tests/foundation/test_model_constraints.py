@@ -14,8 +14,8 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from channels_app.models import ChannelSecret
-from costs.models import VideoCost, YouTubeQuotaUsage
-from pipeline.models import ProviderSlot, Upload, Video, VideoTask, WorkItem
+from costs.models import CostDay, VideoCost, YouTubeQuotaUsage
+from pipeline.models import Heartbeat, ProviderSlot, Upload, Video, VideoTask, WorkItem
 from reviews.models import AuditLog, Review
 from tests.factories import ChannelFactory, VideoTaskFactory
 
@@ -115,6 +115,23 @@ def _second_cost_for_one_call():
     _cost(task=first.task, work_item=item, attempt=2)
 
 
+def _heartbeat(**fields):
+    now = timezone.now()
+    values = {"kind": "worker", "hostname": "w1@host", "seen_at": now, "started_at": now}
+    return Heartbeat.objects.create(**{**values, **fields})
+
+
+def _second_heartbeat_of_one_process():
+    _heartbeat()
+    _heartbeat()
+
+
+def _second_cost_day():
+    channel = ChannelFactory()
+    for _ in range(2):
+        CostDay.objects.create(channel=channel, zone="UTC", day=datetime.date(2026, 6, 1))
+
+
 def _second_quota_day():
     _quota()
     _quota()
@@ -168,6 +185,13 @@ VIOLATIONS = {
     "video_cost_usd_nonnegative": lambda: _cost(usd=Decimal("-0.01")),
     "video_cost_units_nonnegative": lambda: _cost(units=Decimal("-1")),
     "video_cost_component_valid": lambda: _cost(component="thumbnail"),
+    "video_cost_would_be_usd_nonnegative": lambda: _cost(would_be_usd=Decimal("-0.01")),
+    "video_cost_outcome_valid": lambda: _cost(outcome="refunded"),
+    # costs.CostDay
+    "cost_day_one_per_channel_zone_day": _second_cost_day,
+    # pipeline.Heartbeat
+    "heartbeat_one_per_process": _second_heartbeat_of_one_process,
+    "heartbeat_kind_valid": lambda: _heartbeat(kind="flower"),
     # costs.YouTubeQuotaUsage
     "quota_usage_one_per_project_day": _second_quota_day,
     "quota_units_limit_positive": lambda: _quota(units_limit=0),

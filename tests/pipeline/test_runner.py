@@ -40,6 +40,19 @@ def test_it_reads_the_json_result_line_of_a_successful_script(script):
     assert result.provider == "gemini"
 
 
+def test_it_marks_a_result_made_from_a_kept_paid_output_as_reused(script):
+    path = script("""
+        print(json.dumps({"ok": True, "outputs": ["s.mp3"], "provider": "elevenlabs",
+                          "usage": {"sfx": 0, "sfx_seconds": 0}, "reused_raw": True}))
+    """)
+
+    result = run(path)
+
+    # The books then record outcome "reused" at $0 (costs.services.video_cost_record).
+    assert result.ok
+    assert result.usage == {"sfx": 0, "sfx_seconds": 0, "reused": True}
+
+
 @pytest.mark.parametrize(
     ("code", "outcome"),
     [

@@ -79,19 +79,23 @@ plan = [int(code) for code in os.environ.get(f"FAKE_PLAN_{name.upper()}", "0").s
 code = plan[min(attempt, len(plan) - 1)]
 latency = float(os.environ.get(f"FAKE_LATENCY_{upper}", os.environ.get("FAKE_LATENCY", "0")))
 time.sleep(max(0.0, latency - process_age()))
+USAGE = {
+    "generate_asset": {"images": 1},
+    "generate_video": {"clip_seconds": 5, "model": "kling/v2-1-standard"},
+    "generate_audio": {"characters": 40},
+    "generate_sound_effects": {"sfx": 1, "sfx_seconds": 5},
+}
 if code != 0:
     record(f"exit{code}")
-    print(
-        json.dumps(
-            {
-                "ok": False,
-                "error": f"fake {name} failed with {code}",
-                "retriable": code == 75,
-                "status": 503 if code == 75 else 400,
-            }
-        ),
-        file=sys.stderr,
-    )
+    failure = {
+        "ok": False,
+        "error": f"fake {name} failed with {code}",
+        "retriable": code in (70, 75),
+        "status": 503 if code == 75 else None if code == 70 else 400,
+    }
+    if code == 70:  # a local step failed after the provider was paid: the paid usage is reported
+        failure.update(usage=USAGE.get(name, {}), paid=True)
+    print(json.dumps(failure), file=sys.stderr)
     sys.exit(code)
 template = Path(os.environ["FAKE_MEDIA_DIR"]) / f"template{output.suffix}"
 output.parent.mkdir(parents=True, exist_ok=True)
@@ -104,12 +108,7 @@ if os.environ.get("FAKE_MARK_RUNS") and output.suffix == ".mp4":
         handle.write((8 + len(marker)).to_bytes(4, "big") + b"free" + marker)
 os.replace(temporary, output)
 record("done")
-usage = {
-    "generate_asset": {"images": 1},
-    "generate_video": {"clip_seconds": 5, "model": "kling/v2-1-standard"},
-    "generate_audio": {"characters": 40},
-    "generate_sound_effects": {"sfx": 1, "sfx_seconds": 5},
-}
+usage = USAGE
 provider = args[args.index("--provider") + 1] if "--provider" in args else "fake"
 print(
     json.dumps(
