@@ -1,6 +1,7 @@
 """Acting on the board: a mapped reviewer's Final Review -> Approved approves, a mapped operator's
 error -> Queued retries, anyone else's move is moved back with an audit row."""
 
+import copy
 import uuid
 
 import pytest
@@ -70,6 +71,34 @@ def test_a_mapped_reviewer_moving_a_card_to_approved_approves_the_video_once(
     event = TaskEvent.objects.get(task=task, to_status=Status.APPROVED)
     assert event.actor == "alice"
     assert notion.value(page_id, "Status") == "Approved"  # left where the reviewer put it
+
+
+def test_a_card_on_two_result_pages_of_one_poll_is_approved_once(
+    board, notion, at_final_review, monkeypatch
+):
+    """Notion's query is not a snapshot: a card edited while a poll pages through the results can
+    come back on a later page too."""
+    channel, _ = board
+    task, page_id = at_final_review
+    _, alice_in_notion = _person("alice", "reviews.can_review")
+    notion.move_card(page_id, "Approved", by=alice_in_notion)
+    paginate, served = NotionApi.paginate, []
+
+    def twice(self, what, method, *args, **kwargs):
+        for result in paginate(self, what, method, *args, **kwargs):
+            yield result
+            if what.startswith("querying data source"):
+                served.append(result["id"])
+                yield copy.deepcopy(result)
+
+    monkeypatch.setattr(NotionApi, "paginate", twice)
+    result = notion_poll_channel(channel_id=channel.id)
+
+    assert served == [page_id]  # the card came back a second time in the same poll
+    assert result.acted == [page_id] and result.moved_back == []
+    assert Review.objects.filter(task=task).count() == 1
+    assert AuditLog.objects.filter(task=task).count() == 1
+    assert VideoTask.objects.get(pk=task.pk).status == Status.APPROVED
 
 
 def test_a_second_poller_holding_the_same_card_approves_nothing_twice(
