@@ -393,8 +393,9 @@ def task_queue(*, task_id, actor, storyboard=None):
     return task, True
 
 
-def task_retry(*, task_id, actor):
-    """Send a task in an error status back to the step that failed; work done is kept."""
+def task_retry(*, task_id, actor, notes=""):
+    """Send a task in an error status back to the step that failed; work done is kept. `notes`
+    (e.g. "via Notion: ...") go into the timeline's reason and the audit row."""
     from reviews.services import audit_log_record
 
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
@@ -414,7 +415,7 @@ def task_retry(*, task_id, actor):
             task=task,
             to=running,
             expected=task.status,
-            reason="retry",
+            reason=f"retry: {notes}" if notes else "retry",
             actor=str(actor),
             next_attempt_at=None,
             waiting_reason="",
@@ -428,7 +429,9 @@ def task_retry(*, task_id, actor):
             lease_owner="",
             lease_expires_at=None,
         )
-        audit_log_record(actor=actor, action="task_retry", task=task, metadata={"step": step})
+        audit_log_record(
+            actor=actor, action="task_retry", task=task, notes=notes, metadata={"step": step}
+        )
         dispatch.dispatch_step(task.pk, step)
     return task
 

@@ -6,7 +6,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from reviews.models import AuditLog, Review
+from reviews.models import AuditLog, NotionUser, Review
+from reviews.services import audit_log_record
 from videogen.admin_base import ReadOnlyAdminMixin
 
 
@@ -55,3 +56,44 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="notes")
     def notes_short(self, entry):
         return entry.notes[:80] + ("…" if len(entry.notes) > 80 else "")
+
+
+@admin.register(NotionUser)
+class NotionUserAdmin(admin.ModelAdmin):
+    """Who a person on the Notion boards is here: a card they move acts as this user, with this
+    user's permissions (README, "Acting on the board"). Each change is in the audit log."""
+
+    list_display = ("notion_user_id", "name", "user", "user_is_active", "created_at")
+    list_select_related = ("user",)
+    search_fields = ("notion_user_id", "name", "user__username")
+    raw_id_fields = ("user",)
+
+    @admin.display(description="user active", boolean=True, ordering="user__is_active")
+    def user_is_active(self, mapping):
+        return mapping.user.is_active
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        audit_log_record(
+            actor=request.user,
+            action="notion_user_mapped",
+            notes=f"Notion user {obj.notion_user_id} acts as {obj.user.get_username()}",
+            metadata={"notion_user_id": obj.notion_user_id, "user": obj.user.get_username()},
+            object_type="notion_user",
+            object_id=obj.pk,
+        )
+
+    def delete_model(self, request, obj):
+        audit_log_record(
+            actor=request.user,
+            action="notion_user_unmapped",
+            notes=f"Notion user {obj.notion_user_id} no longer acts as {obj.user.get_username()}",
+            metadata={"notion_user_id": obj.notion_user_id, "user": obj.user.get_username()},
+            object_type="notion_user",
+            object_id=obj.pk,
+        )
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        for mapping in queryset.select_related("user"):
+            self.delete_model(request, mapping)

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 
 from pipeline.models import VideoTask
@@ -87,3 +88,54 @@ class AuditLog(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+
+
+def notion_user_id_normalize(value):
+    """A Notion user id as Notion writes it in a page's last_edited_by (a dashed, lower-case
+    UUID), from what a person pastes (with or without dashes, any case). ValueError names the
+    field and what is expected."""
+    bare = str(value).strip().replace("-", "").lower()
+    if len(bare) != 32 or any(char not in "0123456789abcdef" for char in bare):
+        raise ValueError(
+            f"notion_user_id: expected a Notion user id (32 hexadecimal digits, with or without "
+            f"dashes, e.g. 5ba97cc9-e5e0-4363-b33a-1d80a635577f), got {str(value)[:80]!r}"
+        )
+    return f"{bare[:8]}-{bare[8:12]}-{bare[12:16]}-{bare[16:20]}-{bare[20:]}"
+
+
+class NotionUser(models.Model):
+    """A person on the Notion boards, mapped to the Django user they act as when they move a card
+    (pipeline/integrations/notion_actions.py). The mapping names who acted; what they may do
+    comes from that user's permissions (reviews.can_review to approve, the task change
+    permission to retry), so an unmapped person's move is refused and moved back."""
+
+    notion_user_id = models.CharField(
+        max_length=36,
+        unique=True,
+        help_text="The person's Notion user id (a page's last_edited_by.id; with or without "
+        "dashes).",
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notion_users"
+    )
+    name = models.CharField(
+        max_length=150, blank=True, help_text="How the person appears in Notion (a reminder)."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["user__username", "notion_user_id"]
+        verbose_name = "Notion user"
+
+    def __str__(self):
+        return f"{self.name or self.notion_user_id} -> {self.user}"
+
+    def save(self, *args, **kwargs):
+        self.notion_user_id = notion_user_id_normalize(self.notion_user_id)
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        try:
+            self.notion_user_id = notion_user_id_normalize(self.notion_user_id)
+        except ValueError as error:
+            raise ValidationError({"notion_user_id": str(error)}) from error

@@ -21,7 +21,7 @@ from pipeline.status import (
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
-from reviews.models import Decision, Review
+from reviews.models import Decision, NotionUser, Review, notion_user_id_normalize
 
 MONEY = DecimalField(max_digits=12, decimal_places=4)
 
@@ -233,3 +233,13 @@ def storyboard_scenes(task, unit_states):
             }
         )
     return scenes
+
+
+def notion_user_resolve(notion_user_id):
+    """The Django user a Notion user acts as, or None when the id is unknown (or not an id)."""
+    try:
+        normalized = notion_user_id_normalize(notion_user_id)
+    except ValueError:
+        return None
+    mapping = NotionUser.objects.select_related("user").filter(notion_user_id=normalized).first()
+    return mapping.user if mapping else None

@@ -22,6 +22,9 @@ What a card means:
 - A card of one of our drafts moved to Queued by hand: the person queued it (task_queue, the one
   place that does). A draft that cannot be queued (no valid storyboard) goes back to Draft with
   the reason in Error Log.
+- A card of ours moved by a person to Approved (from Final Review) or to Queued (from an error
+  column): an approval or a retry when the person is mapped to a user allowed to do it, else moved
+  back with the reason (notion_actions).
 - Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
 """
 
@@ -36,6 +39,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from channels_app.models import Channel, NotionBoard, NotionPush, Priority
+from pipeline.integrations.notion_actions import DONE, notion_card_act
 from pipeline.integrations.notion_board import notion_board_for, notion_data_source_resolve
 from pipeline.integrations.notion_client import (
     NotionApi,
@@ -67,6 +71,7 @@ class PollResult:
     queued: list = field(default_factory=list)  # task ids of drafts queued from their card
     invalid: list = field(default_factory=list)  # page ids
     moved_back: list = field(default_factory=list)  # page ids
+    acted: list = field(default_factory=list)  # page ids approved or retried from the board
     errors: list = field(default_factory=list)
 
 
@@ -167,6 +172,8 @@ def _card_handle(channel, api, page, result):
                 result.queued.append(str(task.pk))
             else:
                 result.moved_back.append(page["id"])
+        elif (acted := notion_card_act(api, task, page, column)) is not None:
+            (result.acted if acted == DONE else result.moved_back).append(page["id"])
         elif _drift_correct(api, task, page, column):
             result.moved_back.append(page["id"])
     elif column == QUEUED and not task_id_text:

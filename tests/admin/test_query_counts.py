@@ -112,3 +112,20 @@ def test_it_renders_the_review_page_under_a_fixed_number_of_queries(
     with django_assert_max_num_queries(14):
         response = admin_client.get(reverse("reviews:task", args=[task.pk]))
     assert response.status_code == 200
+
+
+def test_it_renders_the_notion_users_changelist_under_a_fixed_number_of_queries(
+    admin_client, django_assert_max_num_queries
+):
+    from reviews.models import NotionUser
+    from tests.factories import UserFactory
+
+    users = [UserFactory(username=f"mapped{n}") for n in range(ROWS)]
+    NotionUser.objects.bulk_create(
+        NotionUser(notion_user_id=f"00000000-0000-4000-8000-{n:012d}", user=user)
+        for n, user in enumerate(users)
+    )
+    with django_assert_max_num_queries(8):
+        response = admin_client.get(reverse("admin:reviews_notionuser_changelist"))
+    assert response.status_code == 200
+    assert response.content.count(b'name="_selected_action"') == 100

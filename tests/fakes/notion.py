@@ -24,7 +24,11 @@ As strict as Notion's documentation:
 - `rate_limit=3.0` answers 429 rate_limited with Retry-After by itself when a client sends more
   than that many requests in any second (Notion's average of 3 per second);
 - a person can rename a property, delete a select/status option, or trash a card
-  (`rename_property`, `delete_option`, `trash_card`).
+  (`rename_property`, `delete_option`, `trash_card`);
+- every page carries `created_by` and `last_edited_by`, partial user objects
+  ({"object": "user", "id": ...}) as Notion sends them: an edit through the API names the
+  integration's bot user (one per token, `bot_user_id(token)`), a person's edit in the test
+  (`add_card`, `move_card`, `trash_card`) names that person (`by=`, default `person_id`).
 """
 
 from __future__ import annotations
@@ -154,6 +158,9 @@ class FakeNotion(FakeServer):
         self.times = []  # (time.time(), method, path) of every request
         self.problems = []
         self.clock = lambda: dt.datetime.now(dt.UTC)
+        self.person_id = str(uuid.uuid4())  # the person who edits cards when a test names nobody
+        self._bots = {}  # token -> the integration's bot user id
+        self._editor = None  # the bot user of the request being answered
         self._faults = collections.deque()
         self._state = threading.Lock()
 
@@ -169,7 +176,17 @@ class FakeNotion(FakeServer):
         self.schemas[data_source_id] = board_schema(**schema_options)
         return database_id, data_source_id
 
-    def add_card(self, data_source_id, *, title, status="Draft", storyboard=None, task_id=""):
+    def bot_user_id(self, token):
+        """The bot user an integration's edits are signed with (one per token, like Notion's)."""
+        return self._bots.setdefault(token, str(uuid.uuid4()))
+
+    @staticmethod
+    def _user(user_id):
+        return {"object": "user", "id": user_id}
+
+    def add_card(
+        self, data_source_id, *, title, status="Draft", storyboard=None, task_id="", by=None
+    ):
         page_id = str(uuid.uuid4())
         properties = {
             "Title": {"title": [{"type": "text", "text": {"content": title}}]},
@@ -184,6 +201,8 @@ class FakeNotion(FakeServer):
                 "id": page_id,
                 "created_time": now,
                 "last_edited_time": now,
+                "created_by": self._user(by or self.person_id),
+                "last_edited_by": self._user(by or self.person_id),
                 "archived": False,
                 "in_trash": False,
                 "parent": {"type": "data_source_id", "data_source_id": data_source_id},
@@ -206,19 +225,22 @@ class FakeNotion(FakeServer):
                 )  # fmt: skip
         return page_id
 
-    def move_card(self, page_id, status):
-        """A person drags the card to another column."""
+    def move_card(self, page_id, status, *, by=None):
+        """A person (`by`, a Notion user id; default `person_id`) drags the card to another
+        column."""
         with self._state:
             page = self.pages[page_id]
             page["properties"]["Status"]["status"] = self._option(page, "Status", status)
             page["last_edited_time"] = _minute(self.clock())
+            page["last_edited_by"] = self._user(by or self.person_id)
 
-    def trash_card(self, page_id):
+    def trash_card(self, page_id, *, by=None):
         """A person moves the card to the trash."""
         with self._state:
             page = self.pages[page_id]
             page["archived"] = page["in_trash"] = True
             page["last_edited_time"] = _minute(self.clock())
+            page["last_edited_by"] = self._user(by or self.person_id)
 
     def rename_property(self, data_source_id, old, new):
         """A person renames a property (its id stays; pages show it under the new name)."""
@@ -271,6 +293,7 @@ class FakeNotion(FakeServer):
             if self._over_rate():
                 self.rate_limited += 1
                 return rate_limited(1)
+            self._editor = self._user(self.bot_user_id(auth[7:]))
             try:
                 return self._route(request)
             except Invalid as invalid:
@@ -451,6 +474,8 @@ class FakeNotion(FakeServer):
             "id": page_id,
             "created_time": now,
             "last_edited_time": now,
+            "created_by": dict(self._editor),
+            "last_edited_by": dict(self._editor),
             "archived": False,
             "in_trash": False,
             "parent": parent,
@@ -496,6 +521,7 @@ class FakeNotion(FakeServer):
                     raise Invalid(f"{flag} must be a boolean")
                 staged["archived"] = staged["in_trash"] = body[flag]
         staged["last_edited_time"] = _minute(self.clock())
+        staged["last_edited_by"] = dict(self._editor)
         self.pages[page_id] = staged
         self.updates[page_id] += 1
         return Reply.json_body(200, copy.deepcopy(staged))
