@@ -213,7 +213,7 @@ def test_it_reports_an_unknown_provider(tmp_path):
 def test_it_reports_an_unknown_provider_family(tmp_path):
     path = config_file(tmp_path, {"providers": {"music": "local"}})
     assert errors_of(path) == [
-        f"{path}: providers.music: unknown key; allowed keys: image, video, voice, upload"
+        f"{path}: providers.music: unknown key; allowed keys: image, video, voice, upload, text"
     ]
 
 
