@@ -132,6 +132,34 @@ def draft_start(task):
     return item
 
 
+def draft_retry(*, task_id, actor):
+    """Draft again a draft whose writer failed (after fixing the cause: a key, the brief, the
+    topic): a new round of attempts of the same unit, as retry_task does for a production step."""
+    from django.db.models import F
+
+    task = VideoTask.objects.select_related("channel").get(pk=task_id)
+    if task.status != S.DRAFT or task.cancelled_at or task.storyboard:
+        raise PipelineError(
+            f"task {task.pk} is not a draft waiting for its storyboard "
+            f"({task.get_status_display()}{', cancelled' if task.cancelled_at else ''}"
+            f"{', already drafted' if task.storyboard else ''}): nothing to draft again"
+        )
+    with transaction.atomic():
+        updated = WorkItem.objects.filter(
+            task=task, step=DRAFT_STEP, state=WorkState.FAILED
+        ).update(
+            state=WorkState.PENDING,
+            retry_base=F("attempts"),
+            next_attempt_at=None,
+            error="",
+        )
+        if not updated:
+            raise PipelineError(f"task {task.pk}: its draft has not failed; it is still drafting")
+        audit_log_record(actor=actor, action="task_draft_retry", task=task)
+        draft_start(task)
+    return task
+
+
 def draft_complete(task_id):
     """The draft unit is done: validate the drafted file and write it to the task (still in
     Draft, storyboard still empty: a no-op otherwise), then queue it if that was asked."""

@@ -148,3 +148,18 @@ def test_a_gemini_draft_is_priced_per_token_by_model():
     assert (units, unit_name, usd) == (Decimal(12000), "tokens", Decimal("0.0330"))
     assert price(provider="gemini", usage={"images": 1})[2] == Decimal("0.0390")
     assert price(provider="local", usage=usage)[2] == 0
+
+
+def test_only_a_failed_draft_can_be_drafted_again(channel):
+    task = task_draft_create(channel=channel, topic="axolotls")
+    with pytest.raises(CommandError, match="its draft has not failed; it is still drafting"):
+        call_command("draft_task", "--retry", str(task.pk))
+    hand_written = VideoTask.objects.create(
+        channel=channel, title="t", storyboard=SAMPLE_STORYBOARD, status=Status.DRAFT
+    )
+    with pytest.raises(CommandError, match="already drafted"):
+        call_command("draft_task", "--retry", str(hand_written.pk))
+    with pytest.raises(CommandError, match="'nope' is not a task id"):
+        call_command("draft_task", "--retry", "nope")
+    with pytest.raises(CommandError, match="--channel and --topic are required"):
+        call_command("draft_task", "--topic", "axolotls")

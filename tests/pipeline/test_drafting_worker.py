@@ -98,7 +98,7 @@ def fake_writer(pipeline_env, tmp_path, fake_media):
 def test_a_draft_failing_with_exit_65_stays_in_draft_with_the_error_in_its_log(
     pipeline_env, worker, calls, writer_channel, fake_writer
 ):
-    pipeline_env["FAKE_PLAN_GENERATE_STORYBOARD"] = "65"
+    pipeline_env["FAKE_PLAN_GENERATE_STORYBOARD"] = "65,0"  # the second run (a retry) succeeds
     worker.start()
     call_command("draft_task", "--channel", "pokechannel1", "--topic", "axolotls", "--queue")
     task = only_task()
@@ -117,6 +117,19 @@ def test_a_draft_failing_with_exit_65_stays_in_draft_with_the_error_in_its_log(
     assert calls.count("start", "generate_storyboard") == 1  # a permanent error is not retried
     assert not VideoCost.objects.filter(task=task).exists()
     assert not task.events.exists()  # never queued
+
+    # The cause fixed, the operator drafts it again; asked to queue it, it is then queued.
+    call_command("draft_task", "--retry", str(task.pk))
+    wait_for(
+        lambda: VideoTask.objects.get(pk=task.pk).status != Status.DRAFT,
+        timeout=60,
+        describe=lambda: describe(task, worker),
+    )
+    task.refresh_from_db()
+    assert task.storyboard["title"] == SAMPLE_STORYBOARD["title"]
+    item = WorkItem.objects.get(task=task, step="draft")
+    assert (item.state, item.attempts, item.retry_base) == (WorkState.DONE, 2, 1)
+    assert calls.count("start", "generate_storyboard") == 2
 
 
 def test_a_temporary_failure_is_retried_and_the_draft_is_written_once(

@@ -3,7 +3,8 @@ import difflib
 from django.core.management.base import BaseCommand, CommandError
 
 from channels_app.models import Channel, Priority
-from pipeline.drafting import task_draft_create
+from pipeline.drafting import draft_retry, task_draft_create
+from pipeline.management.commands.task_status import load_task
 from pipeline.services import PipelineError
 
 
@@ -15,8 +16,8 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--channel", required=True, help="channel id")
-        parser.add_argument("--topic", required=True, help="what the video is about")
+        parser.add_argument("--channel", help="channel id")
+        parser.add_argument("--topic", help="what the video is about")
         parser.add_argument("--direction", default="", help="the story direction (optional)")
         parser.add_argument(
             "--scenes", type=int, default=None, help="4-18 (default: the channel brief's)"
@@ -24,8 +25,15 @@ class Command(BaseCommand):
         parser.add_argument("--priority", choices=Priority.values, default=None)
         parser.add_argument("--queue", action="store_true", help="queue it once drafted")
         parser.add_argument("--actor", default="manage.py draft_task")
+        parser.add_argument(
+            "--retry", metavar="TASK_ID", help="draft again a draft whose writer failed"
+        )
 
     def handle(self, *args, channel, topic, direction, scenes, priority, queue, actor, **options):
+        if options["retry"]:
+            return self._retry(options["retry"], actor)
+        if not channel or not topic:
+            raise CommandError("--channel and --topic are required (or --retry TASK_ID)")
         found = Channel.objects.filter(pk=channel).first()
         if found is None:
             known = list(Channel.objects.order_by("id").values_list("id", flat=True))
@@ -47,3 +55,11 @@ class Command(BaseCommand):
         then = "then queued" if queue else "then it waits in Draft for you to queue it"
         self.stdout.write(f"created draft {task.pk}: the writer drafts its storyboard, {then}")
         self.stdout.write(f"follow it with: python manage.py task_status {task.pk} --follow")
+
+    def _retry(self, task_id, actor):
+        task = load_task(task_id)
+        try:
+            draft_retry(task_id=task.pk, actor=actor)
+        except PipelineError as error:
+            raise CommandError(str(error)) from error
+        self.stdout.write(f"draft {task.pk}: the writer drafts its storyboard again")
