@@ -9,13 +9,17 @@ import pytest
 import yaml
 from django.core.management import call_command
 
+from channels_app.models import SecretName
+from channels_app.services import channel_secret_set
 from costs.models import Component, VideoCost
 from pipeline import paths
-from pipeline.models import Alert, VideoTask, WorkItem, WorkState
+from pipeline.models import Alert, ProviderSlot, VideoTask, WorkItem, WorkState
 from pipeline.status import Status
 from pipeline.storyboard import storyboard_validate
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory
+from tests.fakes.gemini import FakeGemini
 from tests.pipeline.conftest import FAKE_SCRIPTS, wait_for
+from tests.scripts.test_generate_storyboard import ANSWER
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -153,3 +157,41 @@ def test_a_temporary_failure_is_retried_and_the_draft_is_written_once(
     assert (item.state, item.attempts) == (WorkState.DONE, 2)
     assert VideoCost.objects.filter(task=task).count() == 1
     assert Path(item.output_path) == paths.draft_storyboard(task.channel_id, str(task.pk))
+
+
+def test_a_gemini_draft_uses_the_channel_key_the_gemini_cap_and_books_its_tokens(
+    pipeline_env, worker, writer_channel
+):
+    key = "channel-gemini-key-123"
+    writer_channel.providers = {**LOCAL, "text": "gemini"}
+    writer_channel.save()
+    channel_secret_set(
+        channel=writer_channel, name=SecretName.GEMINI_API_KEY, value=key, actor="test"
+    )
+    with FakeGemini(api_key=key) as gemini:
+        gemini.answer_text(FakeGemini.json_reply(ANSWER, prompt_tokens=3000, output_tokens=5000))
+        pipeline_env["GEMINI_API_BASE"] = gemini.url
+        pipeline_env.pop("GEMINI_API_KEY", None)  # the channel's own key, from the database
+        worker.start()
+        call_command("draft_task", "--channel", "pokechannel1", "--topic", "axolotls")
+        task = only_task()
+        wait_for(
+            lambda: VideoTask.objects.get(pk=task.pk).storyboard != {},
+            timeout=60,
+            describe=lambda: describe(task, worker),
+        )
+        requests = [r for r in gemini.requests if ":generateContent" in r.path]
+
+    task.refresh_from_db()
+    assert task.status == Status.DRAFT
+    assert task.storyboard["title"] == "The Secret Life of Axolotls"
+    assert len(requests) == 1
+    item = WorkItem.objects.get(task=task, step="draft")
+    assert (item.provider, item.calls) == ("gemini", 1)
+    cost = VideoCost.objects.get(task=task)
+    assert (cost.provider, cost.component, cost.unit_name) == ("gemini", "storyboard", "tokens")
+    # 3,000 input tokens at $0.75 and 5,000 output tokens at $3.75 per million
+    assert cost.units == 8000 and str(cost.usd) == "0.0210"
+    assert cost.metadata["estimated"] is False
+    # The call ran under a Gemini slot (PROVIDER_CAP_GEMINI), like the image calls.
+    assert ProviderSlot.objects.filter(provider="gemini").exists()
