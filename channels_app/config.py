@@ -51,6 +51,7 @@ PROVIDERS = {
     "video": ("kie", "local"),
     "voice": ("elevenlabs", "local"),
     "upload": ("youtube", "local"),
+    "text": ("gemini", "local"),  # the storyboard writer (scripts/generate_storyboard.py)
 }
 # Key fragments that mark a credential. The YAML is version-controlled, so credentials live
 # encrypted in the database instead (manage.py set_channel_secret).

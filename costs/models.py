@@ -7,6 +7,7 @@ from pipeline.models import VideoTask, WorkItem
 
 
 class Component(models.TextChoices):
+    STORYBOARD = "storyboard", "Storyboard draft (Gemini text)"
     IMAGE = "image", "Image (Gemini)"
     COMPOSITE = "composite", "Composite (local)"
     VIDEO = "video", "Video clip (Kling)"

@@ -11,7 +11,15 @@ from django.conf import settings
 
 DEFAULT_PRICES = {
     # Gemini 2.5 Flash Image: 1290 output tokens at $30 per million.
-    "gemini": {"per_image": "0.039"},
+    # Gemini text (the storyboard writer), per million tokens, by model (usage "model"); thinking
+    # tokens are billed as output and the writer counts them there. Gemini 3.8 Flash input $0.75
+    # ("through December 31, 2026"), read from ai.google.dev/gemini-api/docs/pricing on
+    # 2026-10-07; output $3.75 from the same family's resale price (check the page for changes).
+    "gemini": {
+        "per_image": "0.039",
+        "per_million_input_tokens": {"gemini-3.8-flash": "0.75", "default": "0.75"},
+        "per_million_output_tokens": {"gemini-3.8-flash": "3.75", "default": "3.75"},
+    },
     # Kling via KIE.ai, per clip second, by model ($0.125 per 5 s on v2.1 standard).
     "kie": {
         "per_clip_second": {
@@ -30,6 +38,7 @@ CENT = Decimal("0.0001")
 # The real provider that does a component's paid work (composites and assembly are local FFmpeg
 # and Pillow work: free for real too).
 REAL_PROVIDER_BY_COMPONENT = {
+    "storyboard": "gemini",
     "image": "gemini",
     "video": "kie",
     "narration": "elevenlabs",
@@ -51,7 +60,8 @@ def _money(value):
 
 def price(*, provider, usage):
     """(units, unit_name, usd) for one call. usage holds the script's billable units:
-    images, characters, clip_seconds (+ model), sfx_seconds / sfx."""
+    images, characters, clip_seconds (+ model), sfx_seconds / sfx, input_tokens and
+    output_tokens (+ model)."""
     table = _prices().get(provider)
     if provider == "local" or table is None:
         units, unit_name = _primary_units(usage)
@@ -59,6 +69,8 @@ def price(*, provider, usage):
     if "images" in usage:
         units = Decimal(str(usage["images"]))
         return units, "images", _money(units * Decimal(table["per_image"]))
+    if "input_tokens" in usage or "output_tokens" in usage:
+        return _tokens_price(table, usage)
     if "clip_seconds" in usage:
         units = Decimal(str(usage["clip_seconds"]))
         per_second = table["per_clip_second"]
@@ -89,8 +101,22 @@ def would_be_price(*, component, provider, usage, model=""):
     return price(provider=real, usage=usage)[2]
 
 
+def _tokens_price(table, usage):
+    model = usage.get("model") or ""
+    total = Decimal(0)
+    units = Decimal(0)
+    for key, rates in (
+        ("input_tokens", table["per_million_input_tokens"]),
+        ("output_tokens", table["per_million_output_tokens"]),
+    ):
+        tokens = Decimal(str(usage.get(key) or 0))
+        units += tokens
+        total += tokens / 1_000_000 * Decimal(rates.get(model, rates["default"]))
+    return units, "tokens", _money(total)
+
+
 def _primary_units(usage):
-    for key in ("images", "clip_seconds", "characters", "sfx_seconds"):
+    for key in ("images", "clip_seconds", "characters", "sfx_seconds", "output_tokens"):
         if key in usage:
             return Decimal(str(usage[key])), key
     return Decimal(0), "calls"

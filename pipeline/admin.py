@@ -1,17 +1,21 @@
 """Tasks in the admin: read-only records (only the pipeline's services move a task), with retry and
 cancel as actions that call those services."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, render
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
+from channels_app.models import Channel, Priority
+from pipeline.drafting import DIRECTION_MAX_CHARACTERS, TOPIC_MAX_CHARACTERS, task_draft_create
 from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem
 from pipeline.selectors import task_progress
 from pipeline.services import PipelineError, task_cancel, task_queue, task_retry
@@ -79,8 +83,41 @@ class WorkItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
 
 
+class NewVideoForm(forms.Form):
+    """The admin's way to start a video: a topic for the writer (pipeline.drafting)."""
+
+    channel = forms.ModelChoiceField(queryset=Channel.objects.filter(is_active=True))
+    topic = forms.CharField(
+        max_length=TOPIC_MAX_CHARACTERS,
+        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
+        help_text="What the video is about; the writer drafts the storyboard from it.",
+    )
+    direction = forms.CharField(
+        label="Story direction",
+        required=False,
+        max_length=DIRECTION_MAX_CHARACTERS,
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="Optional: the angle, the beats, how it ends.",
+    )
+    priority = forms.ChoiceField(
+        choices=[("", "The channel's default"), *Priority.choices], required=False
+    )
+    scenes = forms.IntegerField(
+        min_value=SCENE_COUNT_MIN,
+        max_value=SCENE_COUNT_MAX,
+        required=False,
+        help_text=f"{SCENE_COUNT_MIN}-{SCENE_COUNT_MAX}; empty: the channel brief's scene count.",
+    )
+    queue = forms.BooleanField(
+        label="Queue it as soon as it is drafted",
+        required=False,
+        help_text="Unticked, the draft waits in Draft for you to read, edit and queue it.",
+    )
+
+
 @admin.register(VideoTask)
 class VideoTaskAdmin(admin.ModelAdmin):
+    change_list_template = "admin/pipeline/videotask/change_list.html"
     list_display = (
         "title",
         "channel",
@@ -212,7 +249,49 @@ class VideoTaskAdmin(admin.ModelAdmin):
             self.admin_site.admin_view(self.queue_view),
             name="pipeline_videotask_queue",
         )
-        return [queue, *super().get_urls()]
+        new_video = path(
+            "new/",
+            self.admin_site.admin_view(self.new_video_view),
+            name="pipeline_videotask_new",
+        )
+        return [new_video, queue, *super().get_urls()]
+
+    def new_video_view(self, request):
+        """The "New video" form: a draft task whose storyboard the writer drafts."""
+        if not request.user.has_perm("pipeline.add_videotask"):
+            raise PermissionDenied
+        form = NewVideoForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                task = task_draft_create(
+                    channel=data["channel"],
+                    topic=data["topic"],
+                    direction=data["direction"],
+                    scenes=data["scenes"],
+                    priority=data["priority"] or None,
+                    queue=data["queue"],
+                    actor=request.user,
+                )
+            except PipelineError as error:
+                form.add_error(None, str(error))
+            else:
+                self.message_user(
+                    request,
+                    f"Draft {task.pk} created: the writer is drafting its storyboard"
+                    + (", then it is queued." if data["queue"] else "; queue it when ready."),
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(
+                    reverse("admin:pipeline_videotask_change", args=[task.pk])
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "New video",
+            "form": form,
+        }
+        return render(request, "admin/pipeline/videotask/new_video.html", context)
 
     def queue_view(self, request, object_id):
         if request.method != "POST":

@@ -1,8 +1,9 @@
 """`make demo`: the whole product on a fresh machine with only Python 3.11.
 
 Embedded default (no PostgreSQL, no Redis, no API keys): migrate the SQLite database, load the
-channel configs, start a real Celery worker on the serverless (filesystem) broker, run the sample
-storyboard with the local provider through steps 1-6 to final review, print the finished MP4 and
+channel configs, start a real Celery worker on the serverless (filesystem) broker, have the
+writer draft a storyboard from a topic (scripts/generate_storyboard.py, local provider), queue it
+and run it with the local provider through steps 1-6 to final review, print the finished MP4 and
 how to approve it, then serve the admin on 127.0.0.1:8000 (SERVE=0 stops after printing).
 """
 
@@ -15,7 +16,10 @@ import time
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+# The hand-written example storyboard (the precise way to start a video) names the channel.
 SAMPLE = BASE_DIR / "pipeline" / "sample_storyboards" / "bulbasaur.yaml"
+DEMO_TOPIC = "the secret life of Bulbasaur"
+DEMO_DIRECTION = "from the first light in the forest to the bulb opening at dusk"
 DEMO_TIMEOUT_SECONDS = 900
 
 
@@ -72,8 +76,9 @@ def main():
 
     from channels_app.models import Channel
     from costs.selectors import VideoCosts, video_cost_breakdown
+    from pipeline.drafting import task_draft_create
     from pipeline.management.commands.task_status import progress_line, task_settled
-    from pipeline.services import video_task_create
+    from pipeline.paths import draft_storyboard
     from pipeline.status import Status
     from pipeline.storyboard import storyboard_parse
 
@@ -89,8 +94,15 @@ def main():
     worker = start_worker(worker_log)
     say(f"celery worker started (pid {worker.pid}, log {worker_log})")
     try:
-        task = video_task_create(channel=channel, storyboard=storyboard, actor="make demo")
-        say(f"task {task.pk}: '{task.title}' queued on channel {channel.id} (provider: local)")
+        task = task_draft_create(
+            channel=channel,
+            topic=DEMO_TOPIC,
+            direction=DEMO_DIRECTION,
+            queue=True,
+            actor="make demo",
+        )
+        say(f"task {task.pk}: the writer drafts '{DEMO_TOPIC}' on channel {channel.id}, then "
+            "it is queued (provider: local)")  # fmt: skip
         last = None
         deadline = time.monotonic() + DEMO_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
@@ -110,6 +122,8 @@ def main():
             say(task.error_log or f"(no error logged; see {worker_log})")
             return 1
         say()
+        say(f"drafted storyboard: '{task.title}', {len(task.storyboard['scenes'])} scenes "
+            f"({draft_storyboard(task.channel_id, str(task.pk))})")  # fmt: skip
         say(f"finished video: {task.video.final_path}")
         say(f"  {task.video.duration_seconds:.1f} s, {task.video.size_bytes / 1e6:.1f} MB")
         say(f"demo wall time: {time.monotonic() - started:.1f} s")

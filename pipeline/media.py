@@ -4,6 +4,7 @@ exists and is valid is not paid for again) and after a script reports success.""
 from pathlib import Path
 
 import av
+import yaml
 from PIL import Image, UnidentifiedImageError
 
 
@@ -53,6 +54,11 @@ def output_valid(path):
                 image.verify()
             return True
         except (UnidentifiedImageError, OSError, SyntaxError):
+            return False
+    if suffix in {".yaml", ".yml"}:  # a drafted storyboard: whole (it is checked when used)
+        try:
+            return isinstance(yaml.safe_load(path.read_text(encoding="utf-8")), dict)
+        except (yaml.YAMLError, UnicodeDecodeError, OSError):
             return False
     if suffix in VIDEO_SUFFIXES | AUDIO_SUFFIXES:
         kind = "video" if suffix in VIDEO_SUFFIXES else "audio"

@@ -3,7 +3,7 @@ import uuid
 from django.db import models
 
 from channels_app.models import Channel, Priority
-from pipeline.status import STEP_ORDER, Status
+from pipeline.status import STEP_ORDER, WORK_STEPS, Status
 
 
 class VideoTask(models.Model):
@@ -15,6 +15,10 @@ class VideoTask(models.Model):
     title = models.CharField(max_length=200)
     topic = models.TextField(blank=True)
     story_direction = models.TextField(blank=True)
+    # Drafting (pipeline/drafting.py): the number of scenes asked of the writer (None: the
+    # channel brief's scene_count), and whether to queue the task once its draft is written.
+    draft_scenes = models.PositiveSmallIntegerField(null=True, blank=True)
+    queue_when_drafted = models.BooleanField(default=False)
     storyboard = models.JSONField()
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.DRAFT)
     priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
@@ -119,7 +123,7 @@ class WorkItem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["task", "step", "unit"], name="work_item_unique_unit"),
             models.CheckConstraint(
-                condition=models.Q(step__in=STEP_ORDER), name="work_item_step_valid"
+                condition=models.Q(step__in=WORK_STEPS), name="work_item_step_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(state__in=WorkState.values), name="work_item_state_valid"

@@ -2,6 +2,7 @@
 here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
 
     <WORKSPACE_ROOT>/channels/<channel_id>/projects/<task_id>/
+        draft/storyboard.yaml draft/brief.yaml   (the writer's draft and the brief it was given)
         assets/ composites/ videos/ audio/ sfx/ final.mp4 manifest.json
         rejected/final-1.mp4 ...   (the cuts a reviewer rejected, kept)
 """
@@ -76,6 +77,16 @@ def unit_output(channel_id, task_id, step, unit_id):
         / folder
         / f"{safe_id(unit_id, what=f'{step} id')}{extension}"
     )
+
+
+def draft_storyboard(channel_id, task_id):
+    """The storyboard the writer (scripts/generate_storyboard.py) drafted for a task."""
+    return project_dir(channel_id, task_id) / "draft" / "storyboard.yaml"
+
+
+def draft_brief(channel_id, task_id):
+    """The channel brief given to the writer for a task (--channel-brief)."""
+    return project_dir(channel_id, task_id) / "draft" / "brief.yaml"
 
 
 def final_video(channel_id, task_id):

@@ -14,7 +14,7 @@ from pipeline import dispatch, services
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.selectors import tasks_stuck
-from pipeline.status import GATE_BY_STATUS, STEP_STATUSES, Status
+from pipeline.status import GATE_BY_STATUS, STEP_STATUSES, UNIT_RUNNING_STATUS, Status
 
 log = structlog.get_logger(__name__)
 S = Status
@@ -48,7 +48,7 @@ def _live_items():
 
 
 def _in_running_step(item):
-    return item.task.status == RUNNING_BY_STEP[item.step]
+    return item.task.status == UNIT_RUNNING_STATUS[item.step]
 
 
 def _redispatch_expired_leases(now):

@@ -49,8 +49,8 @@ KILL_GRACE_SECONDS = 5
 CONTRACT_FLAG = "--videogen-contract"
 CONTRACT_TIMEOUT_SECONDS = 30
 # Scripts the operator never had (design.md: "their split screen had no command line"): when
-# VIDEOGEN_SCRIPTS_DIR points at the operator's folder, ours stands in.
-BUNDLED_STAND_INS = {"create_split_screen"}
+# VIDEOGEN_SCRIPTS_DIR points at the operator's folder, ours stands in. The writer is new too.
+BUNDLED_STAND_INS = {"create_split_screen", "generate_storyboard"}
 # Lines of a failed script's own output quoted in its error when it printed no JSON error line.
 ERROR_TAIL_LINES = 5
 ERROR_TAIL_CHARS = 1500

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from costs.models import VideoCost
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.status import ERROR_STATUSES, GATE_BY_STATUS, RUNNING_STATUSES, STEP_ORDER, Status
+from pipeline.status import (
+    DRAFT_STEP,
+    ERROR_STATUSES,
+    GATE_BY_STATUS,
+    RUNNING_STATUSES,
+    STEP_ORDER,
+    Status,
+)
 
 
 def task_progress(task):
@@ -32,8 +39,26 @@ def task_waits_for_person(task):
         gate == "final"
         or (gate and gate in (task.channel.review_gates or []))
         or task.status in ERROR_STATUSES
-        or task.status in (Status.PUBLISHED, Status.DRAFT)
+        or task.status == Status.PUBLISHED
+        or (task.status == Status.DRAFT and not task_being_drafted(task))
         or task.cancelled_at is not None
+    )
+
+
+def task_being_drafted(task):
+    """A draft whose storyboard the writer is still drafting (its draft unit not yet done or
+    failed): it moves on without a person (pipeline.drafting)."""
+    return (
+        task.status == Status.DRAFT
+        and not task.storyboard
+        and WorkItem.objects.filter(task=task, step=DRAFT_STEP)
+        .filter(state__in=[WorkState.PENDING, WorkState.RUNNING])
+        .exists()
+    ) or (
+        task.status == Status.DRAFT
+        and task.queue_when_drafted
+        and bool(task.storyboard)
+        and not task.error_log  # drafted, about to be queued (a failure to queue is logged)
     )
 
 

@@ -82,6 +82,17 @@ STEP_STATUSES = {
 STEP_ORDER = list(STEP_STATUSES)
 ERROR_STATUS_BY_STEP = {step: error for step, (_, _, error) in STEP_STATUSES.items()}
 
+# Drafting (step 0, the writers' room) is a unit of work too, but not a production step: it runs
+# while its task is in Draft and leaves it there (pipeline/drafting.py), so it has no running,
+# done or error status of its own and is not in STEP_ORDER.
+DRAFT_STEP = "draft"
+WORK_STEPS = [DRAFT_STEP, *STEP_ORDER]  # every step a WorkItem may belong to
+# The status a unit's task must be in for the unit to run.
+UNIT_RUNNING_STATUS = {
+    DRAFT_STEP: S.DRAFT,
+    **{step: running for step, (running, _, _) in STEP_STATUSES.items()},
+}
+
 # Coarse lifecycle (the architecture document's words) as a grouping, for filters and reports.
 LIFECYCLE_GROUPS = {
     "pending": {S.DRAFT, S.QUEUED},

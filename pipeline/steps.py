@@ -9,12 +9,15 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from django.conf import settings
 from django.utils import timezone
 
+from channels_app.brief import brief_for_writer
 from channels_app.models import SecretName
 from costs.models import Component
 from pipeline import paths
+from pipeline.status import DRAFT_STEP
 from pipeline.storyboard import (
     storyboard_asset_prompt,
     storyboard_clip_seconds,
@@ -22,7 +25,13 @@ from pipeline.storyboard import (
 )
 
 # Provider family per step and the real provider used when a channel names none.
-REAL_PROVIDERS = {"image": "gemini", "video": "kie", "voice": "elevenlabs", "upload": "youtube"}
+REAL_PROVIDERS = {
+    "image": "gemini",
+    "video": "kie",
+    "voice": "elevenlabs",
+    "upload": "youtube",
+    "text": "gemini",  # the writer (scripts/generate_storyboard.py)
+}
 SECRETS_BY_PROVIDER = {
     "gemini": [SecretName.GEMINI_API_KEY],
     "kie": [SecretName.KIE_API_KEY],
@@ -189,10 +198,17 @@ class VideosStep(Step):
     def units(self, task):
         provider = channel_provider(task.channel, "video")
         composite = CompositesStep().output
+        clips = task.channel.clips or {}
+        settings_flags = {
+            "--negative-prompt": clips.get("negative_prompt"),
+            "--cfg-scale": clips.get("cfg_scale"),
+        }
         specs = []
         for scene in task.storyboard["scenes"]:
             output = self.output(task, scene["id"])
-            seconds = storyboard_clip_seconds(scene)
+            # The channel's clip length, when set, is what every clip is asked for (assembly
+            # fits each clip to its narration); else the scene's duration decides.
+            seconds = clips.get("duration") or storyboard_clip_seconds(scene)
             model = task.channel.video_model
             specs.append(
                 UnitSpec(
@@ -208,11 +224,20 @@ class VideosStep(Step):
                         "--output",
                         output,
                     ],
-                    extensions={"--duration": seconds, "--model": model},
+                    extensions={"--duration": seconds, "--model": model, **settings_flags},
                     estimate={"clip_seconds": seconds, "model": model},
                 )
             )
         return specs
+
+
+# A channel's narration settings (the channel file's `narration:`) and generate_audio.py's flags.
+NARRATION_ARGS = (
+    ("--model", "model"),
+    ("--stability", "stability"),
+    ("--similarity", "similarity"),
+    ("--style", "style"),
+)
 
 
 class AudioStep(Step):
@@ -221,6 +246,13 @@ class AudioStep(Step):
 
     def units(self, task):
         provider = channel_provider(task.channel, "voice")
+        narration = task.channel.narration or {}
+        # --model/--stability/--similarity/--style are generate_audio.py's own command line
+        # (design.md, the script contract), so they go to an operator's copy too; --speed is ours.
+        voice_args = []
+        for flag, key in NARRATION_ARGS:
+            if narration.get(key) is not None:
+                voice_args += [flag, narration[key]]
         specs = []
         for scene in task.storyboard["scenes"]:
             if not scene.get("narration"):
@@ -232,7 +264,8 @@ class AudioStep(Step):
                     output=output,
                     provider=provider,
                     script="generate_audio",
-                    args=["--text", scene["narration"], "--output", output],
+                    args=["--text", scene["narration"], "--output", output, *voice_args],
+                    extensions={"--speed": narration.get("speed")},
                     env={"ELEVENLABS_VOICE_ID": task.channel.voice_id},
                     estimate={"characters": len(scene["narration"])},
                 )
@@ -386,4 +419,53 @@ STEPS = [
     AssemblyStep(),
     UploadStep(),
 ]
-STEP_BY_NAME = {step.name: step for step in STEPS}
+
+
+class DraftStep(Step):
+    """Step 0, the writers' room: one unit, the storyboard drafted by
+    scripts/generate_storyboard.py from the task's topic and story direction with the channel's
+    brief. Not one of the production steps (STEPS): it runs while the task is in Draft, and what
+    happens when it is done or stopped is pipeline/drafting.py's."""
+
+    name = DRAFT_STEP
+    component = Component.STORYBOARD
+    unit_id = "storyboard"
+    # What a draft is expected to use, for old scripts that report no usage.
+    ESTIMATE = {"calls": 1, "input_tokens": 4000, "output_tokens": 8000}
+
+    def units(self, task):
+        channel = task.channel
+        output = self.output(task, self.unit_id)
+        brief_path = paths.draft_brief(task.channel_id, str(task.pk))
+        args = ["--topic", task.topic, "--output", output, "--channel", channel.id]
+        args += ["--channel-brief", brief_path]
+        if task.story_direction:
+            args += ["--direction", task.story_direction]
+        if task.draft_scenes:
+            args += ["--scenes", task.draft_scenes]
+
+        def write_brief():
+            document = brief_for_writer(
+                channel.brief, language=channel.default_language, default_tags=channel.tags
+            )
+            text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+            _write_atomically(brief_path, text)
+
+        return [
+            UnitSpec(
+                unit=self.unit_id,
+                output=output,
+                provider=channel_provider(channel, "text"),
+                script="generate_storyboard",
+                args=args,
+                estimate=dict(self.ESTIMATE),
+                prepare=write_brief,
+            )
+        ]
+
+    def output(self, task, unit_id):
+        return paths.draft_storyboard(task.channel_id, str(task.pk))
+
+
+DRAFT = DraftStep()
+STEP_BY_NAME = {step.name: step for step in [DRAFT, *STEPS]}

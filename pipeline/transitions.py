@@ -77,3 +77,10 @@ def task_transition(*, task, to, reason="", actor="system", expected=None, **fie
         transaction.on_commit(lambda: _notify(task.pk, source, target))
     task.refresh_from_db()
     return task
+
+
+def error_log_append(existing, message):
+    """A task's Error Log with one more stamped line (the newest 20,000 characters are kept)."""
+    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S UTC")
+    text = f"{existing}\n[{stamp}] {message}".strip()
+    return text[-20_000:]

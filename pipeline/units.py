@@ -28,7 +28,7 @@ from channels_app.services import channel_secret_get
 from costs.models import Outcome as CostOutcome
 from costs.models import VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
-from pipeline import dispatch, limits
+from pipeline import dispatch, drafting, limits
 from pipeline.alerts import alert_send
 from pipeline.media import output_valid
 from pipeline.models import (
@@ -41,7 +41,7 @@ from pipeline.models import (
 )
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script, stop_stale_run
 from pipeline.services import bind_task_context, step_complete_if_done, worker_identity
-from pipeline.status import STEP_STATUSES, Status
+from pipeline.status import DRAFT_STEP, STEP_STATUSES, UNIT_RUNNING_STATUS, Status
 from pipeline.steps import (
     SECRETS_BY_PROVIDER,
     STEP_BY_NAME,
@@ -49,7 +49,12 @@ from pipeline.steps import (
     UnitDeferred,
     UnitError,
 )
-from pipeline.transitions import TransitionConflict, notify_task_changed, task_transition
+from pipeline.transitions import (
+    TransitionConflict,
+    error_log_append,
+    notify_task_changed,
+    task_transition,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -122,7 +127,7 @@ def unit_run(item_id):
 def _unit_run(item_id, owner):
     item = WorkItem.objects.select_related("task__channel").get(pk=item_id)
     task = item.task
-    if task.status != STEP_STATUSES[item.step][0] or task.cancelled_at:
+    if task.status != UNIT_RUNNING_STATUS[item.step] or task.cancelled_at:
         return "skipped"
     bind_task_context(task, step=item.step, unit=item.unit)
     item = unit_claim(item_id, owner)
@@ -394,7 +399,10 @@ def _unit_done(item, owner, attempt, spec, result):
         if item.provider == "local":
             _local_upload_record(item, spec)
     _dispatch_dependents(item, step)
-    step_complete_if_done(item.task_id, item.step)
+    if item.step == DRAFT_STEP:
+        drafting.draft_complete(item.task_id)  # the task stays in Draft
+    else:
+        step_complete_if_done(item.task_id, item.step)
 
 
 def _upload_record(task_id, result):
@@ -431,7 +439,7 @@ def backoff_seconds(attempt):
 
 
 def _where(item):
-    kind = "asset" if item.step == "assets" else "scene"
+    kind = {"assets": "asset", DRAFT_STEP: "unit"}.get(item.step, "scene")
     return f"step {item.step}, {kind} {item.unit}"
 
 
@@ -465,6 +473,9 @@ def _unit_fail(item, owner, attempt, result, *, final, message=None):
             finished_at=timezone.now(),
         )
         if not updated:
+            return
+        if item.step == DRAFT_STEP:
+            drafting.draft_stopped(task, message)
             return
         running, _, error_status = STEP_STATUSES[item.step]
         task.refresh_from_db()
@@ -508,6 +519,10 @@ def _unit_stop_unexpected(item_id, owner, error):
     # The unit was recorded (or never claimed) and moving its task on failed: stop the task, so
     # it does not sit in the running column with nothing running.
     task = item.task
+    if item.step == DRAFT_STEP:
+        if task.status == S.DRAFT and not task.cancelled_at:
+            drafting.draft_stopped(task, message)
+        return
     running, _, error_status = STEP_STATUSES[item.step]
     if task.status != running or task.cancelled_at:
         return
@@ -532,7 +547,4 @@ def _unit_stop_unexpected(item_id, owner, error):
         )
 
 
-def _append_log(existing, message):
-    stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S UTC")
-    text = f"{existing}\n[{stamp}] {message}".strip()
-    return text[-20_000:]
+_append_log = error_log_append

@@ -50,6 +50,7 @@ from pipeline.integrations.notion_client import (
     rich_text,
     status_name,
 )
+from pipeline.integrations.notion_drafts import yaml_block_text
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
 from pipeline.models import VideoTask
 from pipeline.status import Status, board_column
@@ -72,6 +73,7 @@ class PollResult:
     invalid: list = field(default_factory=list)  # page ids
     moved_back: list = field(default_factory=list)  # page ids
     acted: list = field(default_factory=list)  # page ids approved or retried from the board
+    drafting: list = field(default_factory=list)  # task ids of Draft cards the writer drafts
     errors: list = field(default_factory=list)
 
 
@@ -182,6 +184,10 @@ def _card_handle(channel, api, page, result):
             result.created.append(task_id)
         elif task_id is None:
             result.invalid.append(page["id"])
+    elif column == DRAFT and not task_id_text and plain_text(properties.get("Topic")).strip():
+        task_id = _draft_intake(channel, api, page)
+        if task_id:
+            result.drafting.append(task_id)
 
 
 # --- Intake --------------------------------------------------------------------------------------
@@ -193,16 +199,7 @@ def _title(properties):
     ).strip()
 
 
-def _yaml_block(api, page_id):
-    """The text of the page body's first YAML code block, or None when it has none."""
-    blocks = api.paginate(
-        f"reading the body of page {page_id}", api.client.blocks.children.list, page_id
-    )
-    for block in blocks:
-        code = block.get("code") if block.get("type") == "code" else None
-        if code and code.get("language", "").lower() in ("yaml", "yml"):
-            return plain_text(code.get("rich_text", []))
-    return None
+_yaml_block = yaml_block_text  # the first YAML code block of a page's body (notion_drafts)
 
 
 def _card_storyboard(channel, text, source):
@@ -267,6 +264,44 @@ def _intake(channel, api, page):
         _card_refuse(api, page, [f"{source}: {error}"])
         return None
     log.info("notion_card_queued", task_id=str(task.pk), page_id=page["id"])
+    return str(task.pk)
+
+
+def _draft_intake(channel, api, page):
+    """A Draft card with a Topic, no Task ID and no storyboard block: a draft task whose
+    storyboard the writer drafts (pipeline.drafting); the push writes it into the card's body and
+    the card stays in Draft until a person moves it to Queued. A card with a storyboard block is
+    the person's own, left alone. Returns the new task id, or None."""
+    from pipeline.drafting import task_draft_create
+    from pipeline.services import PipelineError
+
+    if _yaml_block(api, page["id"]) is not None:
+        return None
+    properties = page["properties"]
+    try:
+        with transaction.atomic():
+            NotionBoard.objects.select_for_update().get(channel=channel)  # as in _intake
+            if VideoTask.objects.filter(notion_page_id=page["id"]).exists():
+                return None
+            task = task_draft_create(
+                channel=channel,
+                topic=plain_text(properties.get("Topic")),
+                direction=plain_text(properties.get("Story Direction")),
+                priority=PRIORITIES.get(status_name(properties.get("Priority")) or ""),
+                actor="notion",
+                title=_title(properties),
+                notion_page_id=page["id"],
+            )
+            NotionPush.objects.update_or_create(
+                task=task, defaults={"requested_at": timezone.now(), "pushed_status": DRAFT}
+            )
+    except PipelineError as error:
+        message = f"Not drafted: {error}\nFix the card; it is read again when it changes."
+        if plain_text(properties.get("Error Log")).strip() != message.strip():
+            # Only when it says something new: our own edit makes the card "edited" again.
+            _card_move(api, page, DRAFT, message, what=f"refusing the draft of page {page['id']}")
+        return None
+    log.info("notion_card_drafting", task_id=str(task.pk), page_id=page["id"])
     return str(task.pk)
 
 

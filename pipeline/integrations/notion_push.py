@@ -49,9 +49,10 @@ from pipeline.integrations.notion_client import (
     plain_text,
     rich_text,
 )
+from pipeline.integrations.notion_drafts import notion_draft_write
 from pipeline.models import Video, VideoTask
 from pipeline.selectors import task_cost, task_progress_fraction
-from pipeline.status import board_column
+from pipeline.status import Status, board_column
 from reviews.models import AuditLog
 from reviews.services import audit_log_record
 
@@ -202,6 +203,9 @@ def notion_push(task_id, *, api=None):
             task = VideoTask.objects.select_related("channel").get(pk=task_id)
             api = api or NotionApi.for_channel(task.channel)
             pushed_status = _push_once(task, api)
+            if task.status == Status.DRAFT and pushed_status not in (TRASHED, ARCHIVED):
+                task.refresh_from_db()  # its page may have just been created
+                notion_draft_write(task, api)  # a drafted storyboard into the card's body
         except NotionError as error:
             _release_failed(task_id, owner, str(error))
             log.warning("notion_push_failed", task_id=str(task_id), error=str(error))

@@ -235,6 +235,7 @@ def _admin_pages(final_task):
         "dashboard": reverse("dashboard"),
         "quota": reverse("quota"),
         "task-change": reverse("admin:pipeline_videotask_change", args=[final_task.pk]),
+        "new-video": reverse("admin:pipeline_videotask_new"),
     }
     for model in admin.site._registry:
         meta = model._meta

@@ -172,5 +172,6 @@ def test_it_reads_the_project_folder_by_default_and_loads_the_sample_channel():
         "video": "local",
         "voice": "local",
         "upload": "local",
+        "text": "local",
     }
     assert not Channel.objects.filter(pk="example-channel").exists()

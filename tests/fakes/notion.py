@@ -2,7 +2,7 @@
 
 Databases retrieve (with data_sources), data source retrieve/update/query (last_edited_time
 filter, Task ID filter, ascending sort, page_size/start_cursor/has_more/next_cursor), pages
-create/retrieve/update (archived), block children list; errors as Notion sends them
+create/retrieve/update (archived), block children list and append; errors as Notion sends them
 ({"object": "error", "status", "code", "message", "request_id"}).
 
 It ASSERTS what clients send: the `Notion-Version: 2025-09-03` header, a known bearer token
@@ -20,6 +20,10 @@ As strict as Notion's documentation:
   only `{"in_trash": false}` restores it. `archived` (a deprecated alias in 2025-09-03) is
   accepted but recorded in `problems`;
 - property values may be keyed by name or by property id (the title property's id is "title");
+- appending block children (PATCH /v1/blocks/{id}/children): at most 100 blocks, each with a
+  `type` and the object of that type; a code block's `language` one of Notion's names ("yaml",
+  not "yml"), its rich text as a property's (2,000 UTF-16 units per object, 100 objects); a
+  trashed page's body refuses it like any edit;
 - ids are accepted with or without dashes, as Notion accepts them;
 - `rate_limit=3.0` answers 429 rate_limited with Retry-After by itself when a client sends more
   than that many requests in any second (Notion's average of 3 per second);
@@ -46,6 +50,9 @@ from tests.fakes.base import FakeServer, Recorded, Reply
 
 NOTION_VERSION = "2025-09-03"
 PROPERTY_TYPES = {"title", "rich_text", "status", "select", "number", "url"}
+BLOCK_TYPES = {"paragraph", "code", "heading_1", "heading_2", "heading_3", "quote", "callout"}
+# Some of the code block languages Notion accepts (its list has ~70; "yml" is not one of them).
+CODE_LANGUAGES = {"yaml", "json", "plain text", "python", "markdown", "javascript", "bash", "shell"}
 
 
 def notion_error(status, code, message):
@@ -185,13 +192,17 @@ class FakeNotion(FakeServer):
         return {"object": "user", "id": user_id}
 
     def add_card(
-        self, data_source_id, *, title, status="Draft", storyboard=None, task_id="", by=None
-    ):
+        self, data_source_id, *, title, status="Draft", storyboard=None, task_id="", topic="",
+        direction="", by=None,
+    ):  # fmt: skip
         page_id = str(uuid.uuid4())
         properties = {
             "Title": {"title": [{"type": "text", "text": {"content": title}}]},
             "Status": {"status": {"name": status}},
         }
+        for name, text in (("Topic", topic), ("Story Direction", direction)):
+            if text:
+                properties[name] = {"rich_text": [{"type": "text", "text": {"content": text}}]}
         if task_id:
             properties["Task ID"] = {"rich_text": [{"type": "text", "text": {"content": task_id}}]}
         now = _minute(self.clock())
@@ -224,6 +235,27 @@ class FakeNotion(FakeServer):
                                                        for chunk in _split_utf16(storyboard)])}}
                 )  # fmt: skip
         return page_id
+
+    def code_blocks(self, page_id, language="yaml"):
+        """The text of each code block of that language in the page body, in order."""
+        return [
+            "".join(item["plain_text"] for item in block["code"]["rich_text"])
+            for block in self.blocks[page_id]
+            if block["type"] == "code" and block["code"]["language"] == language
+        ]
+
+    def edit_code_block(self, page_id, text, language="yaml"):
+        """A person rewrites the first code block of that language in the page body."""
+        with self._state:
+            for block in self.blocks[page_id]:
+                if block["type"] == "code" and block["code"]["language"] == language:
+                    chunks = [{"text": {"content": chunk}} for chunk in _split_utf16(text)]
+                    block["code"]["rich_text"] = self._rich(chunks)
+                    break
+            else:
+                raise KeyError(f"page {page_id} has no {language} code block")
+            self.pages[page_id]["last_edited_time"] = _minute(self.clock())
+            self.pages[page_id]["last_edited_by"] = self._user(self.person_id)
 
     def move_card(self, page_id, status, *, by=None):
         """A person (`by`, a Notion user id; default `person_id`) drags the card to another
@@ -324,6 +356,7 @@ class FakeNotion(FakeServer):
             ("GET", r"/v1/pages/([^/]+)", self._page),
             ("PATCH", r"/v1/pages/([^/]+)", self._page_update),
             ("GET", r"/v1/blocks/([^/]+)/children", self._children),
+            ("PATCH", r"/v1/blocks/([^/]+)/children", self._children_append),
         ]
         for method, pattern, handler in routes:
             match = re.fullmatch(pattern, request.path)
@@ -546,6 +579,47 @@ class FakeNotion(FakeServer):
                 "has_more": more,
             },
         )
+
+    def _children_append(self, request, body, block_id):
+        if block_id not in self.blocks:
+            return self._not_found("block", block_id)
+        self._keys(body, {"children", "after", "position"}, "append block children")
+        page = self.pages.get(block_id)
+        if page and page["in_trash"]:
+            raise Invalid("Can't edit block that is archived. You must unarchive the block first.")
+        children = body.get("children")
+        if not isinstance(children, list) or not 1 <= len(children) <= 100:
+            raise Invalid("body.children should be an array of 1-100 blocks")
+        made = [self._block(child) for child in children]
+        self.blocks[block_id].extend(made)
+        if page:
+            page["last_edited_time"] = _minute(self.clock())
+        return Reply.json_body(200, {"object": "list", "results": copy.deepcopy(made),
+                                     "next_cursor": None, "has_more": False})  # fmt: skip
+
+    def _block(self, child):
+        if not isinstance(child, dict):
+            raise Invalid(f"a block must be an object, got {child!r}")
+        kind = child.get("type")
+        self._keys(child, {"object", "type", kind}, "block")
+        if kind not in BLOCK_TYPES or not isinstance(child.get(kind), dict):
+            raise Invalid(f"block type {kind!r}: needs a {kind!r} object of a known block type")
+        content = child[kind]
+        if kind == "code":
+            self._keys(content, {"rich_text", "language", "caption"}, "code block")
+            if content.get("language") not in CODE_LANGUAGES:
+                raise Invalid(
+                    f"body.children[].code.language should be one of Notion's languages, "
+                    f"instead was {content.get('language')!r}."
+                )
+            made = {"rich_text": self._rich(content.get("rich_text", [])),
+                    "language": content["language"],
+                    "caption": self._rich(content.get("caption", []))}  # fmt: skip
+        else:
+            self._keys(content, {"rich_text", "color"}, f"{kind} block")
+            made = {"rich_text": self._rich(content.get("rich_text", [])), "color": "default"}
+        return {"object": "block", "id": str(uuid.uuid4()), "type": kind, kind: made,
+                "has_children": False, "in_trash": False}  # fmt: skip
 
     # ------------------------------------------------------------------ property values
 

@@ -13,7 +13,8 @@ from pathlib import Path
 name = Path(sys.argv[0]).stem
 args = sys.argv[1:]
 if args == ["--videogen-contract"]:  # like our own scripts: every extension is welcome
-    flags = ["--provider", "--aspect-ratio", "--duration", "--model", "--scale"]
+    flags = ["--provider", "--aspect-ratio", "--duration", "--model", "--scale", "--speed",
+             "--negative-prompt", "--cfg-scale"]  # fmt: skip
     print(json.dumps({"videogen_contract": 1, "flags": flags}))
     sys.exit(0)
 output = Path(args[args.index("--output") + 1])
