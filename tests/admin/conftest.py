@@ -2,12 +2,15 @@
 gate with real media in the workspace, and many rows for query-count tests."""
 
 import importlib
+import os
 import shutil
 import subprocess
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.db import connections
 from django.utils import timezone
 
 from costs.models import VideoCost
@@ -131,3 +134,45 @@ def final_task(db, workspace, sample_media):
     make_outputs(task, sample_media)
     add_costs(task, [("image", "local", "2", "0.08"), ("video", "local", "5", "1.40")])
     return task
+
+
+# The browser tests drive Debian's Chromium through Playwright (its own browser download cannot
+# work here). Locally they skip when /usr/bin/chromium is missing; in CI (CI=true) they fail.
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"CI=true: the browser test must run, but {reason}")
+        pytest.skip(reason)
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
+    # ordinary blocking calls between browser steps, which Django would otherwise refuse.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+            # ORM calls made while Playwright's loop runs get connections of their own (Django's
+            # connection store is context-local); close them, or the test database cannot be
+            # dropped at the end of the run.
+            connections.close_all()

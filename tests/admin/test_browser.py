@@ -22,55 +22,17 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.contrib import admin
-from django.db import connection, connections
+from django.db import connection
 from django.urls import reverse
 
 from pipeline.models import VideoTask
 from pipeline.status import Status
 from reviews.models import AuditLog
-from tests.admin.conftest import PASSWORD, _user, add_costs
+from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user, add_costs
 from tests.faults.servers import free_port
 from tests.foundation.test_procfile import _processes
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-TIMEOUT_MS = 15_000
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true: the browser test must run, but {reason}")
-        pytest.skip(reason)
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are
-    # ordinary blocking calls between browser steps, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            # ORM calls made while Playwright's loop runs get connections of their own (Django's
-            # connection store is context-local); close them, or the test database cannot be
-            # dropped at the end of the run.
-            connections.close_all()
 
 
 def test_it_reviews_and_approves_a_final_video_in_a_real_browser(live_server, browser, final_task):

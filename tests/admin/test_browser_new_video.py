@@ -5,8 +5,7 @@ import pytest
 
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from tests.admin.conftest import PASSWORD, _user
-from tests.admin.test_browser import ARTIFACTS, TIMEOUT_MS, browser  # noqa: F401 (fixture)
+from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user
 from tests.factories import ChannelFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -14,7 +13,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def test_an_operator_starts_a_video_from_a_topic_in_the_browser(
     live_server,
-    browser,  # noqa: F811 (the fixture imported above)
+    browser,
     workspace,
 ):
     ChannelFactory(id="pokechannel1")

@@ -6,57 +6,20 @@ itself as the second cut, the asked clips made again, the rejected cut linked fr
 Locally the test skips when /usr/bin/chromium is missing; in CI (CI=true) it fails instead."""
 
 import hashlib
-import os
 from pathlib import Path
 
 import pytest
-from django.db import connections
 
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.models import WorkItem
 from pipeline.services import video_task_create
 from pipeline.status import ERROR_STATUSES, Status
-from tests.admin.conftest import PASSWORD, _user
+from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
-TIMEOUT_MS = 15_000
-
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true: the browser test must run, but {reason}")
-        pytest.skip(reason)
-    # Playwright's sync API runs an event loop in this thread; the test's ORM calls between
-    # browser steps are ordinary blocking calls, which Django would otherwise refuse.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield browser
-        finally:
-            browser.close()
-            connections.close_all()
 
 
 @pytest.fixture
