@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo
 
 from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
-from pipeline import paths
+from pipeline import paths, youtube_limits
 from pipeline.runner import Outcome
 from pipeline.steps import UnitError
 from scripts._ffmpeg import choose_ffmpeg
 
 PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
-TAGS_MAX_CHARS = 500
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -24,23 +23,48 @@ def marker_tag(marker):
     return f"videogen-{marker.hex}"
 
 
-def _tags_within_limit(tags, marker):
-    """YouTube counts a tag with a space as quoted (+2); keep the marker, drop trailing tags."""
+def video_tags(task):
+    """The tags chosen for the video (the storyboard's, else the channel's) and where they come
+    from, for messages: "storyboard" or the channel file."""
+    if task.storyboard.get("tags"):
+        return list(task.storyboard["tags"]), "storyboard"
+    return list(task.channel.tags or []), f"channel_configs/{task.channel_id}.yaml"
 
-    def size(items):
-        return sum(len(tag) + (2 if " " in tag else 0) for tag in items) + max(len(items) - 1, 0)
 
-    kept = list(dict.fromkeys(tags))
-    while kept and size([*kept, marker]) > TAGS_MAX_CHARS:
-        kept.pop()
-    return [*kept, marker]
+def metadata_problems(task):
+    """Every reason YouTube would refuse the snippet, each naming its field, with the limits of
+    pipeline.youtube_limits (the same the storyboard and the review form apply). Empty: fine."""
+    storyboard = task.storyboard
+    tags, tags_source = video_tags(task)
+    problems = [
+        f"storyboard: title: {p}" for p in youtube_limits.title_problems(storyboard["title"])
+    ]
+    problems += [
+        f"storyboard: description: {p}"
+        for p in youtube_limits.description_problems(storyboard.get("description") or "")
+    ]
+    problems += [f"{tags_source}: tags: {p}" for p in youtube_limits.tags_problems(tags)]
+    return problems
+
+
+def video_metadata_check(task):
+    """Raise a permanent UnitError naming each field YouTube would refuse. The upload calls it
+    before it reserves any quota; nothing is ever cut or dropped to make it fit."""
+    problems = metadata_problems(task)
+    if problems:
+        raise UnitError(
+            f"upload of task {task.pk}: YouTube would refuse the metadata: {'; '.join(problems)}. "
+            "Fix it at final review (or in the storyboard) and approve again.",
+            outcome=Outcome.PERMANENT,
+        )
 
 
 def video_metadata(task, *, marker, publish_at=None):
     """The videos.insert body: snippet from the storyboard and channel, status with the channel's
-    privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure."""
+    privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure.
+    Sent exactly as the final review page shows it (reviews builds its preview with this)."""
+    video_metadata_check(task)
     storyboard, channel = task.storyboard, task.channel
-    tags = storyboard.get("tags") or channel.tags or []
     status = {
         "privacyStatus": "private" if publish_at else channel.privacy,
         "selfDeclaredMadeForKids": bool(channel.made_for_kids),
@@ -50,9 +74,9 @@ def video_metadata(task, *, marker, publish_at=None):
         status["publishAt"] = publish_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "snippet": {
-            "title": storyboard["title"][:100],
-            "description": storyboard.get("description", ""),
-            "tags": _tags_within_limit(tags, marker_tag(marker)),
+            "title": storyboard["title"],
+            "description": storyboard.get("description") or "",
+            "tags": [*video_tags(task)[0], marker_tag(marker)],
             "categoryId": channel.category_id,
             "defaultLanguage": channel.default_language,
         },

@@ -35,6 +35,7 @@ from pipeline.integrations.youtube_metadata import (
     marker_tag,
     publish_slot,
     video_metadata,
+    video_metadata_check,
 )
 from pipeline.integrations.youtube_row import UPLOADER, progress_save
 from pipeline.models import Upload, UploadState
@@ -111,6 +112,7 @@ def upload_send(task, upload, client, owner):
 
 
 def _session_start(task, upload, client, owner, source, total):
+    video_metadata_check(task)  # before any quota is spent
     held = upload_limit_until(task.channel, now=youtube_row.now())
     if held:
         raise UnitDeferred("channel upload limit", until=held)
