@@ -5,11 +5,13 @@ thumbnail image."""
 import datetime as dt
 import os
 import subprocess
+import uuid
 from zoneinfo import ZoneInfo
 
 from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
 from pipeline import paths, youtube_limits
+from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
 from pipeline.steps import UnitError
 from scripts._ffmpeg import choose_ffmpeg
@@ -64,6 +66,10 @@ def video_metadata(task, *, marker, publish_at=None):
     privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure.
     Sent exactly as the final review page shows it (reviews builds its preview with this)."""
     video_metadata_check(task)
+    return _body(task, marker=marker, publish_at=publish_at)
+
+
+def _body(task, *, marker, publish_at):
     storyboard, channel = task.storyboard, task.channel
     status = {
         "privacyStatus": "private" if publish_at else channel.privacy,
@@ -82,6 +88,69 @@ def video_metadata(task, *, marker, publish_at=None):
         },
         "status": status,
     }
+
+
+def publish_slots_taken(channel, *, exclude_task_id=None):
+    """The publish times the channel's other uploads already hold (failed ones free theirs)."""
+    return set(
+        Upload.objects.filter(task__channel=channel, publish_at__isnull=False)
+        .exclude(task_id=exclude_task_id)
+        .exclude(state=UploadState.FAILED)
+        .values_list("publish_at", flat=True)
+    )
+
+
+def publication_preview(task, *, now):
+    """Exactly what the upload would send if the video were approved `now`, for the final review:
+    the videos.insert body from the same builder as the upload, the problems YouTube would refuse
+    it for (each naming its field), the publish slot in the channel's zone and in UTC, the counted
+    lengths and the thumbnail's source. The marker tag is the upload's own (shown, not chosen)."""
+    upload = Upload.objects.filter(task=task).first()
+    marker = upload.marker if upload else uuid.UUID(int=0)
+    zone = ZoneInfo(task.channel.timezone or "UTC")
+    problems, slot_problem, publish_at = metadata_problems(task), "", None
+    try:
+        publish_at = publish_slot(
+            task.channel, now=now, taken=publish_slots_taken(task.channel, exclude_task_id=task.pk)
+        )
+    except UnitError as error:
+        slot_problem = str(error)
+    body = _body(task, marker=marker, publish_at=publish_at)
+    snippet = body["snippet"]
+    return {
+        "body": body,
+        "problems": problems,
+        "slot_problem": slot_problem,
+        "publish_at_utc": publish_at,
+        "publish_at_local": publish_at.astimezone(zone) if publish_at else None,
+        "timezone": str(zone),
+        "title_characters": len(snippet["title"]),
+        "description_bytes": youtube_limits.description_bytes(snippet["description"]),
+        "tags_chosen": snippet["tags"][:-1],
+        "marker_tag": snippet["tags"][-1],
+        "tags_counted": youtube_limits.tags_counted_length(snippet["tags"]),
+        "tags_chosen_counted": youtube_limits.tags_counted_length(snippet["tags"][:-1]),
+        "thumbnail": thumbnail_source(task),
+        "limits": {
+            "title": youtube_limits.TITLE_MAX_CHARACTERS,
+            "description": youtube_limits.DESCRIPTION_MAX_BYTES,
+            "tags": youtube_limits.TAGS_MAX_CHARACTERS,
+            "tags_chosen": youtube_limits.TAGS_MAX_CHOSEN_CHARACTERS,
+        },
+    }
+
+
+def thumbnail_source(task):
+    """(what, path) of the image the thumbnail is made from: the storyboard's `thumbnail` (an asset
+    id, or a scene id meaning that scene's composite), or (a frame of the final video, its path)."""
+    channel_id, task_id = task.channel_id, str(task.pk)
+    named = task.storyboard.get("thumbnail")
+    if not named:
+        return "a frame a third into the final video", paths.final_video(channel_id, task_id)
+    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
+    step = "assets" if named in asset_ids else "composites"
+    what = f"asset {named}" if step == "assets" else f"scene {named}'s composite"
+    return what, paths.unit_output(channel_id, task_id, step, named)
 
 
 def publish_slot(channel, *, now, taken=()):
@@ -157,10 +226,8 @@ def thumbnail_image(task):
     channel_id, task_id = task.channel_id, str(task.pk)
     target = paths.project_dir(channel_id, task_id) / "thumbnail.jpg"
     named = task.storyboard.get("thumbnail")
-    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
     if named:
-        step = "assets" if named in asset_ids else "composites"
-        source = paths.unit_output(channel_id, task_id, step, named)
+        source = thumbnail_source(task)[1]
         what = f"storyboard thumbnail '{named}'"
         if not source.is_file():
             raise ThumbnailUnusable(f"{what}: {source} is missing")

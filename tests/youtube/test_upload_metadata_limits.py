@@ -57,8 +57,9 @@ def test_channel_tags_over_the_limit_name_the_channel_file(fake_youtube, workspa
     assert fake_youtube.session_starts == 0
 
 
-def test_tags_within_the_limit_are_sent_whole_with_the_marker_last(fake_youtube, channel, workspace,
-                                                                    sample_video):
+def test_tags_within_the_limit_are_sent_whole_with_the_marker_last(
+    fake_youtube, channel, workspace, sample_video
+):
     tags = [f"tag{n:02d}" for n in range(40)]  # 40 x 5 + 39 = 239, plus the marker: fits
     task = ready_task(channel, sample_video, tags=tags)
 
