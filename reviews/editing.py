@@ -2,6 +2,8 @@
 preview (which units an edit makes again and what they are expected to cost) and, at the final
 gate, exactly what will go to YouTube with its editable title, description, tags and thumbnail."""
 
+import datetime as dt
+
 from django.utils import timezone
 
 from pipeline.editing import storyboard_editable, storyboard_yaml
@@ -37,8 +39,12 @@ def _publication(task, edits):
     snippet = preview["body"]["snippet"]
     scenes = [scene["id"] for scene in task.storyboard.get("scenes", [])]
     assets = [asset["id"] for asset in task.storyboard.get("assets", [])]
+    local, utc = preview["publish_at_local"], preview["publish_at_utc"]
     return {
         **preview,
+        # Formatted here: the template's date filter would turn the local time back into UTC.
+        "publish_local_text": local.strftime("%Y-%m-%d %H:%M") if local else "",
+        "publish_utc_text": utc.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if utc else "",
         "thumbnail_what": what,
         "thumbnail_url": media_url(source) if source.suffix != ".mp4" else "",
         "thumbnail_choices": [("", "a frame of the final video")]

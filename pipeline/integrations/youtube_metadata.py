@@ -110,9 +110,9 @@ def publication_preview(task, *, now):
     zone = ZoneInfo(task.channel.timezone or "UTC")
     problems, slot_problem, publish_at = metadata_problems(task), "", None
     try:
-        publish_at = publish_slot(
-            task.channel, now=now, taken=publish_slots_taken(task.channel, exclude_task_id=task.pk)
-        )
+        scheduled = task.channel.schedule != Schedule.MANUAL
+        taken = publish_slots_taken(task.channel, exclude_task_id=task.pk) if scheduled else set()
+        publish_at = publish_slot(task.channel, now=now, taken=taken)
     except UnitError as error:
         slot_problem = str(error)
     body = _body(task, marker=marker, publish_at=publish_at)
