@@ -127,7 +127,8 @@ def publication_preview(task, *, now):
         "title_characters": len(snippet["title"]),
         "description_bytes": youtube_limits.description_bytes(snippet["description"]),
         "tags_chosen": snippet["tags"][:-1],
-        "marker_tag": snippet["tags"][-1],
+        # Before the upload row exists the marker is not chosen yet: its length is known.
+        "marker_tag": snippet["tags"][-1] if upload else "videogen-<this video's marker>",
         "tags_counted": youtube_limits.tags_counted_length(snippet["tags"]),
         "tags_chosen_counted": youtube_limits.tags_counted_length(snippet["tags"][:-1]),
         "thumbnail": thumbnail_source(task),
