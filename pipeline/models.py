@@ -114,6 +114,9 @@ class WorkItem(models.Model):
     exit_code = models.IntegerField(null=True, blank=True)
     error = models.TextField(blank=True)
     calls = models.PositiveIntegerField(default=0)  # script runs that completed (paid)
+    # What the output was made from (pipeline.fingerprints), recorded when the unit is done:
+    # after a storyboard edit, the units whose fingerprint changed are the ones to make again.
+    fingerprint = models.CharField(max_length=64, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -20,6 +20,7 @@ from django.db.models import F
 
 from costs.prices import price
 from pipeline import dispatch, paths
+from pipeline.fingerprints import units_changed
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.status import (
     ERROR_STATUSES,
@@ -78,19 +79,37 @@ def review_approve(*, task_id, reviewer=None, reviewer_name="", notes=""):
 
 
 def review_reject(
-    *, task_id, reviewer=None, reviewer_name="", notes="", redo_step="", redo_scenes=()
+    *,
+    task_id,
+    reviewer=None,
+    reviewer_name="",
+    notes="",
+    redo_step="",
+    redo_scenes=(),
+    redo_changed=False,
 ):
     """Reject at a gate. With redo_step: back into production from that step at once (only the
-    named units and what is made from them, or the whole step when none is named). Without: the
-    task stops in the gate phase's error column with the notes, for a person to pick what next."""
+    named units and what is made from them, or the whole step when none is named). With
+    redo_changed: the units whose inputs an edit changed and what is made from them
+    (redo_changed_plan). Without either: the task stops in the gate phase's error column with
+    the notes, for a person to pick what next."""
     if not notes.strip():
         raise ReviewError("a rejection needs notes: say what is wrong so it can be fixed")
     return _decide(
-        task_id, Decision.REJECTED, reviewer, reviewer_name, notes, redo_step, list(redo_scenes)
+        task_id,
+        Decision.REJECTED,
+        reviewer,
+        reviewer_name,
+        notes,
+        redo_step,
+        list(redo_scenes),
+        redo_changed=redo_changed,
     )
 
 
-def _decide(task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_scenes):
+def _decide(
+    task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_scenes, redo_changed=False
+):
     name = _reviewer_name(reviewer, reviewer_name)
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     gate = GATE_BY_STATUS.get(Status(task.status))
@@ -101,7 +120,9 @@ def _decide(task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_s
     ready, approved = GATES[gate]
     plan = None
     if decision == Decision.REJECTED:
-        if redo_step:
+        if redo_changed:
+            plan = redo_changed_plan(task, allowed=redo_steps(gate))
+        elif redo_step:
             plan = redo_plan(task, redo_step, redo_scenes, allowed=redo_steps(gate))
         elif redo_scenes:
             raise ReviewError(
@@ -170,10 +191,11 @@ def _decide(task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_s
     return review
 
 
-def task_redo(*, task_id, actor, step, units=(), notes=""):
+def task_redo(*, task_id, actor, step="", units=(), notes="", changed=False):
     """The next action for a task stopped in an error column (a notes-only rejection, or a
     failure): make `units` of `step` again (all of it when none is named) and everything made
-    from them, then on to review. Returns the plan."""
+    from them, then on to review; with changed=True, what an edit changed instead
+    (redo_changed_plan). Returns the plan."""
     actor = getattr(actor, "get_username", lambda: str(actor))()
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     if task.cancelled_at or task.status not in ERROR_STATUSES or task.status == Status.UPLOAD_ERROR:
@@ -182,7 +204,10 @@ def task_redo(*, task_id, actor, step, units=(), notes=""):
             f"{' (cancelled)' if task.cancelled_at else ''}: a redo from a step is for a task "
             "stopped in Asset, Video or Audio Error; at a gate, reject with a redo step instead"
         )
-    plan = redo_plan(task, step, list(units), allowed=redo_steps_after_stop(task))
+    if changed:
+        plan = redo_changed_plan(task, allowed=redo_steps_after_stop(task))
+    else:
+        plan = redo_plan(task, step, list(units), allowed=redo_steps_after_stop(task))
     try:
         with transaction.atomic():
             why = f"redo asked by {actor}" + (f": {notes}" if notes.strip() else "")
@@ -255,6 +280,42 @@ def redo_plan(task, step, units, *, allowed=PRODUCTION_STEPS):
     plan["assembly"] = ["video"]
     ordered = {name: plan[name] for name in STEP_ORDER if plan.get(name)}
     return RedoPlan(step=step, units=ordered, asked=units)
+
+
+def redo_changed_plan(task, *, allowed=PRODUCTION_STEPS):
+    """Redo what changed: the units whose fingerprint differs from the one they were made with
+    (pipeline.fingerprints) and everything made from them (redo_plan), nothing else."""
+    changed = units_changed(task)
+    if not changed:
+        raise ReviewError(
+            "redo what changed: nothing made so far differs from the storyboard; edit the "
+            "storyboard first, or choose the scenes to redo"
+        )
+    merged = {}
+    for step in PRODUCTION_STEPS:
+        units = [unit for changed_step, unit in changed if changed_step == step]
+        if not units:
+            continue
+        part = redo_plan(task, step, [] if step == "assembly" else units)
+        for name, names in part.units.items():
+            merged[name] = list(dict.fromkeys([*merged.get(name, []), *names]))
+    first = next(step for step in PRODUCTION_STEPS if step in merged)
+    if first not in allowed:
+        raise ReviewError(
+            f"redo what changed: the edit changes {first} ({', '.join(merged[first])}), which "
+            f"cannot be redone from here (allowed: {', '.join(allowed)})"
+        )
+    ordered = {name: merged[name] for name in STEP_ORDER if merged.get(name)}
+    return RedoPlan(step=first, units=ordered, asked=[f"{step} {unit}" for step, unit in changed])
+
+
+def redo_changed_preview(task, *, allowed=PRODUCTION_STEPS):
+    """(plan, estimated USD, "") or (None, 0, why not) for the review page, before confirming."""
+    try:
+        plan = redo_changed_plan(task, allowed=allowed)
+    except ReviewError as error:
+        return None, 0, str(error)
+    return plan, redo_estimate_usd(task, plan), ""
 
 
 def _scene_assets(scene):

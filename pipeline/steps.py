@@ -80,6 +80,7 @@ class UnitSpec:
     function: object = None  # an in-process unit (the local upload) instead of a script
     prepare: object = None  # called just before the run (e.g. writes the assembly manifest)
     after: tuple = ()  # units of the same step that must be done first (a reference image)
+    inputs: object = None  # what the unit is made from beyond args (the assembly's clip list)
 
     @property
     def script_extensions(self):
@@ -345,6 +346,8 @@ class AssemblyStep(Step):
                 script="assemble_video",
                 args=["--manifest", manifest_path, "--output", output],
                 prepare=write_manifest,
+                # The clips it joins, not the title (a title edit is no reason to assemble again).
+                inputs=self.manifest(task)["clips"],
             )
         ]
 

@@ -30,6 +30,7 @@ from costs.models import VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, drafting, limits
 from pipeline.alerts import alert_send
+from pipeline.fingerprints import unit_fingerprint
 from pipeline.media import output_valid
 from pipeline.models import (
     LOCAL_VIDEO_ID_PREFIX,
@@ -363,9 +364,11 @@ def _unit_done(item, owner, attempt, spec, result):
     if recovered:
         result = ScriptResult(script=spec.script, exit_code=0, outcome=Outcome.OK)
     usage = (result.usage if result and result.json_line else spec.estimate) if result else {}
+    fingerprint = unit_fingerprint(item.task, item.step, item.unit)
     with transaction.atomic():
         current = _fenced(item.pk, owner, attempt).update(
             state=WorkState.DONE,
+            fingerprint=fingerprint,
             usage=usage,
             exit_code=result.exit_code if result else None,
             error="",

@@ -4,7 +4,7 @@ staff-only (anonymous users get the admin login) and keeps them out of caches.""
 from django.contrib import admin
 from django.urls import path
 
-from reviews import views
+from reviews import edit_views, views
 
 app_name = "reviews"
 
@@ -13,4 +13,17 @@ urlpatterns = [
     path("<uuid:task_id>/", admin.site.admin_view(views.task_review), name="task"),
     path("<uuid:task_id>/decide/", admin.site.admin_view(views.decide), name="decide"),
     path("<uuid:task_id>/next/", admin.site.admin_view(views.next_action), name="next"),
+    path(
+        "<uuid:task_id>/storyboard/",
+        admin.site.admin_view(edit_views.storyboard_edit),
+        name="storyboard",
+    ),
+    path(
+        "<uuid:task_id>/metadata/", admin.site.admin_view(edit_views.metadata_edit), name="metadata"
+    ),
+    path(
+        "<uuid:task_id>/thumbnail/",
+        admin.site.admin_view(edit_views.thumbnail_pick),
+        name="thumbnail",
+    ),
 ]

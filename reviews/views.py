@@ -24,6 +24,7 @@ from pipeline.reviewing import (
 )
 from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
 from pipeline.services import PipelineError, task_cancel
+from reviews.editing import editing_context
 from reviews.selectors import (
     cut_label,
     published_link,
@@ -41,6 +42,7 @@ from reviews.selectors import (
 REVIEW_PERMISSION = "reviews.can_review"
 VIEW_PERMISSION = "pipeline.view_videotask"
 QUEUE_PAGE_SIZE = 100
+REDO_CHANGED_NOTE = "the storyboard was edited: redo what changed"
 
 
 def can_view_tasks(user):
@@ -90,7 +92,12 @@ class DecisionForm(forms.Form):
     # reject: with the redo step chosen, back into production at once; reject_stop (or reject
     # with no step): notes only, the task stops in its error column for the next action.
     decision = forms.ChoiceField(
-        choices=[("approve", "Approve"), ("reject", "Reject"), ("reject_stop", "Reject, stop")]
+        choices=[
+            ("approve", "Approve"),
+            ("reject", "Reject"),
+            ("reject_stop", "Reject, stop"),
+            ("reject_changed", "Reject, redo what changed"),
+        ]
     )
     notes = forms.CharField(required=False, widget=forms.Textarea)
     # The status_changed_at the reviewer saw: a decision is about that visit to the gate.
@@ -109,13 +116,20 @@ class DecisionForm(forms.Form):
 class NextActionForm(DecisionForm):
     """What to do with a task stopped in an error column: redo from a step, or cancel it."""
 
-    decision = forms.ChoiceField(choices=[("redo", "Redo"), ("cancel", "Cancel")])
+    decision = forms.ChoiceField(
+        choices=[("redo", "Redo"), ("redo_changed", "Redo what changed"), ("cancel", "Cancel")]
+    )
 
 
 @require_GET
 def task_review(request, task_id):
     _require_view(request)
     task = get_object_or_404(VideoTask.objects.select_related("channel"), pk=task_id)
+    return task_page(request, task)
+
+
+def task_page(request, task, *, status=200, **edits):
+    """The review page; `edits` carry a refused edit back to its form (text and errors)."""
     gate = task_gate(task) if not task.cancelled_at else None
     stopped = task_stopped(task)
     unit_states = task_unit_states(task)
@@ -123,7 +137,8 @@ def task_review(request, task_id):
     return TemplateResponse(
         request,
         "reviews/task.html",
-        _context(
+        status=status,
+        context=_context(
             request,
             title=f"Review: {task.title}",
             task=task,
@@ -149,6 +164,7 @@ def task_review(request, task_id):
             published=published_link(task),
             can_review=request.user.has_perm(REVIEW_PERMISSION),
             visit=task.status_changed_at.isoformat(),
+            **editing_context(task, gate=gate, stopped=stopped, **edits),
         ),
     )
 
@@ -176,6 +192,13 @@ def decide(request, task_id):
     try:
         if data["decision"] == "approve":
             review_approve(task_id=task.pk, reviewer=request.user, notes=data["notes"])
+        elif data["decision"] == "reject_changed":
+            review_reject(
+                task_id=task.pk,
+                reviewer=request.user,
+                notes=data["notes"] or REDO_CHANGED_NOTE,
+                redo_changed=True,
+            )
         else:
             review_reject(
                 task_id=task.pk,
@@ -217,7 +240,11 @@ def next_action(request, task_id):
         return back
     actor = request.user.get_username()
     try:
-        if data["decision"] == "redo":
+        if data["decision"] == "redo_changed":
+            task_redo(
+                task_id=task.pk, actor=actor, notes=data["notes"] or REDO_CHANGED_NOTE, changed=True
+            )
+        elif data["decision"] == "redo":
             if not data["redo_step"]:
                 raise ReviewError("choose the step to redo from")
             task_redo(

@@ -5,17 +5,18 @@ thumbnail image."""
 import datetime as dt
 import os
 import subprocess
+import uuid
 from zoneinfo import ZoneInfo
 
 from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
-from pipeline import paths
+from pipeline import paths, youtube_limits
+from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
 from pipeline.steps import UnitError
 from scripts._ffmpeg import choose_ffmpeg
 
 PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
-TAGS_MAX_CHARS = 500
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 
 
@@ -24,23 +25,52 @@ def marker_tag(marker):
     return f"videogen-{marker.hex}"
 
 
-def _tags_within_limit(tags, marker):
-    """YouTube counts a tag with a space as quoted (+2); keep the marker, drop trailing tags."""
+def video_tags(task):
+    """The tags chosen for the video (the storyboard's, else the channel's) and where they come
+    from, for messages: "storyboard" or the channel file."""
+    if task.storyboard.get("tags"):
+        return list(task.storyboard["tags"]), "storyboard"
+    return list(task.channel.tags or []), f"channel_configs/{task.channel_id}.yaml"
 
-    def size(items):
-        return sum(len(tag) + (2 if " " in tag else 0) for tag in items) + max(len(items) - 1, 0)
 
-    kept = list(dict.fromkeys(tags))
-    while kept and size([*kept, marker]) > TAGS_MAX_CHARS:
-        kept.pop()
-    return [*kept, marker]
+def metadata_problems(task):
+    """Every reason YouTube would refuse the snippet, each naming its field, with the limits of
+    pipeline.youtube_limits (the same the storyboard and the review form apply). Empty: fine."""
+    storyboard = task.storyboard
+    tags, tags_source = video_tags(task)
+    problems = [
+        f"storyboard: title: {p}" for p in youtube_limits.title_problems(storyboard["title"])
+    ]
+    problems += [
+        f"storyboard: description: {p}"
+        for p in youtube_limits.description_problems(storyboard.get("description") or "")
+    ]
+    problems += [f"{tags_source}: tags: {p}" for p in youtube_limits.tags_problems(tags)]
+    return problems
+
+
+def video_metadata_check(task):
+    """Raise a permanent UnitError naming each field YouTube would refuse. The upload calls it
+    before it reserves any quota; nothing is ever cut or dropped to make it fit."""
+    problems = metadata_problems(task)
+    if problems:
+        raise UnitError(
+            f"upload of task {task.pk}: YouTube would refuse the metadata: {'; '.join(problems)}. "
+            "Fix it at final review (or in the storyboard) and approve again.",
+            outcome=Outcome.PERMANENT,
+        )
 
 
 def video_metadata(task, *, marker, publish_at=None):
     """The videos.insert body: snippet from the storyboard and channel, status with the channel's
-    privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure."""
+    privacy (private with publishAt when scheduled), made-for-kids flag and the AI disclosure.
+    Sent exactly as the final review page shows it (reviews builds its preview with this)."""
+    video_metadata_check(task)
+    return _body(task, marker=marker, publish_at=publish_at)
+
+
+def _body(task, *, marker, publish_at):
     storyboard, channel = task.storyboard, task.channel
-    tags = storyboard.get("tags") or channel.tags or []
     status = {
         "privacyStatus": "private" if publish_at else channel.privacy,
         "selfDeclaredMadeForKids": bool(channel.made_for_kids),
@@ -50,14 +80,78 @@ def video_metadata(task, *, marker, publish_at=None):
         status["publishAt"] = publish_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
         "snippet": {
-            "title": storyboard["title"][:100],
-            "description": storyboard.get("description", ""),
-            "tags": _tags_within_limit(tags, marker_tag(marker)),
+            "title": storyboard["title"],
+            "description": storyboard.get("description") or "",
+            "tags": [*video_tags(task)[0], marker_tag(marker)],
             "categoryId": channel.category_id,
             "defaultLanguage": channel.default_language,
         },
         "status": status,
     }
+
+
+def publish_slots_taken(channel, *, exclude_task_id=None):
+    """The publish times the channel's other uploads already hold (failed ones free theirs)."""
+    return set(
+        Upload.objects.filter(task__channel=channel, publish_at__isnull=False)
+        .exclude(task_id=exclude_task_id)
+        .exclude(state=UploadState.FAILED)
+        .values_list("publish_at", flat=True)
+    )
+
+
+def publication_preview(task, *, now):
+    """Exactly what the upload would send if the video were approved `now`, for the final review:
+    the videos.insert body from the same builder as the upload, the problems YouTube would refuse
+    it for (each naming its field), the publish slot in the channel's zone and in UTC, the counted
+    lengths and the thumbnail's source. The marker tag is the upload's own (shown, not chosen)."""
+    upload = Upload.objects.filter(task=task).first()
+    marker = upload.marker if upload else uuid.UUID(int=0)
+    zone = ZoneInfo(task.channel.timezone or "UTC")
+    problems, slot_problem, publish_at = metadata_problems(task), "", None
+    try:
+        scheduled = task.channel.schedule != Schedule.MANUAL
+        taken = publish_slots_taken(task.channel, exclude_task_id=task.pk) if scheduled else set()
+        publish_at = publish_slot(task.channel, now=now, taken=taken)
+    except UnitError as error:
+        slot_problem = str(error)
+    body = _body(task, marker=marker, publish_at=publish_at)
+    snippet = body["snippet"]
+    return {
+        "body": body,
+        "problems": problems,
+        "slot_problem": slot_problem,
+        "publish_at_utc": publish_at,
+        "publish_at_local": publish_at.astimezone(zone) if publish_at else None,
+        "timezone": str(zone),
+        "title_characters": len(snippet["title"]),
+        "description_bytes": youtube_limits.description_bytes(snippet["description"]),
+        "tags_chosen": snippet["tags"][:-1],
+        # Before the upload row exists the marker is not chosen yet: its length is known.
+        "marker_tag": snippet["tags"][-1] if upload else "videogen-<this video's marker>",
+        "tags_counted": youtube_limits.tags_counted_length(snippet["tags"]),
+        "tags_chosen_counted": youtube_limits.tags_counted_length(snippet["tags"][:-1]),
+        "thumbnail": thumbnail_source(task),
+        "limits": {
+            "title": youtube_limits.TITLE_MAX_CHARACTERS,
+            "description": youtube_limits.DESCRIPTION_MAX_BYTES,
+            "tags": youtube_limits.TAGS_MAX_CHARACTERS,
+            "tags_chosen": youtube_limits.TAGS_MAX_CHOSEN_CHARACTERS,
+        },
+    }
+
+
+def thumbnail_source(task):
+    """(what, path) of the image the thumbnail is made from: the storyboard's `thumbnail` (an asset
+    id, or a scene id meaning that scene's composite), or (a frame of the final video, its path)."""
+    channel_id, task_id = task.channel_id, str(task.pk)
+    named = task.storyboard.get("thumbnail")
+    if not named:
+        return "a frame a third into the final video", paths.final_video(channel_id, task_id)
+    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
+    step = "assets" if named in asset_ids else "composites"
+    what = f"asset {named}" if step == "assets" else f"scene {named}'s composite"
+    return what, paths.unit_output(channel_id, task_id, step, named)
 
 
 def publish_slot(channel, *, now, taken=()):
@@ -133,10 +227,8 @@ def thumbnail_image(task):
     channel_id, task_id = task.channel_id, str(task.pk)
     target = paths.project_dir(channel_id, task_id) / "thumbnail.jpg"
     named = task.storyboard.get("thumbnail")
-    asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
     if named:
-        step = "assets" if named in asset_ids else "composites"
-        source = paths.unit_output(channel_id, task_id, step, named)
+        source = thumbnail_source(task)[1]
         what = f"storyboard thumbnail '{named}'"
         if not source.is_file():
             raise ThumbnailUnusable(f"{what}: {source} is missing")

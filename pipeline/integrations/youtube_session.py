@@ -34,7 +34,9 @@ from pipeline.integrations.youtube_metadata import (
     PUBLISH_LEAD,
     marker_tag,
     publish_slot,
+    publish_slots_taken,
     video_metadata,
+    video_metadata_check,
 )
 from pipeline.integrations.youtube_row import UPLOADER, progress_save
 from pipeline.models import Upload, UploadState
@@ -77,12 +79,7 @@ def _request_body(task, upload):
         return upload.request_body
     with transaction.atomic():
         channel = Channel.objects.select_for_update().get(pk=task.channel_id)
-        taken = set(
-            Upload.objects.filter(task__channel=channel, publish_at__isnull=False)
-            .exclude(pk=upload.pk)
-            .exclude(state=UploadState.FAILED)
-            .values_list("publish_at", flat=True)
-        )
+        taken = publish_slots_taken(channel, exclude_task_id=task.pk)
         publish_at = publish_slot(channel, now=youtube_row.now(), taken=taken)
         body = video_metadata(task, marker=upload.marker, publish_at=publish_at)
         Upload.objects.filter(pk=upload.pk).update(request_body=body, publish_at=publish_at)
@@ -111,6 +108,7 @@ def upload_send(task, upload, client, owner):
 
 
 def _session_start(task, upload, client, owner, source, total):
+    video_metadata_check(task)  # before any quota is spent
     held = upload_limit_until(task.channel, now=youtube_row.now())
     if held:
         raise UnitDeferred("channel upload limit", until=held)

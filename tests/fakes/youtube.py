@@ -29,7 +29,11 @@ daily limit, domain youtube.video); thumbnails.set refuses images over 2 MB (413
 uploadTooLarge) and anything but a JPEG or PNG (400 invalidImage); channels.list
 part=contentDetails names the uploads playlist, playlistItems.list lists it (newest first) and
 videos.list returns snippet.tags, so a video can be found by its marker tag (`api_calls` counts
-these calls).
+these calls). videos.insert refuses metadata as YouTube does (400, domain youtube.video): a title
+empty, over 100 characters or with < or > (invalidTitle), a description over 5,000 UTF-8 bytes or
+with < or > (invalidDescription), tags over 500 characters as YouTube counts them: each tag's
+length, a comma between tags, 2 more for a tag with a space (invalidTags). Counted here on their
+own, not with pipeline.youtube_limits, so the fake checks the code instead of agreeing with it.
 """
 
 from __future__ import annotations
@@ -54,6 +58,21 @@ CHANNEL_ID = "UCfakefakefakefakefake00"
 DROP = Reply(status=0)  # close the connection without an answer
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
 CONTENT_RANGE = re.compile(r"bytes (?:(\d+)-(\d+)|\*)/(\d+)")
+
+
+def metadata_refusal(snippet):
+    """(reason, message) for a snippet YouTube refuses at videos.insert, or None."""
+    title = snippet.get("title") or ""
+    if not title.strip() or len(title) > 100 or "<" in title or ">" in title:
+        return "invalidTitle", "The request metadata specifies an invalid or empty video title."
+    description = snippet.get("description") or ""
+    if len(description.encode("utf-8")) > 5000 or "<" in description or ">" in description:
+        return "invalidDescription", "The request metadata specifies an invalid video description."
+    tags = snippet.get("tags") or []
+    counted = sum(len(tag) + (2 if " " in tag else 0) for tag in tags) + max(len(tags) - 1, 0)
+    if counted > 500:
+        return "invalidTags", "The request metadata specifies invalid video keywords."
+    return None
 
 
 def error_body(status, reason, message, domain="youtube.api"):
@@ -246,6 +265,9 @@ class FakeYouTube(FakeServer):
             )
         if request.query.get("uploadType") != ["resumable"]:
             return Reply.json_body(400, error_body(400, "badRequest", "uploadType=resumable"))
+        refused = metadata_refusal((request.json or {}).get("snippet") or {})
+        if refused:
+            return Reply.json_body(400, error_body(400, *refused, domain="youtube.video"))
         length = request.headers.get("x-upload-content-length")
         if not length or not request.headers.get("x-upload-content-type"):
             return Reply.json_body(400, error_body(400, "badRequest", "X-Upload-Content-*"))

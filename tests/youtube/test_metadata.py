@@ -70,15 +70,14 @@ def test_publish_at_goes_only_with_private():
     }
 
 
-def test_the_marker_tag_survives_a_full_tag_list():
-    marker = uuid.uuid4()
+def test_a_tag_list_over_the_limit_is_refused_with_the_field_named_not_cut():
+    from pipeline.steps import UnitError
+
     tags = [f"tag number {n:03d}" for n in range(60)]  # far over 500 characters
     task = VideoTaskFactory.build(channel=channel(tags=tags))
 
-    sent = video_metadata(task, marker=marker)["snippet"]["tags"]
-
-    assert sent[-1] == f"videogen-{marker.hex}"
-    assert sum(len(t) + (2 if " " in t else 0) for t in sent) + len(sent) - 1 <= 500
+    with pytest.raises(UnitError, match=r"channel_configs/sched.yaml: tags: 1,019 characters"):
+        video_metadata(task, marker=uuid.uuid4())
 
 
 @pytest.mark.parametrize("schedule", ["daily", "weekly"])
