@@ -18,8 +18,9 @@ from channels_app.models import Channel, Priority
 from pipeline.drafting import DIRECTION_MAX_CHARACTERS, TOPIC_MAX_CHARACTERS, task_draft_create
 from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem
 from pipeline.selectors import task_progress
-from pipeline.services import PipelineError, task_cancel, task_queue, task_retry
+from pipeline.services import PipelineError
 from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition, Status
+from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
 from reviews.selectors import published_link, task_cost_subquery, tasks_progress

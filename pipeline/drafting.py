@@ -22,10 +22,11 @@ from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
 from pipeline import dispatch, paths
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.services import PipelineError, task_queue
+from pipeline.services import PipelineError
 from pipeline.status import DRAFT_STEP, Status
 from pipeline.steps import DRAFT
 from pipeline.storyboard import StoryboardInvalid, storyboard_parse
+from pipeline.task_actions import task_queue
 from pipeline.transitions import error_log_append, notify_task_changed
 from reviews.services import audit_log_record
 

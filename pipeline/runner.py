@@ -15,12 +15,9 @@ only to a script that declares it: asked once per script file (path and modifica
 only. The provider also travels in the environment (VIDEOGEN_PROVIDER).
 """
 
-import ctypes
 import json
 import os
-import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,6 +30,13 @@ from pathlib import Path
 import structlog
 from django.conf import settings
 
+from pipeline.processes import (
+    ExitWaiter,
+    die_with_parent,
+    kill_group,
+    write_pidfile,
+)
+
 log = structlog.get_logger(__name__)
 
 # Variables a script never needs and must never see (our own database and keys).
@@ -44,8 +48,6 @@ WITHHELD_ENV = {
     "DISCORD_WEBHOOK_URL",
     "NOTION_TOKEN",
 }
-PR_SET_PDEATHSIG = 1
-KILL_GRACE_SECONDS = 5
 CONTRACT_FLAG = "--videogen-contract"
 CONTRACT_TIMEOUT_SECONDS = 30
 # Scripts the operator never had (design.md: "their split screen had no command line"): when
@@ -151,12 +153,12 @@ def _contract_ask(path, python):
         env=_child_env({}, ""),
         cwd=str(settings.BASE_DIR),
         start_new_session=True,
-        preexec_fn=_die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
+        preexec_fn=die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
     )
     try:
         stdout, _ = process.communicate(timeout=CONTRACT_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
-        _kill_group(process)
+        kill_group(process)
         process.communicate()
         log.warning("script_contract_timeout", script=str(path))
         return OPERATOR_CONTRACT
@@ -184,104 +186,12 @@ def script_command_line(name, args, extensions, *, script=None, python=None):
     return argv
 
 
-def _die_with_parent():
-    # Runs in the child between fork and exec: if the worker thread that started the script
-    # dies (SIGKILL), the kernel kills the script too, so no orphan goes on calling a paid API.
-    try:
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:
-        pass
-
-
 def _child_env(extra_env, correlation_id):
     env = {k: v for k, v in os.environ.items() if k not in WITHHELD_ENV}
     env.update({k: str(v) for k, v in (extra_env or {}).items() if v is not None})
     env["VIDEOGEN_CORRELATION_ID"] = str(correlation_id or "")
     env["PYTHONUNBUFFERED"] = "1"
     return env
-
-
-def _kill_group(process):
-    """SIGTERM the script's process group, then SIGKILL what is left after a grace period."""
-    for sig, wait in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=wait)
-            # the leader is gone; make sure no child of it survives in the group
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            return
-        except subprocess.TimeoutExpired:
-            continue
-
-
-def _group_alive(pgid):
-    try:
-        os.killpg(pgid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
-
-
-def stop_stale_run(pidfile):
-    """A previous run of this unit may still be running: its worker was killed by a hard time
-    limit or the OOM killer, which the script itself survives only if it ignored its parent's death
-    (or left FFmpeg children). Its runner wrote `pidfile` (host, process group); kill that group
-    before the unit runs again, so no orphan keeps calling a paid API or writing the output."""
-    try:
-        host, pgid = Path(pidfile).read_text().split()
-        pgid = int(pgid)
-    except (OSError, ValueError):
-        return False
-    Path(pidfile).unlink(missing_ok=True)
-    if host != socket.gethostname() or not _group_alive(pgid):
-        return False
-    log.warning("stale_script_group_killed", pgid=pgid)
-    try:
-        os.killpg(pgid, signal.SIGKILL)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _write_pidfile(pidfile, pid):
-    if pidfile:
-        Path(pidfile).parent.mkdir(parents=True, exist_ok=True)
-        Path(pidfile).write_text(f"{socket.gethostname()} {pid}\n")
-
-
-class _ExitWaiter:
-    """exited(seconds) -> whether the process has exited, waking the moment it does.
-
-    Popen.wait(timeout) polls with sleeps of up to 50 ms; a pidfd (Linux 5.3+) becomes readable
-    exactly when the process exits, which takes that delay off every script call."""
-
-    def __init__(self, process):
-        self.process = process
-        self.poller = self.pidfd = None
-        try:
-            self.pidfd = os.pidfd_open(process.pid)
-            self.poller = select.poll()
-            self.poller.register(self.pidfd, select.POLLIN)
-        except (AttributeError, OSError):  # not Linux, or an old kernel: Popen's own polling
-            self.close()
-
-    def __call__(self, seconds):
-        if self.poller is not None and not self.poller.poll(int(seconds * 1000)):
-            return False
-        try:
-            self.process.wait(timeout=0 if self.poller is not None else seconds)
-        except subprocess.TimeoutExpired:
-            return False
-        return True
-
-    def close(self):
-        if self.pidfd is not None:
-            os.close(self.pidfd)
-        self.poller = self.pidfd = None
 
 
 def _last_json_line(text):
@@ -374,12 +284,12 @@ def run_script(
             env=child_env,
             cwd=str(settings.BASE_DIR),
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only an async-signal-safe prctl call
         )
-        _write_pidfile(pidfile, process.pid)
+        write_pidfile(pidfile, process.pid)
         log.info("script_started", script=name, pid=process.pid)
         timed_out = False
-        exited = _ExitWaiter(process)
+        exited = ExitWaiter(process)
         try:
             next_beat = started + heartbeat_every
             while True:
@@ -388,16 +298,16 @@ def run_script(
                 now = time.monotonic()
                 if now - started > timeout:
                     timed_out = True
-                    _kill_group(process)
+                    kill_group(process)
                     break
                 if heartbeat and now >= next_beat:
                     next_beat = now + heartbeat_every
                     if heartbeat() is False:
-                        _kill_group(process)
+                        kill_group(process)
                         raise ScriptCancelled(f"{name}: stopped, its lease was lost or cancelled")
         except BaseException:
             # Soft time limits, worker shutdown, cancellation: never leave the script running.
-            _kill_group(process)
+            kill_group(process)
             raise
         finally:
             exited.close()

@@ -4,25 +4,22 @@ pipeline.status / pipeline.services). Everything a unit needs is derived again f
 storyboard and the channel, so a redelivered or resumed unit computes the same call."""
 
 import json
-import os
-import shutil
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import yaml
 from django.conf import settings
-from django.utils import timezone
 
 from channels_app.brief import brief_for_writer
 from channels_app.models import SecretName
 from costs.models import Component
 from pipeline import paths
+from pipeline.publish_local import local_upload_unit, write_atomically
 from pipeline.status import DRAFT_STEP
 from pipeline.storyboard import (
     storyboard_asset_prompt,
     storyboard_clip_seconds,
     storyboard_scene_prompt,
 )
+from pipeline.unit_spec import UnitSpec
 
 # Provider family per step and the real provider used when a channel names none.
 REAL_PROVIDERS = {
@@ -37,68 +34,6 @@ SECRETS_BY_PROVIDER = {
     "kie": [SecretName.KIE_API_KEY],
     "elevenlabs": [SecretName.ELEVENLABS_API_KEY],
 }
-
-
-class UnitError(Exception):
-    """An in-process unit (an upload) failed; `outcome` classifies it like a script's exit code
-    (pipeline.runner.Outcome): TEMPORARY retries with backoff, PERMANENT/AUTH/CONFIG stop."""
-
-    def __init__(self, message, *, outcome):
-        super().__init__(message)
-        self.outcome = outcome
-
-
-class UnitDeferred(Exception):
-    """An in-process unit cannot run before `until` (e.g. the YouTube quota resets at midnight
-    Pacific). Not a failure and not an attempt: the task waits and the reconciler resumes it."""
-
-    def __init__(self, reason, *, until):
-        super().__init__(reason)
-        self.reason, self.until = reason, until
-
-
-class UnitBusy(Exception):
-    """Another live execution is doing this unit's work right now (it holds the upload's lease):
-    not a failure and not an attempt. The message comes back once that lease ends, and finds the
-    work done or free."""
-
-    def __init__(self, reason, *, until):
-        super().__init__(reason)
-        self.reason, self.until = reason, until
-
-
-@dataclass
-class UnitSpec:
-    unit: str
-    output: Path
-    provider: str
-    script: str = ""
-    args: list = field(default_factory=list)  # the operator's command line: always passed
-    extensions: dict = field(default_factory=dict)  # ours: only to scripts that declare them
-    env: dict = field(default_factory=dict)
-    estimate: dict = field(default_factory=dict)  # usage expected, for budgets and old scripts
-    function: object = None  # an in-process unit (the local upload) instead of a script
-    prepare: object = None  # called just before the run (e.g. writes the assembly manifest)
-    after: tuple = ()  # units of the same step that must be done first (a reference image)
-    inputs: object = None  # what the unit is made from beyond args (the assembly's clip list)
-
-    @property
-    def script_extensions(self):
-        """Flags beyond the operator's command line, passed only where declared (runner)."""
-        return {"--provider": self.provider, **self.extensions}
-
-    @property
-    def script_env(self):
-        """The provider travels in the environment too, so it reaches every script (ffmpeg
-        units have no provider to choose)."""
-        if self.provider == "ffmpeg":
-            return dict(self.env)
-        return {**self.env, "VIDEOGEN_PROVIDER": self.provider}
-
-    @property
-    def slot(self):
-        """The concurrency cap this unit counts against."""
-        return self.provider if self.provider != "ffmpeg" else "ffmpeg"
 
 
 def channel_provider(channel, family):
@@ -299,13 +234,6 @@ class SfxStep(Step):
         return specs
 
 
-def _write_atomically(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text)
-    os.replace(temporary, path)
-
-
 class AssemblyStep(Step):
     name = "assembly"
     component = Component.ASSEMBLY
@@ -336,7 +264,7 @@ class AssemblyStep(Step):
         output = paths.final_video(task.channel_id, str(task.pk))
 
         def write_manifest():
-            _write_atomically(manifest_path, json.dumps(self.manifest(task), indent=2))
+            write_atomically(manifest_path, json.dumps(self.manifest(task), indent=2))
 
         return [
             UnitSpec(
@@ -353,38 +281,6 @@ class AssemblyStep(Step):
 
     def output(self, task, unit_id):
         return paths.final_video(task.channel_id, str(task.pk))
-
-
-def publish_locally(task):
-    """The `local` upload provider: "publishes" into the workspace, for rehearsals and the demo."""
-    source = paths.final_video(task.channel_id, str(task.pk))
-    target_dir = paths.published_dir(task.channel_id)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{task.pk}.mp4"
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, target)
-    metadata = {
-        "task_id": str(task.pk),
-        "title": task.storyboard["title"][:100],
-        "description": task.storyboard.get("description", ""),
-        "tags": task.storyboard.get("tags") or task.channel.tags,
-        "privacy_status": task.channel.privacy,
-        "made_for_kids": task.channel.made_for_kids,
-        "contains_synthetic_media": True,
-        "published_at": timezone.now().isoformat(),
-    }
-    _write_atomically(target.with_suffix(".json"), json.dumps(metadata, indent=2))
-    return {"outputs": [str(target)], "usage": {}, "url": target.as_uri()}
-
-
-def local_upload_unit(task):
-    return UnitSpec(
-        unit="video",
-        output=paths.published_dir(task.channel_id) / f"{task.pk}.mp4",
-        provider="local",
-        function=publish_locally,
-    )
 
 
 # Upload providers by name: provider -> function(task) -> UnitSpec. The core knows only the local
@@ -452,7 +348,7 @@ class DraftStep(Step):
                 channel.brief, language=channel.default_language, default_tags=channel.tags
             )
             text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
-            _write_atomically(brief_path, text)
+            write_atomically(brief_path, text)
 
         return [
             UnitSpec(

@@ -21,13 +21,21 @@ from channels_app.config_text import (
     CHANNEL_ID_PATTERN,
     describe,
     did_you_mean,
-    join_path,
-    unknown_key_message,
     yaml_error_message,
     yaml_load,
 )
 from pipeline import youtube_limits
-from pipeline.paths import SAFE_ID
+from pipeline.storyboard_checks import (
+    Errors,
+    StoryboardInvalid,
+    as_list,
+    as_mapping,
+    optional_text,
+    required_text,
+    safe_id,
+    unique_ids,
+    unknown_keys,
+)
 
 MAX_ASSETS = 100
 MAX_SCENES = 200
@@ -57,31 +65,6 @@ COMPOSITE_KEYS = ("environment", "character", "scale")
 _CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 
 
-class StoryboardInvalid(ValueError):
-    """`errors` lists every problem as "<source>: <path>: <message>"."""
-
-    def __init__(self, errors):
-        self.errors = list(errors)
-        super().__init__("\n".join(self.errors))
-
-
-class _Errors:
-    """Collects (path, message) problems of one storyboard."""
-
-    def __init__(self, source):
-        self.source = source
-        self.items = []
-
-    def add(self, path, message):
-        self.items.append(
-            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
-        )
-
-    def raise_if_any(self):
-        if self.items:
-            raise StoryboardInvalid(self.items)
-
-
 def storyboard_parse(text, *, source="storyboard"):
     """Parse storyboard YAML (JSON is YAML too) and validate it; see storyboard_validate."""
     try:
@@ -93,7 +76,7 @@ def storyboard_parse(text, *, source="storyboard"):
 
 def storyboard_validate(data, *, source="storyboard"):
     """Check a parsed storyboard and return it normalized; raise StoryboardInvalid otherwise."""
-    errors = _Errors(source)
+    errors = Errors(source)
     if data is None:
         errors.add("", "the storyboard is empty; it needs at least title, assets and scenes")
     elif not isinstance(data, dict):
@@ -101,14 +84,14 @@ def storyboard_validate(data, *, source="storyboard"):
             "", f"must be a mapping (title: ..., assets: ..., scenes: ...), got {describe(data)}"
         )
     errors.raise_if_any()
-    _unknown_keys(data, TOP_KEYS, "", errors)
+    unknown_keys(data, TOP_KEYS, "", errors)
     assets = _assets(data.get("assets"), errors)
     assets_by_id = {asset["id"]: asset for asset in assets if asset.get("id")}
     scenes = _scenes(data.get("scenes"), assets_by_id, errors)
     result = {
         "title": _title(data.get("title"), errors),
         "channel": _channel(data.get("channel"), errors),
-        "atmosphere": _optional_text(data.get("atmosphere"), "atmosphere", errors),
+        "atmosphere": optional_text(data.get("atmosphere"), "atmosphere", errors),
         "description": _description(data.get("description"), errors),
         "tags": _tags(data.get("tags"), errors),
         "thumbnail": _thumbnail(data.get("thumbnail"), assets_by_id, scenes, errors),
@@ -119,95 +102,8 @@ def storyboard_validate(data, *, source="storyboard"):
     return result
 
 
-# --- Shared checks --------------------------------------------------------------------------
-
-
-def _unknown_keys(mapping, allowed, path, errors):
-    for key in mapping:
-        if key not in allowed:
-            errors.add(join_path(path, key), unknown_key_message(key, allowed))
-
-
-def _mapping(value, path, what, errors):
-    if isinstance(value, dict):
-        return value
-    errors.add(path, f"must be a mapping ({what}), got {describe(value)}")
-    return None
-
-
-def _text(value, path, errors, *, what="text"):
-    """Non-empty text, stripped; None (after reporting) otherwise."""
-    if value is None:
-        errors.add(path, f"is required ({what})")
-    elif not isinstance(value, str):
-        errors.add(path, f"must be text ({what}), got {describe(value)}")
-    elif not value.strip():
-        errors.add(path, f"must not be empty ({what})")
-    else:
-        return value.strip()
-    return None
-
-
-def _optional_text(value, path, errors):
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        errors.add(path, f"must be text, got {describe(value)}")
-        return ""
-    return value.strip()
-
-
-def _safe_id(value, path, errors):
-    if value is None:
-        errors.add(path, "is required (a short id such as 'forest' or 's01')")
-    elif not isinstance(value, str) or not SAFE_ID.fullmatch(value):
-        errors.add(
-            path,
-            f"{describe(value)} is not a valid id: use 1-64 letters, digits, '-' or '_', starting "
-            "with a letter or digit (ids become file names; no '/', '.', or spaces)",
-        )
-    else:
-        return value
-    return None
-
-
-def _unique_ids(items, what, path, errors):
-    """Ids are file names, and some file systems ignore case: 'Forest' and 'forest' collide."""
-    first_index = {}
-    for index, item in enumerate(items):
-        item_id = item.get("id")
-        if not item_id:
-            continue
-        key = item_id.lower()
-        if key in first_index:
-            errors.add(
-                f"{path}[{index}].id",
-                f"duplicate {what} id {item_id!r} (already used by {path}[{first_index[key]}]; "
-                "ids must be unique, ignoring case)",
-            )
-        else:
-            first_index[key] = index
-
-
-def _list(value, path, what, errors, *, maximum):
-    if value is None:
-        errors.add(path, f"is required (a list of {what})")
-    elif not isinstance(value, list):
-        errors.add(path, f"must be a list of {what}, got {describe(value)}")
-    elif not value:
-        errors.add(path, f"must not be empty (a list of {what})")
-    elif len(value) > maximum:
-        errors.add(path, f"has {len(value)} {what}; at most {maximum} are allowed")
-    else:
-        return value
-    return []
-
-
-# --- Top level ------------------------------------------------------------------------------
-
-
 def _title(value, errors):
-    title = _text(value, "title", errors, what="the video's title")
+    title = required_text(value, "title", errors, what="the video's title")
     if title is None:
         return ""
     for problem in youtube_limits.title_problems(title):
@@ -229,7 +125,7 @@ def _channel(value, errors):
 
 
 def _description(value, errors):
-    description = _optional_text(value, "description", errors)
+    description = optional_text(value, "description", errors)
     for problem in youtube_limits.description_problems(description):
         errors.add("description", problem)
     return description
@@ -273,9 +169,9 @@ def _thumbnail(value, assets_by_id, scenes, errors):
 
 def _assets(value, errors):
     assets = []
-    for index, item in enumerate(_list(value, "assets", "assets", errors, maximum=MAX_ASSETS)):
+    for index, item in enumerate(as_list(value, "assets", "assets", errors, maximum=MAX_ASSETS)):
         assets.append(_asset(item, f"assets[{index}]", errors))
-    _unique_ids(assets, "asset", "assets", errors)
+    unique_ids(assets, "asset", "assets", errors)
     ids = {asset["id"]: asset for asset in assets if asset.get("id")}
     for index, asset in enumerate(assets):
         _asset_reference(asset, ids, f"assets[{index}].reference", errors)
@@ -283,10 +179,10 @@ def _assets(value, errors):
 
 
 def _asset(item, path, errors):
-    item = _mapping(item, path, "id, kind, prompt", errors)
+    item = as_mapping(item, path, "id, kind, prompt", errors)
     if item is None:
         return {}
-    _unknown_keys(item, ASSET_KEYS, path, errors)
+    unknown_keys(item, ASSET_KEYS, path, errors)
     kind = item.get("kind")
     if kind not in ASSET_KINDS:
         hint = did_you_mean(kind, ASSET_KINDS) if isinstance(kind, str) else ""
@@ -297,12 +193,12 @@ def _asset(item, path, errors):
         )
     reference = item.get("reference")
     return {
-        "id": _safe_id(item.get("id"), f"{path}.id", errors),
+        "id": safe_id(item.get("id"), f"{path}.id", errors),
         "kind": kind if kind in ASSET_KINDS else None,
-        "prompt": _text(item.get("prompt"), f"{path}.prompt", errors, what="what the image shows"),
-        "reference": None
-        if reference is None
-        else _safe_id(reference, f"{path}.reference", errors),
+        "prompt": required_text(
+            item.get("prompt"), f"{path}.prompt", errors, what="what the image shows"
+        ),
+        "reference": None if reference is None else safe_id(reference, f"{path}.reference", errors),
     }
 
 
@@ -336,27 +232,29 @@ def _unknown_asset_message(asset_id, ids):
 
 def _scenes(value, assets_by_id, errors):
     scenes = []
-    for index, item in enumerate(_list(value, "scenes", "scenes", errors, maximum=MAX_SCENES)):
+    for index, item in enumerate(as_list(value, "scenes", "scenes", errors, maximum=MAX_SCENES)):
         scenes.append(_scene(item, f"scenes[{index}]", assets_by_id, errors))
-    _unique_ids(scenes, "scene", "scenes", errors)
+    unique_ids(scenes, "scene", "scenes", errors)
     return scenes
 
 
 def _scene(item, path, assets_by_id, errors):
-    item = _mapping(item, path, "id, composite or split, motion, narration, duration", errors)
+    item = as_mapping(item, path, "id, composite or split, motion, narration, duration", errors)
     if item is None:
         return {}
-    _unknown_keys(item, SCENE_KEYS, path, errors)
+    unknown_keys(item, SCENE_KEYS, path, errors)
     composite, split = _scene_image(item, path, assets_by_id, errors)
     motion_help = "the camera and subject movement"
     narration_help = "the words spoken over the scene; every scene has narration"
     return {
-        "id": _safe_id(item.get("id"), f"{path}.id", errors),
+        "id": safe_id(item.get("id"), f"{path}.id", errors),
         "composite": composite,
         "split": split,
-        "motion": _text(item.get("motion"), f"{path}.motion", errors, what=motion_help),
-        "narration": _text(item.get("narration"), f"{path}.narration", errors, what=narration_help),
-        "sfx": _optional_text(item.get("sfx"), f"{path}.sfx", errors),
+        "motion": required_text(item.get("motion"), f"{path}.motion", errors, what=motion_help),
+        "narration": required_text(
+            item.get("narration"), f"{path}.narration", errors, what=narration_help
+        ),
+        "sfx": optional_text(item.get("sfx"), f"{path}.sfx", errors),
         "duration": _duration(item.get("duration"), f"{path}.duration", errors),
     }
 
@@ -399,10 +297,10 @@ def _a(word):
 
 
 def _composite(value, path, assets_by_id, errors):
-    value = _mapping(value, path, "environment, character, optional scale", errors)
+    value = as_mapping(value, path, "environment, character, optional scale", errors)
     if value is None:
         return None
-    _unknown_keys(value, COMPOSITE_KEYS, path, errors)
+    unknown_keys(value, COMPOSITE_KEYS, path, errors)
     result = {}
     for role, kinds in COMPOSITE_KINDS.items():
         if value.get(role) is None:

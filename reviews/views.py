@@ -23,7 +23,8 @@ from pipeline.reviewing import (
     task_redo,
 )
 from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
-from pipeline.services import PipelineError, task_cancel
+from pipeline.services import PipelineError
+from pipeline.task_actions import task_cancel
 from reviews.editing import editing_context
 from reviews.selectors import (
     cut_label,

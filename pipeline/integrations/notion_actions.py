@@ -34,8 +34,9 @@ from channels_app.models import NotionPush
 from pipeline.integrations.notion_client import rich_text
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
 from pipeline.reviewing import ReviewError, review_approve
-from pipeline.services import PipelineError, task_retry
+from pipeline.services import PipelineError
 from pipeline.status import ERROR_STATUSES, Status, board_column
+from pipeline.task_actions import task_retry
 from pipeline.transitions import TransitionConflict
 from reviews.selectors import notion_user_resolve
 from reviews.services import audit_log_record

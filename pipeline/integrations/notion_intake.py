@@ -329,7 +329,8 @@ def _draft_queue(api, task, page):
     storyboard as the card shows it (the YAML code block in its body, edits included; the
     task's own when the card has none). Returns True when queued (or already queued); False when
     refused and the card moved back to Draft with the reason in Error Log."""
-    from pipeline.services import PipelineError, task_queue
+    from pipeline.services import PipelineError
+    from pipeline.task_actions import task_queue
 
     source = f"Notion card '{_title(page.get('properties', {})) or page['id']}'"
     try:

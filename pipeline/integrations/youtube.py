@@ -45,7 +45,8 @@ from pipeline.integrations.youtube_session import upload_send
 from pipeline.integrations.youtube_thumbnail import thumbnail_set
 from pipeline.models import Video
 from pipeline.runner import Outcome
-from pipeline.steps import UnitError, UnitSpec, upload_provider_register
+from pipeline.steps import upload_provider_register
+from pipeline.unit_spec import UnitError, UnitSpec
 
 
 def receipt_path(task):

@@ -14,7 +14,7 @@ from channels_app.models import SecretName
 from channels_app.services import channel_secret_get, channel_secret_set
 from pipeline.alerts import alert_send
 from pipeline.runner import Outcome
-from pipeline.steps import UnitError
+from pipeline.unit_spec import UnitError
 
 SCOPES = [
     "https://www.googleapis.com/auth/youtube.upload",

@@ -18,7 +18,7 @@ from costs.quota import QuotaUnavailable, quota_reserve
 from pipeline.integrations.youtube_client import api_error_reason, endpoint_url
 from pipeline.integrations.youtube_metadata import marker_tag
 from pipeline.runner import Outcome
-from pipeline.steps import UnitDeferred, UnitError
+from pipeline.unit_spec import UnitDeferred, UnitError
 
 log = structlog.get_logger(__name__)
 

@@ -13,7 +13,7 @@ from channels_app.models import Schedule
 from pipeline import paths, youtube_limits
 from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
-from pipeline.steps import UnitError
+from pipeline.unit_spec import UnitError
 from scripts._ffmpeg import choose_ffmpeg
 
 PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends

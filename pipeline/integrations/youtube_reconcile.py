@@ -22,7 +22,7 @@ from pipeline.integrations.youtube_session import (
     session_query,
 )
 from pipeline.models import Upload, UploadState
-from pipeline.steps import UnitDeferred, UnitError
+from pipeline.unit_spec import UnitDeferred, UnitError
 from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
@@ -107,8 +107,9 @@ def uploads_reconcile():
 
 def _retry(task_id):
     """Send the task back to the upload step if it stopped in upload_error."""
-    from pipeline.services import PipelineError, task_retry
+    from pipeline.services import PipelineError
     from pipeline.status import Status
+    from pipeline.task_actions import task_retry
 
     if not Upload.objects.filter(task_id=task_id, task__status=Status.UPLOAD_ERROR).exists():
         return False

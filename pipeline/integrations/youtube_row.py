@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
 from pipeline.runner import Outcome
-from pipeline.steps import UnitBusy, UnitError
+from pipeline.unit_spec import UnitBusy, UnitError
 
 log = structlog.get_logger(__name__)
 

@@ -41,7 +41,7 @@ from pipeline.integrations.youtube_metadata import (
 from pipeline.integrations.youtube_row import UPLOADER, progress_save
 from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
-from pipeline.steps import UnitDeferred, UnitError
+from pipeline.unit_spec import UnitDeferred, UnitError
 from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)

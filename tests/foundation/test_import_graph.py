@@ -133,3 +133,13 @@ def test_integrations_import_no_entry_point():
         if layer(target) == "entry point"
     )
     assert wrong == []
+
+
+def test_pipeline_modules_stay_readable_in_length():
+    """design.md: split by concern once a file passes ~400 lines."""
+    long_files = sorted(
+        f"{path.relative_to(ROOT.parent)}: {len(path.read_text().splitlines())} lines"
+        for path in _modules().values()
+        if len(path.read_text().splitlines()) > 420
+    )
+    assert long_files == []

@@ -10,8 +10,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from pipeline.models import TaskEvent, VideoTask
-from pipeline.services import PipelineError, task_queue
+from pipeline.services import PipelineError
 from pipeline.status import Status
+from pipeline.task_actions import task_queue
 from reviews.models import AuditLog
 from tests.factories import ChannelFactory, VideoTaskFactory
 

@@ -12,9 +12,10 @@ from pipeline.reviewing import (
     review_reject,
     task_redo,
 )
-from pipeline.services import task_advance, task_retry
+from pipeline.services import task_advance
 from pipeline.status import PRODUCTION_STEPS, Status
 from pipeline.steps import STEP_BY_NAME
+from pipeline.task_actions import task_retry
 from reviews.models import AuditLog, Review
 from tests.factories import ChannelFactory, VideoTaskFactory
 from tests.pipeline.test_pipeline_worker import storyboard

@@ -71,7 +71,7 @@ def test_publish_at_goes_only_with_private():
 
 
 def test_a_tag_list_over_the_limit_is_refused_with_the_field_named_not_cut():
-    from pipeline.steps import UnitError
+    from pipeline.unit_spec import UnitError
 
     tags = [f"tag number {n:03d}" for n in range(60)]  # far over 500 characters
     task = VideoTaskFactory.build(channel=channel(tags=tags))
@@ -82,7 +82,7 @@ def test_a_tag_list_over_the_limit_is_refused_with_the_field_named_not_cut():
 
 @pytest.mark.parametrize("schedule", ["daily", "weekly"])
 def test_a_schedule_without_publish_time_names_the_config_field(schedule):
-    from pipeline.steps import UnitError
+    from pipeline.unit_spec import UnitError
 
     with pytest.raises(UnitError, match=r"channel_configs/sched.yaml: publish_time: is required"):
         publish_slot(channel(schedule=schedule), now=dt.datetime(2026, 5, 1, tzinfo=UTC))

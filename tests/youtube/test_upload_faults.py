@@ -16,7 +16,7 @@ from costs.models import YouTubeQuotaUsage
 from pipeline import paths
 from pipeline.integrations import youtube, youtube_metadata, youtube_reconcile
 from pipeline.models import Alert, Upload, UploadState
-from pipeline.steps import UnitDeferred, UnitError
+from pipeline.unit_spec import UnitDeferred, UnitError
 from reviews.models import AuditLog
 from tests.fakes import youtube as fake_module
 from tests.fakes.youtube import credentials_json

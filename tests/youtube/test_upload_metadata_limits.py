@@ -12,7 +12,7 @@ from costs.models import YouTubeQuotaUsage
 from pipeline.integrations import youtube
 from pipeline.integrations.youtube_metadata import video_metadata
 from pipeline.runner import Outcome
-from pipeline.steps import UnitError
+from pipeline.unit_spec import UnitError
 from tests.fakes.youtube import ACCESS_TOKEN
 from tests.youtube.conftest import ready_task, youtube_channel
 

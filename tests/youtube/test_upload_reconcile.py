@@ -7,7 +7,7 @@ from pipeline import services, units
 from pipeline.integrations import youtube, youtube_reconcile, youtube_row
 from pipeline.models import Upload, UploadState, VideoTask, WorkItem
 from pipeline.status import Status
-from pipeline.steps import UnitBusy
+from pipeline.unit_spec import UnitBusy
 
 
 @pytest.mark.django_db

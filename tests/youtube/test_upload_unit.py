@@ -10,7 +10,7 @@ from pipeline import services, units
 from pipeline.integrations import youtube, youtube_row
 from pipeline.models import Alert, VideoTask, WorkItem
 from pipeline.status import Status
-from pipeline.steps import UnitDeferred
+from pipeline.unit_spec import UnitDeferred
 
 pytestmark = pytest.mark.django_db(transaction=True)
 UTC = dt.UTC

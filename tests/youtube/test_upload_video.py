@@ -11,7 +11,7 @@ from pipeline import paths
 from pipeline.integrations import youtube, youtube_reconcile
 from pipeline.models import Alert, Upload, UploadState, Video
 from pipeline.runner import Outcome
-from pipeline.steps import UnitError
+from pipeline.unit_spec import UnitError
 from reviews.models import AuditLog
 
 pytestmark = pytest.mark.django_db

@@ -1,7 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.management.commands.task_status import load_task
-from pipeline.services import PipelineError, task_retry
+from pipeline.services import PipelineError
+from pipeline.task_actions import task_retry
 
 
 class Command(BaseCommand):

@@ -1,0 +1,148 @@
+"""The storyboard parser's building blocks (pipeline/storyboard.py): a collector of problems, each
+named by its path, and the checks every part of a storyboard shares. No Django set-up needed."""
+
+import re
+
+from channels_app.config_text import (
+    CHANNEL_ID_PATTERN,
+    describe,
+    join_path,
+    unknown_key_message,
+)
+from pipeline.paths import SAFE_ID
+
+MAX_ASSETS = 100
+MAX_SCENES = 200
+DURATION_MIN, DURATION_MAX = 1, 30  # seconds of a scene in the final video
+CLIP_LENGTHS = (5, 10)  # the clip lengths Kling makes; a scene's clip is the next one up
+SCALE_MIN, SCALE_MAX = 0.1, 3
+ASSET_KINDS = ("character", "environment", "prop")
+# composite role -> (asset kinds it takes, how to name them in a message)
+COMPOSITE_KINDS = {
+    "environment": (("environment",), "an environment"),
+    "character": (("character", "prop"), "a character or prop"),
+}
+
+TOP_KEYS = (
+    "title",
+    "channel",
+    "atmosphere",
+    "description",
+    "tags",
+    "thumbnail",
+    "assets",
+    "scenes",
+)
+ASSET_KEYS = ("id", "kind", "prompt", "reference")
+SCENE_KEYS = ("id", "composite", "split", "motion", "narration", "sfx", "duration")
+COMPOSITE_KEYS = ("environment", "character", "scale")
+_CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
+
+
+class StoryboardInvalid(ValueError):
+    """`errors` lists every problem as "<source>: <path>: <message>"."""
+
+    def __init__(self, errors):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+class Errors:
+    """Collects (path, message) problems of one storyboard."""
+
+    def __init__(self, source):
+        self.source = source
+        self.items = []
+
+    def add(self, path, message):
+        self.items.append(
+            f"{self.source}: {path}: {message}" if path else f"{self.source}: {message}"
+        )
+
+    def raise_if_any(self):
+        if self.items:
+            raise StoryboardInvalid(self.items)
+
+
+def unknown_keys(mapping, allowed, path, errors):
+    for key in mapping:
+        if key not in allowed:
+            errors.add(join_path(path, key), unknown_key_message(key, allowed))
+
+
+def as_mapping(value, path, what, errors):
+    if isinstance(value, dict):
+        return value
+    errors.add(path, f"must be a mapping ({what}), got {describe(value)}")
+    return None
+
+
+def required_text(value, path, errors, *, what="text"):
+    """Non-empty text, stripped; None (after reporting) otherwise."""
+    if value is None:
+        errors.add(path, f"is required ({what})")
+    elif not isinstance(value, str):
+        errors.add(path, f"must be text ({what}), got {describe(value)}")
+    elif not value.strip():
+        errors.add(path, f"must not be empty ({what})")
+    else:
+        return value.strip()
+    return None
+
+
+def optional_text(value, path, errors):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        errors.add(path, f"must be text, got {describe(value)}")
+        return ""
+    return value.strip()
+
+
+def safe_id(value, path, errors):
+    if value is None:
+        errors.add(path, "is required (a short id such as 'forest' or 's01')")
+    elif not isinstance(value, str) or not SAFE_ID.fullmatch(value):
+        errors.add(
+            path,
+            f"{describe(value)} is not a valid id: use 1-64 letters, digits, '-' or '_', starting "
+            "with a letter or digit (ids become file names; no '/', '.', or spaces)",
+        )
+    else:
+        return value
+    return None
+
+
+def unique_ids(items, what, path, errors):
+    """Ids are file names, and some file systems ignore case: 'Forest' and 'forest' collide."""
+    first_index = {}
+    for index, item in enumerate(items):
+        item_id = item.get("id")
+        if not item_id:
+            continue
+        key = item_id.lower()
+        if key in first_index:
+            errors.add(
+                f"{path}[{index}].id",
+                f"duplicate {what} id {item_id!r} (already used by {path}[{first_index[key]}]; "
+                "ids must be unique, ignoring case)",
+            )
+        else:
+            first_index[key] = index
+
+
+def as_list(value, path, what, errors, *, maximum):
+    if value is None:
+        errors.add(path, f"is required (a list of {what})")
+    elif not isinstance(value, list):
+        errors.add(path, f"must be a list of {what}, got {describe(value)}")
+    elif not value:
+        errors.add(path, f"must not be empty (a list of {what})")
+    elif len(value) > maximum:
+        errors.add(path, f"has {len(value)} {what}; at most {maximum} are allowed")
+    else:
+        return value
+    return []
+
+
+# --- Top level ------------------------------------------------------------------------------
