@@ -78,11 +78,11 @@ def start_worker(log_path, concurrency):
                "--without-gossip", "--without-mingle", "--without-heartbeat",
                "--loglevel", "WARNING",
                "--hostname", f"bench-{os.getpid()}@%h"]  # fmt: skip
-    from pipeline.runner import _die_with_parent
+    from pipeline.processes import die_with_parent
 
     worker = subprocess.Popen(command, cwd=ROOT, stdout=open(log_path, "wb"),  # noqa: SIM115
                               stderr=subprocess.STDOUT, start_new_session=True,
-                              preexec_fn=_die_with_parent)  # fmt: skip
+                              preexec_fn=die_with_parent)  # fmt: skip
     time.sleep(3)
     return worker
 

@@ -16,7 +16,7 @@ import redis
 from django.conf import settings
 from django.db import connection
 
-from pipeline.runner import _die_with_parent
+from pipeline.processes import die_with_parent
 from tests.factories import ChannelFactory
 
 FAKE_SCRIPTS = Path(__file__).parent / "pipeline" / "fake_scripts"
@@ -114,7 +114,7 @@ class Worker:
             stdout=open(log_path, "wb"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # an aborted test run leaves no worker behind
+            preexec_fn=die_with_parent,  # an aborted test run leaves no worker behind
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from pipeline.doctor import check_beat, check_workers
 from pipeline.models import Alert, Heartbeat, VideoTask, WorkItem, WorkState
-from pipeline.runner import _die_with_parent
+from pipeline.processes import die_with_parent
 from pipeline.services import video_task_create
 from pipeline.status import Status
 from tests.factories import ChannelFactory, VideoTaskFactory
@@ -47,7 +47,7 @@ class Beat:
             stdout=open(self.log_path, "wb"),  # noqa: SIM115
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         return self
 
