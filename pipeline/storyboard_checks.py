@@ -1,42 +1,12 @@
 """The storyboard parser's building blocks (pipeline/storyboard.py): a collector of problems, each
 named by its path, and the checks every part of a storyboard shares. No Django set-up needed."""
 
-import re
-
 from channels_app.config_text import (
-    CHANNEL_ID_PATTERN,
     describe,
     join_path,
     unknown_key_message,
 )
 from pipeline.paths import SAFE_ID
-
-MAX_ASSETS = 100
-MAX_SCENES = 200
-DURATION_MIN, DURATION_MAX = 1, 30  # seconds of a scene in the final video
-CLIP_LENGTHS = (5, 10)  # the clip lengths Kling makes; a scene's clip is the next one up
-SCALE_MIN, SCALE_MAX = 0.1, 3
-ASSET_KINDS = ("character", "environment", "prop")
-# composite role -> (asset kinds it takes, how to name them in a message)
-COMPOSITE_KINDS = {
-    "environment": (("environment",), "an environment"),
-    "character": (("character", "prop"), "a character or prop"),
-}
-
-TOP_KEYS = (
-    "title",
-    "channel",
-    "atmosphere",
-    "description",
-    "tags",
-    "thumbnail",
-    "assets",
-    "scenes",
-)
-ASSET_KEYS = ("id", "kind", "prompt", "reference")
-SCENE_KEYS = ("id", "composite", "split", "motion", "narration", "sfx", "duration")
-COMPOSITE_KEYS = ("environment", "character", "scale")
-_CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 
 
 class StoryboardInvalid(ValueError):

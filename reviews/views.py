@@ -170,24 +170,38 @@ def task_page(request, task, *, status=200, **edits):
     )
 
 
-@require_POST
-def decide(request, task_id):
+def _posted_decision(request, task_id, form_class, *, needed_for, nothing):
+    """The reviewer's posted form for a task, or None (with the reason shown) when it is invalid
+    or the task changed since the page was opened (`visit`): a stale page decides nothing."""
     if not request.user.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied("approving or rejecting needs the reviews.can_review permission")
+        raise PermissionDenied(f"{needed_for} needs the reviews.can_review permission")
     task = get_object_or_404(VideoTask, pk=task_id)
-    form = DecisionForm(request.POST, task=task)
-    back = redirect("reviews:task", task_id=task.pk)
+    form = form_class(request.POST, task=task)
     if not form.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        messages.error(request, f"'{task.title}': nothing was recorded: {problems}")
-        return back
-    data = form.cleaned_data
-    if data["visit"] != task.status_changed_at.isoformat():
+        messages.error(request, f"'{task.title}': {nothing}: {problems}")
+        return task, None
+    if form.cleaned_data["visit"] != task.status_changed_at.isoformat():
         messages.error(
             request,
             f"'{task.title}' changed since you opened it (now {task.get_status_display()}); "
-            "nothing was recorded. Look at it again.",
+            f"{nothing}. Look at it again.",
         )
+        return task, None
+    return task, form.cleaned_data
+
+
+@require_POST
+def decide(request, task_id):
+    task, data = _posted_decision(
+        request,
+        task_id,
+        DecisionForm,
+        needed_for="approving or rejecting",
+        nothing="nothing was recorded",
+    )
+    back = redirect("reviews:task", task_id=task.pk)
+    if data is None:
         return back
     stop = data["decision"] == "reject_stop"
     try:
@@ -222,22 +236,15 @@ def decide(request, task_id):
 @require_POST
 def next_action(request, task_id):
     """Redo from a step, or cancel, a task stopped in an error column."""
-    if not request.user.has_perm(REVIEW_PERMISSION):
-        raise PermissionDenied("redoing or cancelling needs the reviews.can_review permission")
-    task = get_object_or_404(VideoTask, pk=task_id)
-    form = NextActionForm(request.POST, task=task)
+    task, data = _posted_decision(
+        request,
+        task_id,
+        NextActionForm,
+        needed_for="redoing or cancelling",
+        nothing="nothing was done",
+    )
     back = redirect("reviews:task", task_id=task.pk)
-    if not form.is_valid():
-        problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        messages.error(request, f"'{task.title}': nothing was done: {problems}")
-        return back
-    data = form.cleaned_data
-    if data["visit"] != task.status_changed_at.isoformat():
-        messages.error(
-            request,
-            f"'{task.title}' changed since you opened it (now {task.get_status_display()}); "
-            "nothing was done. Look at it again.",
-        )
+    if data is None:
         return back
     actor = request.user.get_username()
     try:
