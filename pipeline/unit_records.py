@@ -243,29 +243,33 @@ def unit_fail(item, owner, attempt, result, *, final, message=None):
         if item.step == DRAFT_STEP:
             drafting.draft_stopped(task, message)
             return
-        running, _, error_status = STEP_STATUSES[item.step]
         task.refresh_from_db()
-        log_text = _append_log(task.error_log, message)
-        try:
-            task_transition(
-                task=task,
-                to=error_status,
-                expected=running,
-                reason=message[:1000],
-                failed_step=item.step,
-                error_log=log_text,
-            )
-        except TransitionConflict:
-            return  # another unit of this step already stopped the task
-        # In the same transaction as the stop: a crash cannot leave a stopped task unannounced.
-        alert_send(
-            level="ERROR",
-            title=f"{task.channel_id}: '{task.title}' stopped in {item.step}",
-            message=message,
-            key=f"unit-failed:{item.pk}:{attempt}",
-            fields={"task": str(task.pk), "status": error_status},
-        )
+        _task_stop(task, item, message, alert_key=f"unit-failed:{item.pk}:{attempt}")
     log.error("unit_failed", error=message)
+
+
+def _task_stop(task, item, message, *, alert_key):
+    """The task into its step's error column with the message, and the ERROR alert in the same
+    transaction as the stop: a crash cannot leave a stopped task unannounced."""
+    running, _, error_status = STEP_STATUSES[item.step]
+    try:
+        task_transition(
+            task=task,
+            to=error_status,
+            expected=running,
+            reason=message[:1000],
+            failed_step=item.step,
+            error_log=error_log_append(task.error_log, message),
+        )
+    except TransitionConflict:
+        return  # another unit of this step already stopped the task
+    alert_send(
+        level="ERROR",
+        title=f"{task.channel_id}: '{task.title}' stopped in {item.step}",
+        message=message,
+        key=alert_key,
+        fields={"task": str(task.pk), "status": error_status},
+    )
 
 
 def unit_stop_unexpected(item_id, owner, error):
@@ -289,28 +293,8 @@ def unit_stop_unexpected(item_id, owner, error):
         if task.status == S.DRAFT and not task.cancelled_at:
             drafting.draft_stopped(task, message)
         return
-    running, _, error_status = STEP_STATUSES[item.step]
+    running, _, _ = STEP_STATUSES[item.step]
     if task.status != running or task.cancelled_at:
         return
     with transaction.atomic():
-        try:
-            task_transition(
-                task=task,
-                to=error_status,
-                expected=running,
-                reason=message[:1000],
-                failed_step=item.step,
-                error_log=_append_log(task.error_log, message),
-            )
-        except TransitionConflict:
-            return
-        alert_send(
-            level="ERROR",
-            title=f"{task.channel_id}: '{task.title}' stopped in {item.step}",
-            message=message,
-            key=f"unit-unexpected:{item.pk}:{item.attempts}",
-            fields={"task": str(task.pk), "status": error_status},
-        )
-
-
-_append_log = error_log_append
+        _task_stop(task, item, message, alert_key=f"unit-unexpected:{item.pk}:{item.attempts}")
