@@ -37,4 +37,4 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD python -c "import os, urllib.request; urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:%s/health' % os.environ.get('PORT', '8000'), headers={'Host': 'localhost'}), timeout=4)"
 
-CMD ["/bin/sh", "-c", "exec gunicorn videogen.wsgi --bind 0.0.0.0:${PORT:-8000} --workers 2 --timeout 120"]
+CMD ["/bin/sh", "-c", "exec gunicorn videogen.wsgi -c python:videogen.gunicorn_conf --bind 0.0.0.0:${PORT:-8000} --workers 2 --timeout 120"]

@@ -45,15 +45,31 @@ def test_it_prints_the_bad_variable_in_one_line_and_exits_78(command, tmp_path):
     assert "Traceback" not in result.stdout + result.stderr
 
 
-def test_it_makes_gunicorn_stop_with_the_message_instead_of_rebooting_workers(tmp_path):
+def test_it_stops_gunicorn_in_its_master_before_any_worker_is_forked(tmp_path):
+    # The Procfile's web line (its config module checks the settings in on_starting): with
+    # the check left to two workers, gunicorn's arbiter sometimes printed a HaltServer traceback.
+    port = free_port()
+    command = [
+        BIN / "gunicorn", "videogen.wsgi", "-c", "python:videogen.gunicorn_conf",
+        "--bind", f"127.0.0.1:{port}", "--workers", "2",
+    ]
+    for _ in range(3):
+        result = _run(command, tmp_path)
+
+        assert result.returncode == 78
+        assert result.stderr.splitlines()[-1] == MESSAGE  # after gunicorn's "Starting" line
+        assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_it_refuses_to_load_the_app_in_a_bare_wsgi_server_with_the_message(tmp_path):
+    # Another WSGI server (or gunicorn without our config): importing the app raises gunicorn's
+    # AppImportError, whose message gunicorn prints alone.
     port = free_port()
     result = _run(
-        [BIN / "gunicorn", "videogen.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [BIN / "gunicorn", "videogen.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
         tmp_path,
     )
 
     assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    lines = result.stderr.splitlines()
-    assert MESSAGE in lines
-    assert "App failed to load" in lines[-1]
+    assert MESSAGE in result.stderr.splitlines()
+    assert "App failed to load" in result.stderr
