@@ -282,7 +282,9 @@ def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
     manage("manage.py", "migrate", "--noinput")
     worker = Worker(env, tmp_path)
     # Beat's part: the reconcile message, sent through the throwaway broker.
-    beat = Celery("fault-beat", broker=throwaway_redis.url)
+    # Not the current app: shared tasks sent later in this test process would follow it to a
+    # broker that is gone (under xdist, the next test on this process failed to publish).
+    beat = Celery("fault-beat", broker=throwaway_redis.url, set_as_current=False)
 
     def status():
         try:
@@ -340,3 +342,4 @@ def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
         assert numbers["calls_redone"] == 0
     finally:
         worker.stop()
+        beat.close()
