@@ -29,11 +29,14 @@ run: venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" sh -c "$$(sed -n 's/^release: //p' Procfile)"
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port $(PORT) web worker beat flower
 
+# The suite runs in TEST_PROCESSES processes (pytest-xdist; 0 runs it in this one): most of its
+# time is spent waiting on workers, servers and timers, so two processes fit two cores.
+TEST_PROCESSES ?= 2
 test: venv
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) \
 	DJANGO_SECRET_KEY=test-secret-key-not-for-production FIELD_ENCRYPTION_KEY=test-salt \
 	VIDEOGEN_DATA_DIR=$(CURDIR)/var/test LOG_LEVEL=WARNING VIDEOGEN_TEST_RUN=$(TEST_RUN) \
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_PROCESSES) --dist worksteal $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -40,13 +40,15 @@ def pytest_sessionstart(session):
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
-    """A test database of its own per run (make test sets VIDEOGEN_TEST_RUN), so two runs on one
-    machine do not drop each other's database."""
+    """A test database of its own per run (make test sets VIDEOGEN_TEST_RUN) and per xdist
+    process, so two runs on one machine, or two processes of one run, never share one."""
     from pytest_django.fixtures import _set_suffix_to_test_databases
 
     run = os.environ.get("VIDEOGEN_TEST_RUN")
-    if run:
-        _set_suffix_to_test_databases(suffix=f"run{run}")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1 under `-n 2` (tests/parallel.py)
+    suffix = "_".join(part for part in (f"run{run}" if run else "", worker or "") if part)
+    if suffix:
+        _set_suffix_to_test_databases(suffix=suffix)
 
 
 @pytest.fixture(autouse=True)
@@ -69,6 +71,15 @@ def _audit_truncate_guard(request):
     if transactional and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute("ALTER TABLE reviews_auditlog DISABLE TRIGGER audit_no_truncate")
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(request, settings):
+    """Test users get MD5 password hashes: Django's PBKDF2 takes most of a second per hash and per
+    log-in, and hundreds of tests create or log in a user. Tests whose users log in to a server in
+    another process (gunicorn, runserver: default hashers, which refuse MD5) keep the default."""
+    if "admin_server" not in request.fixturenames:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture

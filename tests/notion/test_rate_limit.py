@@ -27,13 +27,13 @@ def _max_in_any_second(times):
     )
 
 
-def test_three_processes_pushing_100_updates_never_exceed_3_requests_per_second(
+def test_three_processes_pushing_45_updates_never_exceed_3_requests_per_second(
     notion, token, settings, tmp_path
 ):
     _, data_source_id = notion.add_board()
     pages = [notion.add_card(data_source_id, title=f"card {n}") for n in range(3)]
     processes = []
-    for page_id, count in zip(pages, (34, 33, 33), strict=True):
+    for page_id, count in zip(pages, (15, 15, 15), strict=True):
         env = dict(os.environ)
         env.update(
             {
@@ -54,10 +54,10 @@ def test_three_processes_pushing_100_updates_never_exceed_3_requests_per_second(
         assert process.wait(timeout=80) == 0
 
     times = [moment for moment, method, _ in notion.times if method == "PATCH"]
-    assert len(times) == 100 and sum(notion.updates.values()) == 100
+    assert len(times) == 45 and sum(notion.updates.values()) == 45
     assert _max_in_any_second(times) <= 3
-    # The budget is used, not just respected: 100 requests at 3 per 1.1 s take about 36 s.
-    assert max(times) - min(times) < 40
+    # The budget is used, not just respected: 45 requests at 3 per 1.1 s take about 15.4 s.
+    assert max(times) - min(times) < 18
 
 
 def test_a_429_with_retry_after_pauses_every_request_of_that_token(notion, token, settings):
