@@ -226,11 +226,10 @@ def _raise(finding):
     alert_send(level=finding.level, title=finding.title, message=finding.message, key=finding.key)
 
 
-def watchdog_run(*, hostname, since=None, now=None):
-    """One watchdog tick (in the beat process): record beat's heartbeat, run every check, alert
-    on each finding. Returns the findings."""
+def watchdog_run(*, since=None, now=None):
+    """One watchdog tick (in the beat process): run every check, alert on each finding. Returns
+    the findings. (Beat's heartbeat is recorded by its scheduler loop, videogen/beat.py.)"""
     now = now or timezone.now()
-    heartbeat_record(kind=Heartbeat.Kind.BEAT, hostname=hostname, now=now)
     checks = (
         lambda: check_workers(now=now, since=since),
         lambda: check_leases(now=now),
@@ -290,16 +289,15 @@ def _loop(stop, interval, tick):
         stop.wait(interval)
 
 
-def beat_watchdog_start(*, hostname=None):
+def beat_watchdog_start():
     """Run the watchdog every WATCHDOG_INTERVAL_SECONDS in a daemon thread of this (beat)
     process. Returns the Event that stops it."""
-    hostname = hostname or socket.gethostname()
     since = timezone.now()
     stop = threading.Event()
 
     def tick():
         try:
-            watchdog_run(hostname=hostname, since=since)
+            watchdog_run(since=since)
         except DatabaseError as error:
             database_unreachable(where="beat", error=error)
 

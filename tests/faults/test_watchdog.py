@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.fault, pytest.mark.integration, pytest.mark.django_db(
 
 
 class Beat:
-    """A real `celery beat` process (django-celery-beat's scheduler, as the Procfile runs it)."""
+    """A real `celery beat` process, with the Procfile's scheduler (it records beat's heartbeat)."""
 
     def __init__(self, env, log_dir):
         self.env = {**env, "WATCHDOG_INTERVAL_SECONDS": "1"}
@@ -37,7 +37,8 @@ class Beat:
 
     def start(self):
         command = [
-            sys.executable, "-m", "celery", "-A", "videogen", "beat", "-S", "django",
+            sys.executable, "-m", "celery", "-A", "videogen", "beat",
+            "-S", "videogen.beat:Scheduler",
             "--loglevel", "INFO", "--pidfile", "",
         ]  # fmt: skip
         self.process = subprocess.Popen(  # noqa: S603

@@ -29,6 +29,7 @@ def beat(broker, tmp_path):
         "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         "VIDEOGEN_DATA_DIR": str(tmp_path),
         "NOTION_POLL_SECONDS": "1",
+        "WATCHDOG_INTERVAL_SECONDS": "1",
         "LOG_LEVEL": "INFO",
         "LOG_FORMAT": "console",
     }
@@ -70,6 +71,19 @@ def test_it_sends_no_notion_poll_until_a_channel_has_a_board(beat, broker):
         describe=lambda: f"sent {_sent_tasks(broker)}; log:\n{beat.log()}",
     )
     assert "Sending due task notion-poll (pipeline.notion_poll)" in beat.log()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_its_scheduler_loop_records_the_heartbeat_and_wakes_at_least_every_watchdog_interval(
+    beat,
+):
+    from pipeline.models import Heartbeat
+
+    wait_for(lambda: Heartbeat.objects.filter(kind="beat").exists(), timeout=30, describe=beat.log)
+    first = Heartbeat.objects.get(kind="beat").seen_at
+    # No schedule is due every second: only a loop that wakes every WATCHDOG_INTERVAL_SECONDS (1)
+    # moves the heartbeat this soon.
+    wait_for(lambda: Heartbeat.objects.get(kind="beat").seen_at > first, timeout=10)
 
 
 def test_it_runs_the_scheduler_the_settings_and_the_procfile_name():
