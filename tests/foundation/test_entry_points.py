@@ -52,7 +52,7 @@ def test_it_stops_gunicorn_in_its_master_before_any_worker_is_forked(tmp_path):
     command = [
         BIN / "gunicorn", "videogen.wsgi", "-c", "python:videogen.gunicorn_conf",
         "--bind", f"127.0.0.1:{port}", "--workers", "2",
-    ]
+    ]  # fmt: skip
     for _ in range(3):
         result = _run(command, tmp_path)
 
