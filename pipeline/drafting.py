@@ -22,7 +22,7 @@ from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
 from pipeline import dispatch, paths
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.services import PipelineError
+from pipeline.services import PipelineError, budget_wait
 from pipeline.status import DRAFT_STEP, Status
 from pipeline.steps import DRAFT
 from pipeline.storyboard import StoryboardInvalid, storyboard_parse
@@ -115,8 +115,10 @@ def task_draft_create(
 
 
 def draft_start(task):
-    """The draft's unit of work (once per task) and its message, sent after the commit. The
-    reconciler sends it again if the message is lost."""
+    """The draft's unit of work (once per task) and its message, sent after the commit, when
+    the channel's budget allows the writer's estimated cost; otherwise the unit waits until the
+    budget allows it (the task's waiting reason says "budget", with an alert), and the reconciler
+    comes back here then. The reconciler also comes back here if the message is lost."""
     spec = DRAFT.units(task)[0]
     item, _ = WorkItem.objects.get_or_create(
         task=task,
@@ -128,8 +130,15 @@ def draft_start(task):
             "output_path": str(spec.output),
         },
     )
-    if item.state != WorkState.DONE:
-        dispatch.dispatch_unit(item.pk)
+    if item.state == WorkState.DONE:
+        return item
+    resume_at = budget_wait(task, DRAFT_STEP, [spec])
+    if resume_at:
+        WorkItem.objects.filter(pk=item.pk, state=WorkState.PENDING).update(
+            next_attempt_at=resume_at
+        )
+        return item
+    dispatch.dispatch_unit(item.pk)
     return item
 
 

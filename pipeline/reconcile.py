@@ -10,11 +10,17 @@ from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
-from pipeline import dispatch, services
+from pipeline import dispatch, drafting, services
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.selectors import tasks_stuck
-from pipeline.status import GATE_BY_STATUS, STEP_STATUSES, UNIT_RUNNING_STATUS, Status
+from pipeline.status import (
+    DRAFT_STEP,
+    GATE_BY_STATUS,
+    STEP_STATUSES,
+    UNIT_RUNNING_STATUS,
+    Status,
+)
 
 log = structlog.get_logger(__name__)
 S = Status
@@ -66,11 +72,16 @@ def _redispatch_lost_units(now):
 
 
 def _redispatch_units(items):
-    """Send again the units whose task is still in their step; how many were sent."""
+    """Send again the units whose task is still in their step; how many were sent. A draft goes
+    through drafting.draft_start, which checks the channel's budget first (a production step's
+    budget is checked when the step fans out)."""
     count = 0
     for item in items:
         if _in_running_step(item):
-            dispatch.dispatch_unit(item.pk)
+            if item.step == DRAFT_STEP:
+                drafting.draft_start(item.task)
+            else:
+                dispatch.dispatch_unit(item.pk)
             count += 1
     return count
 

@@ -224,7 +224,7 @@ def step_run(task_id, step_name):
     )
     items = {item.unit: item for item in WorkItem.objects.filter(task=task, step=step_name)}
     to_do = [s for s in specs if items[s.unit].state != WorkState.DONE]
-    if not _budget_allows(task, step_name, to_do):
+    if budget_wait(task, step_name, to_do):
         return 0
     if not to_do:
         step_complete_if_done(task.pk, step_name)
@@ -235,13 +235,15 @@ def step_run(task_id, step_name):
     return len(to_do)
 
 
-def _budget_allows(task, step_name, specs):
+def budget_wait(task, step_name, specs):
+    """None when the channel's budget allows these units' estimated cost now; otherwise the time
+    the task waits until (its waiting reason says "budget", and an alert says why)."""
     estimate = _estimate_usd(specs)
     verdict = budget_check(channel=task.channel, estimate_usd=estimate)
     if verdict.allowed:
         if task.waiting_reason == "budget":
             VideoTask.objects.filter(pk=task.pk).update(waiting_reason="", next_attempt_at=None)
-        return True
+        return None
     VideoTask.objects.filter(pk=task.pk).update(
         waiting_reason="budget", next_attempt_at=verdict.resume_at
     )
@@ -256,7 +258,7 @@ def _budget_allows(task, step_name, specs):
         key=f"budget:{task.channel_id}:{verdict.resume_at:%Y-%m-%d}",
     )
     log.warning("step_waits_for_budget", reason=verdict.reason)
-    return False
+    return verdict.resume_at
 
 
 def step_complete_if_done(task_id, step_name):

@@ -13,7 +13,7 @@ from costs.models import VideoCost
 from costs.prices import price
 from pipeline import drafting, paths, reconcile
 from pipeline.drafting import task_draft_create
-from pipeline.models import VideoTask, WorkItem, WorkState
+from pipeline.models import Alert, VideoTask, WorkItem, WorkState
 from pipeline.selectors import task_waits_for_person
 from pipeline.services import PipelineError
 from pipeline.status import Status
@@ -163,3 +163,45 @@ def test_only_a_failed_draft_can_be_drafted_again(channel):
         call_command("draft_task", "--retry", "nope")
     with pytest.raises(CommandError, match="--channel and --topic are required"):
         call_command("draft_task", "--topic", "axolotls")
+
+
+def test_a_paid_draft_waits_for_the_budget_instead_of_calling_the_writer(
+    db, workspace, django_capture_on_commit_callbacks, monkeypatch
+):
+    paid = ChannelFactory(
+        id="paidwriter", providers={**LOCAL, "text": "gemini"}, budget_daily_usd=Decimal("1.00")
+    )
+    spent = VideoTask.objects.create(
+        channel=paid, title="spent", storyboard=SAMPLE_STORYBOARD, status=Status.PUBLISHED
+    )
+    VideoCost.objects.create(
+        task=spent, channel=paid, component="image", provider="gemini", units=1,
+        unit_name="images", usd=Decimal("0.99"),
+    )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        task = task_draft_create(channel=paid, topic="axolotls")
+
+    task.refresh_from_db()
+    item = WorkItem.objects.get(task=task)
+    assert not [c for c in callbacks if "run_unit" in repr(c)]  # the writer was not sent
+    assert (task.status, task.waiting_reason) == (Status.DRAFT, "budget")
+    assert item.state == WorkState.PENDING and item.next_attempt_at == task.next_attempt_at
+    alert = Alert.objects.get(level="WARNING")
+    assert "before step draft" in alert.message and "daily budget $1.00" in alert.message
+
+    # The reconciler comes back when the wait is over, through the same check: still over
+    # budget, nothing is sent; budget raised, the writer is sent and the wait is cleared.
+    sent = []
+    monkeypatch.setattr(drafting.dispatch, "dispatch_unit", lambda pk, **_: sent.append(pk))
+    due = WorkItem.objects.filter(pk=item.pk)
+    due.update(next_attempt_at=timezone.now() - dt.timedelta(hours=1))
+    reconcile._redispatch_lost_units(timezone.now())
+    assert sent == []
+    paid.budget_daily_usd = Decimal("5.00")
+    paid.save()
+    due.update(next_attempt_at=timezone.now() - dt.timedelta(hours=1))
+    reconcile._redispatch_lost_units(timezone.now())
+    assert sent == [item.pk]
+    task.refresh_from_db()
+    assert (task.waiting_reason, task.next_attempt_at) == ("", None)
