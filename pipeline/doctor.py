@@ -236,7 +236,7 @@ def check_workers(*, now=None):
 
 
 def check_beat(*, now=None):
-    """Beat's watchdog ticked within BEAT_SILENCE_SECONDS."""
+    """Beat's scheduler loop recorded its heartbeat within BEAT_SILENCE_SECONDS."""
     from pipeline.watchdog import beat_alive
 
     alive, last = beat_alive(now=now)
