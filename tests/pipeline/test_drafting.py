@@ -19,6 +19,7 @@ from pipeline.services import PipelineError
 from pipeline.status import Status
 from pipeline.units import unit_run
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory
+from tests.pipeline.test_budget_and_redelivery import spend
 
 LOCAL = {"image": "local", "video": "local", "voice": "local", "upload": "local", "text": "local"}
 
@@ -171,13 +172,7 @@ def test_a_paid_draft_waits_for_the_budget_instead_of_calling_the_writer(
     paid = ChannelFactory(
         id="paidwriter", providers={**LOCAL, "text": "gemini"}, budget_daily_usd=Decimal("1.00")
     )
-    spent = VideoTask.objects.create(
-        channel=paid, title="spent", storyboard=SAMPLE_STORYBOARD, status=Status.PUBLISHED
-    )
-    VideoCost.objects.create(
-        task=spent, channel=paid, component="image", provider="gemini", units=1,
-        unit_name="images", usd=Decimal("0.99"),
-    )  # fmt: skip
+    spend(paid, "0.99")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         task = task_draft_create(channel=paid, topic="axolotls")
