@@ -13,14 +13,13 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from datetime import timedelta
 
 import structlog
 from django.conf import settings
 from django.db import DatabaseError
 from django.db.models import Q
-from django.utils import timezone
 
+from pipeline.clock import later_expression, now_expression
 from pipeline.models import ProviderSlot
 
 # A waiter in this process is woken the moment a slot of its provider is released here (one
@@ -50,7 +49,7 @@ def _ensure_slots(provider, cap):
 
 
 def _free():
-    return Q(holder="") | Q(expires_at__lt=timezone.now())
+    return Q(holder="") | Q(expires_at__lt=now_expression())
 
 
 def slot_try_acquire(provider, holder, *, lease_seconds):
@@ -64,15 +63,20 @@ def slot_try_acquire(provider, holder, *, lease_seconds):
     for pk in free:
         # The free condition is checked again by the UPDATE itself: two workers racing for the
         # same row cannot both win it.
-        expires = timezone.now() + timedelta(seconds=lease_seconds)
+        expires = later_expression(lease_seconds)
         if candidates.filter(_free(), pk=pk).update(holder=holder, expires_at=expires) == 1:
             return pk
     return None
 
 
 def slot_renew(pk, holder, *, lease_seconds):
-    expires = timezone.now() + timedelta(seconds=lease_seconds)
+    expires = later_expression(lease_seconds)
     return ProviderSlot.objects.filter(pk=pk, holder=holder).update(expires_at=expires) == 1
+
+
+def slots_release_held_by(prefix):
+    """Free every slot whose holder starts with prefix (the units of a worker that was lost)."""
+    return ProviderSlot.objects.filter(holder__startswith=prefix).update(holder="", expires_at=None)
 
 
 def slot_release(pk, holder, provider):

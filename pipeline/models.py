@@ -292,6 +292,10 @@ class Heartbeat(models.Model):
     hostname = models.CharField(max_length=200)
     seen_at = models.DateTimeField()
     started_at = models.DateTimeField()
+    # The process that holds the name now (a worker's leases carry it: pipeline/workers.py), and
+    # since when it has heartbeaten without a break.
+    instance = models.CharField(max_length=100, blank=True, default="")
+    continuous_since = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["kind", "hostname"]

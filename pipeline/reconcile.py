@@ -8,10 +8,10 @@ import datetime as dt
 import structlog
 from django.conf import settings
 from django.db.models import Q
-from django.utils import timezone
 
 from pipeline import dispatch, drafting, services
 from pipeline.alerts import alert_send
+from pipeline.clock import db_now
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.selectors import tasks_stuck
 from pipeline.status import (
@@ -21,6 +21,7 @@ from pipeline.status import (
     UNIT_RUNNING_STATUS,
     Status,
 )
+from pipeline.workers import units_take_back_from_lost_workers
 
 log = structlog.get_logger(__name__)
 S = Status
@@ -34,8 +35,9 @@ def _grace():
 
 
 def pipeline_reconcile(*, now=None):
-    now = now or timezone.now()
+    now = now or db_now()
     report = {
+        "lost_workers": units_take_back_from_lost_workers(now=now),
         "expired_leases": _redispatch_expired_leases(now),
         "lost_units": _redispatch_lost_units(now),
         "steps": _redispatch_steps(now),

@@ -12,10 +12,6 @@ Every message may arrive twice; every function here is a no-op when its work is 
 """
 
 import datetime as dt
-import os
-import socket
-import threading
-import uuid
 
 import structlog
 from django.conf import settings
@@ -28,6 +24,7 @@ from costs.prices import price
 from costs.services import budget_check
 from pipeline import dispatch
 from pipeline.alerts import alert_send
+from pipeline.clock import db_now
 from pipeline.media import media_duration
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
 from pipeline.status import (
@@ -60,10 +57,6 @@ NEXT_STEP = {
 
 class PipelineError(Exception):
     """An operator asked for something the task's state does not allow; the message says why."""
-
-
-def worker_identity():
-    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
 
 
 def bind_task_context(task, **extra):
@@ -202,7 +195,7 @@ def step_run(task_id, step_name):
         log.info("step_run_skipped", task_id=str(task_id), step=step_name, status=task.status)
         return 0
     bind_task_context(task, step=step_name)
-    if task.next_attempt_at and task.next_attempt_at > timezone.now():
+    if task.next_attempt_at and task.next_attempt_at > db_now():
         return 0  # waiting (budget or quota); the reconciler sends the step again at that time
     if not workspace_space_allows_new_steps():
         return 0  # CRITICAL alert sent; the reconciler sends the step again later
@@ -310,7 +303,7 @@ def task_advance(task_id):
         if status == S.PUBLISHED:
             dispatch.dispatch_schedule()
         return
-    if task.next_attempt_at and task.next_attempt_at > timezone.now():
+    if task.next_attempt_at and task.next_attempt_at > db_now():
         return  # deferred (quota); the reconciler advances it when the time comes
     try:
         task_transition(

@@ -9,6 +9,7 @@ after commit.
 from django.db import transaction
 from django.utils import timezone
 
+from pipeline.clock import now_expression
 from pipeline.models import TaskEvent, VideoTask
 from pipeline.status import IllegalTransition, Status, can_transition
 
@@ -60,7 +61,7 @@ def task_transition(*, task, to, reason="", actor="system", expected=None, **fie
     target = Status(to)
     if not can_transition(source, target):
         raise IllegalTransition(task.pk, source, target)
-    now = timezone.now()
+    now = now_expression()  # the reconciler's grace is measured on the database's clock too
     with transaction.atomic():
         updated = VideoTask.objects.filter(pk=task.pk, status=source).update(
             status=target, status_changed_at=now, updated_at=now, **fields

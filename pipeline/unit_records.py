@@ -19,6 +19,7 @@ from costs.models import VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, drafting
 from pipeline.alerts import alert_send
+from pipeline.clock import later_expression, now_expression
 from pipeline.fingerprints import unit_fingerprint
 from pipeline.media import output_valid
 from pipeline.models import (
@@ -136,7 +137,7 @@ def unit_done(item, owner, attempt, spec, result):
             exit_code=result.exit_code if result else None,
             error="",
             calls=F("calls") + (1 if result else 0),
-            finished_at=timezone.now(),
+            finished_at=now_expression(),
             lease_owner="",
             lease_expires_at=None,
         )
@@ -223,7 +224,7 @@ def unit_fail(item, owner, attempt, result, *, final, message=None):
             exit_code=result.exit_code,
             lease_owner="",
             lease_expires_at=None,
-            next_attempt_at=timezone.now() + dt.timedelta(seconds=delay),
+            next_attempt_at=later_expression(delay),
         )
         if updated:
             log.warning("unit_retry", error=message, delay=round(delay, 2))
@@ -236,7 +237,7 @@ def unit_fail(item, owner, attempt, result, *, final, message=None):
             exit_code=result.exit_code,
             lease_owner="",
             lease_expires_at=None,
-            finished_at=timezone.now(),
+            finished_at=now_expression(),
         )
         if not updated:
             return

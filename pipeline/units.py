@@ -7,7 +7,7 @@ step's error column.
 Steps are fanned out and completed by pipeline/services.py.
 """
 
-import datetime as dt
+import time
 
 import structlog
 from celery.exceptions import SoftTimeLimitExceeded
@@ -18,21 +18,19 @@ from django.db import (
     OperationalError,
     close_old_connections,
     connection,
+    transaction,
 )
-from django.db.models import F, Q
-from django.utils import timezone
+from django.db.models import Exists, F, OuterRef, Q
 
 from channels_app.models import SCRIPT_ENV_BY_SECRET
 from channels_app.services import channel_secret_get
 from pipeline import dispatch, limits
+from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.media import output_valid
-from pipeline.models import (
-    WorkItem,
-    WorkState,
-)
+from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.processes import stop_stale_run
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script
-from pipeline.services import bind_task_context, worker_identity
+from pipeline.services import bind_task_context
 from pipeline.status import STEP_STATUSES, UNIT_RUNNING_STATUS, Status
 from pipeline.steps import SECRETS_BY_PROVIDER, STEP_BY_NAME
 from pipeline.transitions import (
@@ -48,6 +46,7 @@ from pipeline.unit_records import (
     units_not_done,
 )
 from pipeline.unit_spec import UnitBusy, UnitDeferred, UnitError
+from pipeline.workers import worker_identity
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +57,11 @@ HEARTBEAT_SECONDS = 10
 SLOT_REQUEUE_SECONDS = 2
 
 
+def cancelled_task(task_id):
+    """For ~Exists(...): the conditions stay on the unit's own row in the UPDATE."""
+    return VideoTask.objects.filter(pk=task_id, cancelled_at__isnull=False)
+
+
 def _claimable(now):
     return Q(state=WorkState.PENDING) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
@@ -65,24 +69,30 @@ def _claimable(now):
 
 
 def unit_claim(item_id, owner):
-    """Take the item for this execution, or return None when it is done, taken or not due."""
-    now = timezone.now()
-    lease = dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
-    claimed = (
-        WorkItem.objects.filter(_claimable(now), pk=item_id)
-        .exclude(task__cancelled_at__isnull=False)
-        .update(
-            state=WorkState.RUNNING,
-            attempts=F("attempts") + 1,
-            lease_owner=owner,
-            lease_expires_at=now + lease,
-            started_at=now,
-            next_attempt_at=None,
+    """Take the item for this execution, or return None when it is done, taken or not due.
+
+    One UPDATE of the unit's own row, its conditions on that row alone: under READ COMMITTED a
+    second claim waits for the first one's row lock and then re-checks those conditions against
+    the row the first one wrote, so only one can match. (A join, or Django's `pk IN (subquery)`
+    form of one, would be re-checked on the outer row only, and both claims could win.) The
+    attempt number is read back inside the same transaction, under that row lock, so no other
+    claim can have moved it in between. Times are the database's (pipeline/clock.py)."""
+    with transaction.atomic():
+        claimed = (
+            WorkItem.objects.filter(_claimable(now_expression()), pk=item_id)
+            .filter(~Exists(cancelled_task(OuterRef("task_id"))))
+            .update(
+                state=WorkState.RUNNING,
+                attempts=F("attempts") + 1,
+                lease_owner=owner,
+                lease_expires_at=later_expression(settings.PIPELINE_LEASE_SECONDS),
+                started_at=now_expression(),
+                next_attempt_at=None,
+            )
         )
-    )
-    if claimed != 1:
-        return None
-    return WorkItem.objects.select_related("task__channel").get(pk=item_id)
+        if claimed != 1:
+            return None
+        return WorkItem.objects.select_related("task__channel").get(pk=item_id)
 
 
 def _script_env(task, provider):
@@ -101,10 +111,12 @@ def unit_run(item_id):
     owner = worker_identity()
     try:
         return _unit_run(item_id, owner)
-    except (OperationalError, InterfaceError):
-        # The database is unreachable: nothing can be recorded now, not even a stop. The lease
-        # expires and the reconciler sends the unit again once it is back.
-        raise
+    except DATABASE_GONE as error:
+        # Nothing can be recorded now, not even a stop. Give the unit back the moment the
+        # database answers again, instead of holding it until its lease runs out.
+        log.warning("unit_database_unavailable", error=str(error)[:300])
+        _database_wait_for_return()
+        return _unit_give_back(item_id, owner)
     except Exception as error:
         log.exception("unit_unexpected_error")
         unit_stop_unexpected(item_id, owner, error)
@@ -117,6 +129,7 @@ def _unit_run(item_id, owner):
     if task.status != UNIT_RUNNING_STATUS[item.step] or task.cancelled_at:
         return "skipped"
     bind_task_context(task, step=item.step, unit=item.unit)
+    claimed_at = time.monotonic()
     item = unit_claim(item_id, owner)
     if item is None:
         log.info("unit_not_claimed")
@@ -155,20 +168,26 @@ def _unit_run(item_id, owner):
     close_old_connections()
     try:
         with limits.provider_slot(
-            spec.slot, lease_seconds=settings.PIPELINE_LEASE_SECONDS, wait_seconds=SLOT_WAIT_SECONDS
+            spec.slot,
+            lease_seconds=settings.PIPELINE_LEASE_SECONDS,
+            wait_seconds=SLOT_WAIT_SECONDS,
+            holder=owner,  # so the slot is freed with the unit if this worker is lost
         ) as slot:
             connection.close()  # no database connection is held while the script runs
 
-            held_until = item.lease_expires_at
+            # When the lease we hold runs out, measured on this process's monotonic clock from
+            # the moment before the database last renewed it (never compared with the
+            # database's time, which this process's clock may be far from).
+            held_until = claimed_at + settings.PIPELINE_LEASE_SECONDS
 
             def heartbeat():
                 nonlocal held_until
-                lease_until = timezone.now() + dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
+                asked_at = time.monotonic()
                 try:
                     alive = (
                         fenced(item.pk, owner, attempt)
-                        .exclude(task__cancelled_at__isnull=False)
-                        .update(lease_expires_at=lease_until)
+                        .filter(~Exists(cancelled_task(item.task_id)))
+                        .update(lease_expires_at=later_expression(settings.PIPELINE_LEASE_SECONDS))
                         == 1
                     )
                     slot.renew()
@@ -177,11 +196,11 @@ def _unit_run(item_id, owner):
                     # expires, so the paid call keeps running; stop only once it has expired
                     # (another worker may then claim the unit).
                     log.warning("heartbeat_database_unavailable", error=str(error)[:300])
-                    return timezone.now() < held_until
+                    return time.monotonic() < held_until
                 finally:
                     connection.close()
                 if alive:
-                    held_until = lease_until
+                    held_until = asked_at + settings.PIPELINE_LEASE_SECONDS
                 return alive
 
             if spec.function:
@@ -205,7 +224,7 @@ def _unit_run(item_id, owner):
     except UnitBusy as busy:
         log.info("unit_busy", reason=busy.reason)
         _unit_release(item, owner, attempt)
-        wait = (busy.until - timezone.now()).total_seconds() if busy.until else 0
+        wait = (busy.until - db_now()).total_seconds() if busy.until else 0
         dispatch.dispatch_unit(item.pk, countdown=max(SLOT_REQUEUE_SECONDS, wait))
         return "requeued"
     except UnitDeferred as deferred:
@@ -223,7 +242,57 @@ def _unit_run(item_id, owner):
             outcome=Outcome.TEMPORARY,
             error=f"ran past the step's soft time limit ({settings.PIPELINE_STEP_SOFT_LIMIT} s)",
         )
-    return unit_record(item, owner, attempt, spec, result)
+    return _unit_record_when_database_answers(item, owner, attempt, spec, result)
+
+
+DATABASE_GONE = (OperationalError, InterfaceError)
+DATABASE_POLL_SECONDS = 2
+
+
+def _database_wait_for_return():
+    """Block until the database answers, or PIPELINE_LEASE_SECONDS have passed (then the lease has
+    run out anyway and the reconciler takes over); raises the last error in that case."""
+    deadline = time.monotonic() + settings.PIPELINE_LEASE_SECONDS
+    while True:
+        try:
+            connection.close()  # a broken connection is not reused
+        except DATABASE_GONE:
+            pass
+        try:
+            connection.ensure_connection()
+            return
+        except DATABASE_GONE:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(DATABASE_POLL_SECONDS)
+
+
+def _unit_record_when_database_answers(item, owner, attempt, spec, result):
+    """Record the script's result; if the database is down, keep the result (it was paid for) and
+    record it when the database is back, unless the unit was recorded or taken meanwhile."""
+    while True:
+        try:
+            return unit_record(item, owner, attempt, spec, result)
+        except DATABASE_GONE as error:
+            log.warning("unit_record_waits_for_database", error=str(error)[:300])
+        _database_wait_for_return()
+        if not fenced(item.pk, owner, attempt).exists():
+            # Recorded before the connection broke (or taken back): what follows the record
+            # (the step's completion) is sent again by the step itself.
+            dispatch.dispatch_step(item.task_id, item.step)
+            return "stale"
+
+
+def _unit_give_back(item_id, owner):
+    """After a database outage: the unit back to pending if this execution held it, and sent
+    again (a pending unit sent twice is claimed once)."""
+    released = WorkItem.objects.filter(
+        pk=item_id, state=WorkState.RUNNING, lease_owner=owner
+    ).update(state=WorkState.PENDING, lease_owner="", lease_expires_at=None)
+    pending = WorkItem.objects.filter(pk=item_id, state=WorkState.PENDING).exists()
+    if released or pending:
+        dispatch.dispatch_unit(item_id)
+    return "given-back"
 
 
 def _unit_release(item, owner, attempt):

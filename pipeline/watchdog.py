@@ -26,12 +26,14 @@ from pathlib import Path
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
-from django.db.models import F, Max, Q, Sum
+from django.db.models import Case, F, Max, Q, Sum, When
 from django.utils import timezone
 
 from pipeline.alerts import alert_send, alert_send_direct
+from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.models import Heartbeat, VideoTask, WorkItem, WorkState
 from pipeline.status import RUNNING_STATUSES, Status
+from pipeline.workers import units_take_back_from_lost_workers
 
 log = structlog.get_logger(__name__)
 
@@ -51,13 +53,33 @@ class Finding:
 # --- Heartbeats ------------------------------------------------------------------------------
 
 
-def heartbeat_record(*, kind, hostname, now=None):
-    """This process is alive: one row per (kind, host name), its seen_at moved to now."""
-    now = now or timezone.now()
-    updated = Heartbeat.objects.filter(kind=kind, hostname=hostname).update(seen_at=now)
+def heartbeat_record(*, kind, hostname, instance="", every=None, now=None):
+    """This process is alive: one row per (kind, host name), its seen_at moved to now (the
+    database's). continuous_since is when this process's unbroken run of heartbeats began: it
+    starts again after a gap longer than three intervals (`every` seconds), or when another
+    process (instance) took the name; pipeline/workers.py trusts only an unbroken watcher."""
+    every = every or settings.WORKER_HEARTBEAT_SECONDS
+    if now is None:
+        moment, gap_start = now_expression(), later_expression(-3 * every)
+    else:
+        moment, gap_start = now, now - dt.timedelta(seconds=3 * every)
+    unbroken = Q(seen_at__gte=gap_start, instance=instance, continuous_since__isnull=False)
+    updated = Heartbeat.objects.filter(kind=kind, hostname=hostname).update(
+        seen_at=moment,
+        instance=instance,
+        continuous_since=Case(When(unbroken, then=F("continuous_since")), default=moment),
+    )
     if not updated:
+        moment = now or db_now()
         Heartbeat.objects.update_or_create(
-            kind=kind, hostname=hostname, defaults={"seen_at": now, "started_at": now}
+            kind=kind,
+            hostname=hostname,
+            defaults={
+                "seen_at": moment,
+                "started_at": moment,
+                "continuous_since": moment,
+                "instance": instance,
+            },
         )
 
 
@@ -229,7 +251,7 @@ def _raise(finding):
 def watchdog_run(*, since=None, now=None):
     """One watchdog tick (in the beat process): run every check, alert on each finding. Returns
     the findings. (Beat's heartbeat is recorded by its scheduler loop, videogen/beat.py.)"""
-    now = now or timezone.now()
+    now = now or db_now()
     checks = (
         lambda: check_workers(now=now, since=since),
         lambda: check_leases(now=now),
@@ -297,6 +319,7 @@ def beat_watchdog_start():
 
     def tick():
         try:
+            units_take_back_from_lost_workers()
             watchdog_run(since=since)
         except DatabaseError as error:
             database_unreachable(where="beat", error=error)
@@ -310,13 +333,13 @@ def beat_watchdog_start():
     return stop
 
 
-def worker_heartbeat_start(*, hostname):
+def worker_heartbeat_start(*, hostname, instance=""):
     """Record this worker's heartbeat every WORKER_HEARTBEAT_SECONDS in a daemon thread."""
     stop = threading.Event()
 
     def tick():
         try:
-            heartbeat_record(kind=Heartbeat.Kind.WORKER, hostname=hostname)
+            heartbeat_record(kind=Heartbeat.Kind.WORKER, hostname=hostname, instance=instance)
         except DatabaseError as error:
             log.warning("worker_heartbeat_failed", error=str(error)[:300])
 

@@ -80,8 +80,12 @@ def refuse_to_start_without_a_usable_ffmpeg(**kwargs):
     except FFmpegUnusable as error:
         print(f"videogen worker refused to start: {error.message}", file=sys.stderr, flush=True)
         raise SystemExit(78) from error
-    print(f"videogen worker: {capability.describe()} runs every filter and encoder the "
-          f"scripts use (checked in {capability.seconds:.1f} s)", file=sys.stderr, flush=True)
+    print(
+        f"videogen worker: {capability.describe()} runs every filter and encoder the "
+        f"scripts use (checked in {capability.seconds:.1f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 def _close_connection_pools():
@@ -102,11 +106,21 @@ def forget_the_task_context(**kwargs):
     clear_context()
 
 
+@worker_init.connect
+def name_this_worker_process(**kwargs):
+    """In the main process, before a prefork pool forks: every lease its pool takes carries this
+    name, and its heartbeat says the name is alive (pipeline/workers.py)."""
+    from pipeline.workers import worker_instance_start
+
+    worker_instance_start()
+
+
 @worker_ready.connect
 def record_that_the_worker_is_alive(sender=None, **kwargs):
     from pipeline.watchdog import worker_heartbeat_start
+    from pipeline.workers import worker_instance
 
-    worker_heartbeat_start(hostname=sender.hostname)
+    worker_heartbeat_start(hostname=sender.hostname, instance=worker_instance())
 
 
 @beat_init.connect

@@ -367,7 +367,10 @@ ALERT_DEDUP_SECONDS = env_positive_int("ALERT_DEDUP_SECONDS", 900)
 # the beat process every WATCHDOG_INTERVAL_SECONDS; workers record that they are alive every
 # WORKER_HEARTBEAT_SECONDS. README.md, "Alarms", lists what raises each alarm.
 PIPELINE_WORKER_SILENCE_MINUTES = env_positive_int("PIPELINE_WORKER_SILENCE_MINUTES", 5)
-WORKER_HEARTBEAT_SECONDS = env_positive_int("WORKER_HEARTBEAT_SECONDS", 30)
+WORKER_HEARTBEAT_SECONDS = env_positive_int("WORKER_HEARTBEAT_SECONDS", 10)
+# A worker silent this long, while another kept reporting, is lost: its running units are given
+# back to the others without waiting for their lease (pipeline/workers.py).
+WORKER_LOST_SECONDS = env_positive_int("WORKER_LOST_SECONDS", 45)
 WATCHDOG_INTERVAL_SECONDS = env_positive_int("WATCHDOG_INTERVAL_SECONDS", 30)
 # /health and doctor call beat silent when its last tick is older than this.
 BEAT_SILENCE_SECONDS = env_positive_int("BEAT_SILENCE_SECONDS", 300)

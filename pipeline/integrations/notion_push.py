@@ -24,7 +24,6 @@ The sweep (beat, "notion-push-pending") re-sends dirty rows whose message was lo
 failed pushes after a backoff.
 """
 
-import datetime as dt
 import os
 import re
 import socket
@@ -40,6 +39,7 @@ from django.utils import timezone
 
 from channels_app.models import NotionPush
 from pipeline.alerts import alert_send
+from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.integrations.notion_board import notion_data_source_resolve
 from pipeline.integrations.notion_client import (
     NotionApi,
@@ -148,15 +148,14 @@ def _owner():
 
 
 def _claim(task_id, owner):
-    now = timezone.now()
     with transaction.atomic():
         claimed = (
             NotionPush.objects.filter(task_id=task_id)
             .filter(DIRTY)
-            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now))
+            .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lt=now_expression()))
             .update(
                 lease_owner=owner,
-                lease_expires_at=now + dt.timedelta(seconds=LEASE_SECONDS),
+                lease_expires_at=later_expression(LEASE_SECONDS),
                 attempts=F("attempts") + 1,
             )
         )
@@ -170,7 +169,7 @@ def _claim(task_id, owner):
 def _release_done(task_id, owner, version, pushed_status):
     NotionPush.objects.filter(task_id=task_id, lease_owner=owner).update(
         pushed_version=version,
-        pushed_at=timezone.now(),
+        pushed_at=now_expression(),
         pushed_status=pushed_status,
         lease_owner="",
         lease_expires_at=None,
@@ -185,7 +184,7 @@ def _release_failed(task_id, owner, message):
     delay = RETRY_BACKOFF_SECONDS[min(attempts, len(RETRY_BACKOFF_SECONDS)) - 1]
     NotionPush.objects.filter(task_id=task_id, lease_owner=owner).update(
         lease_owner="",
-        lease_expires_at=timezone.now() + dt.timedelta(seconds=delay),  # not before then
+        lease_expires_at=later_expression(delay),  # not before then
         last_error=message[:5000],
     )
 
@@ -357,7 +356,7 @@ def _page_create(task, api, data_source_id, *, error_log=None):
 def notion_push_pending():
     """Re-send pushes that are due (lost messages, failed pushes after their backoff), and make
     sure every cancelled task's card gets archived. Returns how many were sent."""
-    now = timezone.now()
+    now = db_now()
     cancelled = (
         VideoTask.objects.filter(cancelled_at__isnull=False)
         .exclude(channel__notion_database_id="")

@@ -47,6 +47,7 @@ from pipeline.models import Video
 from pipeline.runner import Outcome
 from pipeline.steps import upload_provider_register
 from pipeline.unit_spec import UnitError, UnitSpec
+from pipeline.workers import worker_identity
 
 
 def receipt_path(task):
@@ -95,8 +96,6 @@ def upload_video(task):
 
 
 def _owner():
-    from pipeline.services import worker_identity
-
     return worker_identity()
 
 

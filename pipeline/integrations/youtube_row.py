@@ -1,14 +1,12 @@
 """The Upload row of a video: one per task, claimed with a lease before anything is sent, its
 progress saved under that lease, the video id saved the moment it is known (youtube.py says why)."""
 
-import datetime as dt
-
 import structlog
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
 
+from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.models import Upload, UploadState, Video, WorkItem, WorkState
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitBusy, UnitError
@@ -20,11 +18,12 @@ UPLOADER = "youtube-uploader"  # the actor of audit rows written by the uploader
 
 
 def now():
-    return timezone.now()
+    """Quota days, publish slots and holds are due times: on the database's clock."""
+    return db_now()
 
 
-def _lease():
-    return dt.timedelta(seconds=settings.PIPELINE_LEASE_SECONDS)
+def _lease_until():
+    return later_expression(settings.PIPELINE_LEASE_SECONDS)
 
 
 def upload_row_get(task):
@@ -36,10 +35,9 @@ def upload_row_get(task):
 
 def upload_claim(upload, owner):
     """Take the upload for this execution, or raise: another live execution holds it."""
-    moment = now()
-    free = Q(lease_owner="") | Q(lease_expires_at__lt=moment) | Q(lease_owner=owner)
+    free = Q(lease_owner="") | Q(lease_expires_at__lt=now_expression()) | Q(lease_owner=owner)
     claimed = Upload.objects.filter(free, pk=upload.pk).update(
-        lease_owner=owner, lease_expires_at=moment + _lease(), attempts=F("attempts") + 1
+        lease_owner=owner, lease_expires_at=_lease_until(), attempts=F("attempts") + 1
     )
     upload.refresh_from_db()
     if claimed != 1:
@@ -60,9 +58,8 @@ def upload_release(upload_id, owner):
 def progress_save(upload, owner, **fields):
     """Save progress under our lease and renew it (and the work item's: an in-process unit has no
     script heartbeat). A lost lease stops this execution before it sends another byte."""
-    until = now() + _lease()
     saved = Upload.objects.filter(pk=upload.pk, lease_owner=owner).update(
-        lease_expires_at=until, **fields
+        lease_expires_at=_lease_until(), **fields
     )
     if saved != 1:
         raise UnitError(
@@ -72,7 +69,7 @@ def progress_save(upload, owner, **fields):
         )
     WorkItem.objects.filter(
         task_id=upload.task_id, step="upload", unit="video", state=WorkState.RUNNING
-    ).update(lease_expires_at=until)
+    ).update(lease_expires_at=_lease_until())
     for name, value in fields.items():
         setattr(upload, name, value)
 

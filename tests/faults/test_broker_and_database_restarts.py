@@ -253,9 +253,12 @@ def _query(url, sql, params=()):
         return db.execute(sql, params).fetchall()
 
 
-def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
-    throwaway_postgres, throwaway_redis, tmp_path, fake_media
+def _run_with_database_outage(
+    throwaway_postgres, throwaway_redis, tmp_path, fake_media, *, down_seconds, worker_env=None
 ):
+    """A video on a worker, PostgreSQL stopped for down_seconds while clips run, then started
+    again; beat's reconcile message sent every second. Returns the fault's numbers, with the
+    seconds from the database's return to final review."""
     database_url = throwaway_postgres.url
     env = _worker_env(
         tmp_path=tmp_path,
@@ -264,6 +267,7 @@ def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
         database_url=database_url,
     )
     env["FAKE_LATENCY_GENERATE_VIDEO"] = "4"
+    env.update(worker_env or {})
     (tmp_path / "workspace").mkdir()
     calls = Calls(Path(env["FAKE_CALLS_FILE"]))
 
@@ -302,7 +306,7 @@ def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
         return f"status={status()} items={items}\n{worker.log()[-5000:]}"
 
     try:
-        worker.start()
+        worker.start(pool="threads", concurrency=16)
         payload = json.dumps({"providers": PROVIDERS, "storyboard": storyboard(SCENES)})
         task_id = manage("-c", CREATE_TASK, stdin=payload).stdout.strip().splitlines()[-1]
         wait_for(
@@ -312,34 +316,68 @@ def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
         )
         assert status() == Status.GENERATING_VIDEO
 
-        # The fault: PostgreSQL goes away (every connection dropped) and is back 2 s later.
+        # The fault: PostgreSQL goes away (every connection dropped) and is back later.
         throwaway_postgres.stop()
         fault_at, fault_wall = time.monotonic(), time.time()
-        time.sleep(2)
+        time.sleep(down_seconds)
         throwaway_postgres.start()
+        back_at = time.monotonic()
 
         def finished():
             assert worker.process.poll() is None, "the worker exited"
             beat.send_task("pipeline.reconcile", queue="control")
             return status() == Status.FINAL_REVIEW
 
-        wait_for(finished, timeout=50, interval=1, describe=describe_run)
+        wait_for(finished, timeout=150, interval=1, describe=describe_run)
         recovery = time.monotonic() - fault_at
 
         cost_count = _query(
             database_url, "SELECT count(*) FROM costs_videocost WHERE task_id = %s", [task_id]
         )[0][0]
         _assert_each_output_paid_once(calls, cost_count)
+        lost_alerts = _query(
+            database_url, "SELECT count(*) FROM pipeline_alert WHERE key LIKE 'worker-lost:%%'"
+        )[0][0]
         numbers = fault_numbers(
-            fault="7: PostgreSQL restarted mid pipeline (2 s down)",
+            fault=f"7: PostgreSQL stopped mid pipeline ({down_seconds} s down)",
             calls=calls,
             cost_rows=_query(database_url, COSTS_SQL, [task_id]),
             recovery_seconds=recovery,
-            extra={"in_flight_at_fault": len(in_flight(calls, fault_wall))},
+            extra={
+                "in_flight_at_fault": len(in_flight(calls, fault_wall)),
+                "seconds_to_final_review_after_return": round(time.monotonic() - back_at, 2),
+                "workers_taken_for_lost": lost_alerts,
+            },
         )
         assert Decimal(numbers["usd_paid"]) > 0
-        # The heartbeat rides out the outage: a running paid call is never killed for it.
-        assert numbers["calls_redone"] == 0
+        return numbers
     finally:
         worker.stop()
         beat.close()
+
+
+def test_fault_7_postgresql_restarted_mid_pipeline_connections_recover(
+    throwaway_postgres, throwaway_redis, tmp_path, fake_media
+):
+    numbers = _run_with_database_outage(
+        throwaway_postgres, throwaway_redis, tmp_path, fake_media, down_seconds=2
+    )
+    # The heartbeat rides out the outage: a running paid call is never killed for it.
+    assert numbers["calls_redone"] == 0
+
+
+def test_fault_7_postgresql_stopped_30_seconds_work_resumes_within_90_seconds_of_its_return(
+    throwaway_postgres, throwaway_redis, tmp_path, fake_media
+):
+    # The production lease and reconciler grace: recovery must not wait for either.
+    numbers = _run_with_database_outage(
+        throwaway_postgres,
+        throwaway_redis,
+        tmp_path,
+        fake_media,
+        down_seconds=30,
+        worker_env={"PIPELINE_LEASE_SECONDS": "900", "PIPELINE_RECONCILE_GRACE_SECONDS": "300"},
+    )
+    assert numbers["seconds_to_final_review_after_return"] <= 90
+    assert numbers["calls_redone"] == 0
+    assert numbers["workers_taken_for_lost"] == 0  # live workers were not taken for lost ones
