@@ -128,7 +128,8 @@ def units_take_back_from_lost_workers(*, now=None):
         )
         alert_send(
             level="WARNING",
-            title=f"worker {hostname} vanished: {len(taken)} units taken back",
+            title=f"worker {hostname} vanished: {len(taken)} unit{'s' * (len(taken) != 1)} "
+            "taken back",
             message=(
                 f"The worker {hostname} (process {instance}) stopped reporting for more than "
                 f"{settings.WORKER_LOST_SECONDS} s while other workers kept reporting. Its "

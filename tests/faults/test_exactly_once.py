@@ -3,6 +3,8 @@ default 15-minute lease: duplicate messages, a worker killed with SIGKILL mid-cl
 clock is 20 minutes off. (The database stopped for 30 s mid-step is fault 7 in
 test_broker_and_database_restarts.py.)"""
 
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -15,7 +17,7 @@ from pipeline.reconcile import pipeline_reconcile
 from pipeline.services import video_task_create
 from pipeline.status import Status
 from pipeline.workers import lease_instance, units_take_back_from_lost_workers
-from tests.pipeline.conftest import Worker, wait_for
+from tests.pipeline.conftest import Worker, process_alive, wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard
 
 pytestmark = [
@@ -169,3 +171,52 @@ def test_a_worker_whose_clock_is_20_minutes_behind_runs_nothing_twice(
     finally:
         skewed.stop()
         right.stop()
+
+
+def test_a_lost_worker_that_comes_back_stops_its_script_and_records_nothing(
+    procfile_env, calls, local_channel, tmp_path, settings
+):
+    # Short windows so the test is quick; the mechanism is the one measured above.
+    quick = {"WORKER_HEARTBEAT_SECONDS": "1", "WORKER_LOST_SECONDS": "6"}
+    procfile_env.update({**quick, "FAKE_LATENCY_GENERATE_VIDEO": "25"})
+    settings.WORKER_HEARTBEAT_SECONDS, settings.WORKER_LOST_SECONDS = 1, 6
+    first = Worker(procfile_env, tmp_path / "first")
+    second = Worker(procfile_env, tmp_path / "second")
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    try:
+        first.start(pool="threads", concurrency=16)
+        task = video_task_create(channel=local_channel, storyboard=storyboard(1))
+        wait_for(lambda: calls.count("start", "generate_video") == 1, timeout=60,
+                 describe=lambda: describe(task, first))  # fmt: skip
+        [frozen_script] = [e for e in calls.entries() if e["event"] == "start"
+                           and e["script"] == "generate_video"]  # fmt: skip
+        second.start(pool="threads", concurrency=16)
+
+        os.kill(first.process.pid, signal.SIGSTOP)  # frozen, not dead: its script runs on
+        item = WorkItem.objects.get(task=task, step="videos")
+
+        def running_on_the_second():
+            units_take_back_from_lost_workers()
+            return calls.count("start", "generate_video") == 2
+
+        wait_for(running_on_the_second, timeout=60, interval=0.5,
+                 describe=lambda: describe(task, second))  # fmt: skip
+        os.kill(first.process.pid, signal.SIGCONT)
+
+        # Its next lease renewal is refused: it kills its script's group at once.
+        wait_for(lambda: not process_alive(frozen_script["pid"]), timeout=20,
+                 describe=lambda: first.log()[-3000:])  # fmt: skip
+        wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=90,
+                 describe=lambda: describe(task, second))  # fmt: skip
+        assert set(calls.completions_per_output().values()) == {1}
+        item.refresh_from_db()
+        assert item.calls == 1 and item.state == WorkState.DONE
+        assert VideoCost.objects.filter(work_item=item).count() == 1
+        assert not [
+            line for line in first.log().splitlines()
+            if '"event": "unit_done"' in line and '"step": "videos"' in line
+        ]  # fmt: skip
+    finally:
+        first.kill()
+        second.stop()

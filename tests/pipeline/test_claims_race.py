@@ -181,3 +181,22 @@ def test_it_takes_back_a_lost_workers_unit_once_however_many_sweep_at_once(task,
 
     assert errors_in(results) == []
     assert [sum(outcome) for outcome in results] == [1] * 10
+
+
+def test_it_starts_each_queued_task_once_and_within_the_channels_limit_when_schedulers_race():
+    from pipeline.services import tasks_schedule
+
+    channel = ChannelFactory(id="busy", max_concurrent=3)
+    queued = [VideoTaskFactory(channel=channel, status=Status.QUEUED) for _ in range(8)]
+
+    def requeue(_):
+        VideoTask.objects.filter(pk__in=[task.pk for task in queued]).update(
+            status=Status.QUEUED, started_at=None
+        )
+
+    results = race(lambda _: tasks_schedule(), threads=THREADS, rounds=10, before_round=requeue)
+
+    assert errors_in(results) == []
+    for outcome in results:
+        started = [task_id for claimed in outcome for task_id in claimed]
+        assert len(started) == len(set(started)) == 3
