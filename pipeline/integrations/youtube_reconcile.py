@@ -54,7 +54,8 @@ def _reconcile(task, upload, client):
         log.warning("youtube_reconcile_unreachable", error=str(error))
         return None
     if answer == "done":
-        video_saved(task, upload, value["id"])
+        if not video_saved(task, upload, value["id"]):
+            return upload.video_id  # settled by another execution, which wrote the audit row
         audit_log_record(
             actor=UPLOADER,
             action="upload_reconciled",

@@ -75,12 +75,16 @@ def progress_save(upload, owner, **fields):
 
 
 def video_saved(task, upload, video_id):
-    """The video exists: record it before anything else can go wrong."""
+    """The video exists: record it before anything else can go wrong. True when this call
+    recorded it, False when another execution (the reconciler, say) already had."""
     url = WATCH_URL.format(video_id)
     with transaction.atomic():
-        Upload.objects.filter(pk=upload.pk).update(
+        saved = Upload.objects.filter(pk=upload.pk, video_id="").update(
             video_id=video_id, state=UploadState.DONE, bytes_confirmed=upload.total_bytes, error=""
         )
-        Video.objects.filter(task_id=task.pk).update(youtube_video_id=video_id, youtube_url=url)
+        if saved:
+            Video.objects.filter(task_id=task.pk).update(youtube_video_id=video_id, youtube_url=url)
     upload.refresh_from_db()
-    log.info("youtube_video_created", video_id=video_id)
+    if saved:
+        log.info("youtube_video_created", video_id=video_id)
+    return bool(saved)

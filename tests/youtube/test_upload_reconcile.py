@@ -69,3 +69,31 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
     assert task.status == Status.PUBLISHED
     assert task.video.youtube_video_id == next(iter(fake_youtube.videos))
     assert fake_youtube.inserts == 1 and fake_youtube.session_starts == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_reconcilers_racing_on_one_unknown_upload_settle_it_once(fake_youtube, broker, task):
+    from reviews.models import AuditLog
+    from tests.concurrency import errors_in, race
+
+    fake_youtube.hang_after_last_chunk = True
+    fake_youtube.unanswerable_status_queries = True
+    services.step_run(task.pk, "upload")
+    item = WorkItem.objects.get(task=task, step="upload")
+    assert units.unit_run(item.pk) == "failed"
+    fake_youtube.hang_after_last_chunk = False
+    fake_youtube.unanswerable_status_queries = False
+    upload = Upload.objects.get(task=task)
+
+    def unknown_again(_):
+        Upload.objects.filter(pk=upload.pk).update(video_id="", state=UploadState.UNKNOWN)
+
+    results = race(
+        lambda _: youtube_reconcile.upload_reconcile(upload), rounds=10, before_round=unknown_again
+    )
+
+    assert errors_in(results) == []
+    video_id = next(iter(fake_youtube.videos))
+    assert all(outcome == [video_id] * 4 for outcome in results)
+    assert AuditLog.objects.filter(task=task, action="upload_reconciled").count() == 10
+    assert fake_youtube.inserts == 1
