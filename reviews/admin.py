@@ -38,9 +38,12 @@ class ReviewAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(AuditLog)
 class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("created_at", "actor", "action", "task_link", "object", "notes_short")
-    list_select_related = ("task",)
-    list_filter = ("action",)
+    list_display = (
+        "created_at", "actor", "action", "channel_name", "task_link", "object", "notes_short",
+    )  # fmt: skip
+    list_select_related = ("task", "channel")
+    # What an auditor asks: one channel, one kind of action, one person, one period.
+    list_filter = ("channel", "action", ("actor", admin.AllValuesFieldListFilter), "created_at")
     search_fields = ("actor", "action", "notes", "object_id")
     date_hierarchy = "created_at"
     actions = None
@@ -48,6 +51,10 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="task", ordering="task__title")
     def task_link(self, entry):
         return _task_link(entry.task)
+
+    @admin.display(description="channel", ordering="channel__name")
+    def channel_name(self, entry):
+        return entry.channel.name if entry.channel else "-"
 
     @admin.display(description="object")
     def object(self, entry):

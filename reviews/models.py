@@ -73,6 +73,15 @@ class AuditLog(models.Model):
         db_constraint=True,
         related_name="audit_entries",
     )
+    # The channel the action concerns (the task's, or the channel itself for a settings change),
+    # so that an auditor can ask for everything about one channel in one period.
+    channel = models.ForeignKey(
+        "channels_app.Channel",
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="audit_entries",
+    )
     object_type = models.CharField(max_length=50, blank=True)
     object_id = models.CharField(max_length=100, blank=True)
     notes = models.TextField(blank=True)
@@ -81,6 +90,7 @@ class AuditLog(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["channel", "created_at"], name="audit_channel_time")]
         constraints = [
             models.CheckConstraint(condition=~models.Q(actor=""), name="audit_actor_named"),
             models.CheckConstraint(condition=~models.Q(action=""), name="audit_action_named"),

@@ -51,11 +51,18 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
         _set_suffix_to_test_databases(suffix=suffix)
 
 
+# The append-only tables and the statement triggers that refuse TRUNCATE on them.
+TRUNCATE_TRIGGERS = [
+    ("reviews_auditlog", "audit_no_truncate"),
+    ("reviews_review", "review_no_truncate"),
+]
+
+
 @pytest.fixture(autouse=True)
 def _audit_truncate_guard(request):
-    """The audit table refuses TRUNCATE (a statement trigger), and pytest-django empties the
-    database after a transactional test with TRUNCATE. Such tests switch that one trigger off just
-    for the flush, and every test starts with it on again."""
+    """The audit and review tables refuse TRUNCATE (statement triggers), and pytest-django
+    empties the database after a transactional test with TRUNCATE. Such tests switch those
+    triggers off just for the flush, and every test starts with them on again."""
     marker = request.node.get_closest_marker("django_db")
     if marker is None:
         yield
@@ -66,11 +73,13 @@ def _audit_truncate_guard(request):
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE reviews_auditlog ENABLE TRIGGER audit_no_truncate")
+            for table, trigger in TRUNCATE_TRIGGERS:
+                cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
     yield
     if transactional and connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ALTER TABLE reviews_auditlog DISABLE TRIGGER audit_no_truncate")
+            for table, trigger in TRUNCATE_TRIGGERS:
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
 
 
 @pytest.fixture(autouse=True)
