@@ -129,10 +129,10 @@ def main():
         say(f"demo wall time: {time.monotonic() - started:.1f} s")
         books = video_cost_breakdown([task.pk]).get(task.pk, VideoCosts())
         say(f"cost: ${books.total:.2f} (local provider); would cost ${books.would_be:.2f} for real")
-        say("approve it (it then 'publishes' through the local upload provider):")
-        say(f"  .venv/bin/python manage.py review approve {task.pk} --reviewer you")
-        say("  (or reject it with a redo: review reject ... --notes '...' --redo-step videos)")
         username, password = demo_user(Path(settings.DATA_DIR))
+        say("approve it (it then 'publishes' through the local upload provider):")
+        say(f"  .venv/bin/python manage.py review approve {task.pk} --as {username}")
+        say("  (or reject it with a redo: review reject ... --notes '...' --redo-step videos)")
         if os.environ.get("SERVE", "1") == "0":
             say()
             password_file = Path(settings.DATA_DIR) / "demo_password"

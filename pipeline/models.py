@@ -247,6 +247,8 @@ class Upload(models.Model):
     publish_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=100, blank=True)
+    # The SHA-256 of the file sent (the cut approved at the final gate: pipeline/reviewers.py).
+    sha256 = models.CharField(max_length=64, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     thumbnail_set = models.BooleanField(default=False)
     error = models.TextField(blank=True)

@@ -22,6 +22,7 @@ from costs.prices import price
 from pipeline import dispatch, paths
 from pipeline.fingerprints import units_changed
 from pipeline.models import VideoTask, WorkItem, WorkState
+from pipeline.reviewers import VIA_ADMIN, ReviewError, final_cut_sha256, reviewer_check
 from pipeline.status import (
     ERROR_STATUSES,
     GATE_BY_STATUS,
@@ -41,10 +42,6 @@ from reviews.services import audit_log_record
 GATE_STEP = {"assets": "assets", "video": "videos", "audio": "audio", "final": "assembly"}
 SCENE_STEPS = ("composites", "videos", "audio", "sfx")
 WHAT_MISSING = {"audio": "narration", "sfx": "sfx"}
-
-
-class ReviewError(Exception):
-    """The decision cannot be made; the message says why and nothing was changed."""
 
 
 @dataclass
@@ -67,26 +64,20 @@ class RedoPlan:
         return "; ".join(parts)
 
 
-def _reviewer_name(reviewer, reviewer_name):
-    name = reviewer_name or (reviewer.get_username() if reviewer else "")
-    if not name:
-        raise ReviewError("a review needs a reviewer name")
-    return name
-
-
-def review_approve(*, task_id, reviewer=None, reviewer_name="", notes=""):
-    return _decide(task_id, Decision.APPROVED, reviewer, reviewer_name, notes, "", [])
+def review_approve(*, task_id, reviewer, notes="", via=VIA_ADMIN, origin=None):
+    return _decide(task_id, Decision.APPROVED, reviewer, notes, "", [], via=via, origin=origin)
 
 
 def review_reject(
     *,
     task_id,
-    reviewer=None,
-    reviewer_name="",
+    reviewer,
     notes="",
     redo_step="",
     redo_scenes=(),
     redo_changed=False,
+    via=VIA_ADMIN,
+    origin=None,
 ):
     """Reject at a gate. With redo_step: back into production from that step at once (only the
     named units and what is made from them, or the whole step when none is named). With
@@ -99,18 +90,28 @@ def review_reject(
         task_id,
         Decision.REJECTED,
         reviewer,
-        reviewer_name,
         notes,
         redo_step,
         list(redo_scenes),
         redo_changed=redo_changed,
+        via=via,
+        origin=origin,
     )
 
 
 def _decide(
-    task_id, decision, reviewer, reviewer_name, notes, redo_step, redo_scenes, redo_changed=False
+    task_id,
+    decision,
+    reviewer,
+    notes,
+    redo_step,
+    redo_scenes,
+    redo_changed=False,
+    via=VIA_ADMIN,
+    origin=None,
 ):
-    name = _reviewer_name(reviewer, reviewer_name)
+    """origin: where a command-line decision was typed (OS user, host), for the audit row."""
+    name = reviewer_check(reviewer)
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     gate = GATE_BY_STATUS.get(Status(task.status))
     if gate is None or task.cancelled_at:
@@ -128,6 +129,8 @@ def _decide(
             raise ReviewError(
                 "redo: name the step to redo the scenes from (e.g. --redo-step videos)"
             )
+    # The cut the reviewer saw, fingerprinted: the upload sends only a file with this SHA-256.
+    cut_sha256 = final_cut_sha256(task) if gate == "final" else ""
     try:
         with transaction.atomic():
             cut = ""
@@ -166,6 +169,8 @@ def _decide(
                 redo_step=plan.step if plan else "",
                 redo_scenes=redo_scenes,
                 rejected_cut=cut,
+                cut_sha256=cut_sha256,
+                via=via,
             )
             audit_log_record(
                 actor=name,
@@ -173,6 +178,9 @@ def _decide(
                 task=task,
                 notes=notes,
                 metadata={
+                    "via": via,
+                    **(origin or {}),
+                    "cut_sha256": cut_sha256,
                     "gate": gate,
                     "redo_step": plan.step if plan else "",
                     "redo_scenes": redo_scenes,

@@ -13,6 +13,7 @@ from channels_app.models import SecretName
 from costs.models import Component
 from pipeline import paths
 from pipeline.publish_local import local_upload_unit, write_atomically
+from pipeline.reviewers import upload_unit_guarded
 from pipeline.status import DRAFT_STEP
 from pipeline.storyboard import (
     storyboard_asset_prompt,
@@ -306,7 +307,8 @@ class UploadStep(Step):
                 f"channel {task.channel_id}: no upload provider {provider!r} is registered "
                 f"(known: {', '.join(sorted(UPLOAD_PROVIDERS))})"
             ) from None
-        return [unit_function(task)]
+        # Whatever the provider, it sends only the cut approved at the final gate.
+        return [upload_unit_guarded(unit_function(task))]
 
 
 STEPS = [

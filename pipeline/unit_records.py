@@ -162,9 +162,9 @@ def unit_done(item, owner, attempt, spec, result):
         return
     log.info("unit_done", resumed=result is None, seconds=round(result.seconds, 3) if result else 0)
     if item.step == "upload":
-        _upload_record(item.task_id, result)
         if item.provider == "local":
             _local_upload_record(item, spec)
+        _upload_record(item.task_id, result)
     _dispatch_dependents(item, step)
     if item.step == DRAFT_STEP:
         drafting.draft_complete(item.task_id)  # the task stays in Draft
@@ -177,6 +177,9 @@ def _upload_record(task_id, result):
     if result and result.outputs:
         url = str(result.outputs[0])
     Video.objects.filter(task_id=task_id).update(published_at=timezone.now())
+    if result and result.usage.get("uploaded_sha256"):
+        # What was sent, beside the video id: the compliance trail's proof it was the approved cut.
+        Upload.objects.filter(task_id=task_id).update(sha256=result.usage["uploaded_sha256"])
     if result and result.usage.get("youtube_video_id"):
         Video.objects.filter(task_id=task_id).update(
             youtube_video_id=result.usage["youtube_video_id"], youtube_url=url

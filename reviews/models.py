@@ -38,6 +38,11 @@ class Review(models.Model):
     # A final rejection keeps the cut the reviewer saw (pipeline.paths.rejected_cut), relative
     # to the workspace root.
     rejected_cut = models.CharField(max_length=500, blank=True)
+    # At the final gate: the SHA-256 of the cut the reviewer saw. An approved cut is the only
+    # file the upload will send.
+    cut_sha256 = models.CharField(max_length=64, blank=True)
+    # How the decision came in: the admin, a Notion card, the command line.
+    via = models.CharField(max_length=20, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

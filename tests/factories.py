@@ -60,3 +60,24 @@ class VideoTaskFactory(factory.django.DjangoModelFactory):
     channel = factory.SubFactory(ChannelFactory)
     title = factory.Sequence(lambda n: f"Video {n}")
     storyboard = factory.LazyFunction(lambda: dict(SAMPLE_STORYBOARD))
+
+
+def reviewer_user(username="rita"):
+    """A user in the Reviewers group (the review permission), made once per name."""
+    from django.contrib.auth.models import Group
+
+    ensure_reviewers_group()
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name="Reviewers"))
+    return user
+
+
+def ensure_reviewers_group():
+    """The group comes from migration reviews 0003, but a transactional test (here or anywhere in
+    the suite) ends with a flush that empties every table, migration data included; post_migrate
+    brings back permissions, not groups. The migration's own function puts it back (idempotent)."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("reviews.migrations.0003_reviewers_group").create_group(apps, None)

@@ -33,6 +33,7 @@ from django.utils import timezone
 from channels_app.models import NotionPush
 from pipeline.integrations.notion_client import rich_text
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
+from pipeline.reviewers import VIA_NOTION
 from pipeline.reviewing import ReviewError, review_approve
 from pipeline.services import PipelineError
 from pipeline.status import ERROR_STATUSES, Status, board_column
@@ -55,9 +56,7 @@ class BoardAction:
 
     def perform(self, task, user, notes):
         if self.name == "approve":
-            review_approve(
-                task_id=task.pk, reviewer=user, reviewer_name=user.get_username(), notes=notes
-            )
+            review_approve(task_id=task.pk, reviewer=user, notes=notes, via=VIA_NOTION)
         else:
             task_retry(task_id=task.pk, actor=user.get_username(), notes=notes)
 

@@ -1,7 +1,6 @@
 """Fixtures for the control room: users with and without the review permission, tasks at each
 gate with real media in the workspace, and many rows for query-count tests."""
 
-import importlib
 import os
 import shutil
 import subprocess
@@ -17,7 +16,7 @@ from costs.models import VideoCost
 from pipeline.models import WorkItem, WorkState
 from pipeline.status import Status
 from pipeline.steps import STEP_BY_NAME
-from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory
+from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory, ensure_reviewers_group
 
 PASSWORD = "correct horse battery staple"
 
@@ -45,15 +44,6 @@ def sample_media(tmp_path_factory):
     )  # fmt: skip
     Image.new("RGB", (160, 90), (40, 120, 60)).save(folder / "image.png")
     return folder
-
-
-def ensure_reviewers_group():
-    """The group comes from migration reviews 0003, but a transactional test (here or anywhere in
-    the suite) ends with a flush that empties every table, migration data included; post_migrate
-    brings back permissions, not groups. The migration's own function puts it back (idempotent)."""
-    from django.apps import apps
-
-    importlib.import_module("reviews.migrations.0003_reviewers_group").create_group(apps, None)
 
 
 def _user(username, *, perms=(), groups=(), **extra):

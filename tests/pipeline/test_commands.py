@@ -1,14 +1,16 @@
 """The operator's commands: create_task, task_status, review, retry_task, cancel_task."""
 
+import getpass
 import io
+import socket
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog
-from tests.factories import ChannelFactory, VideoTaskFactory
+from reviews.models import AuditLog, Review
+from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory, reviewer_user
 
 pytestmark = pytest.mark.django_db
 
@@ -89,13 +91,38 @@ def test_it_says_clearly_when_a_task_id_is_wrong():
         call("task_status", "00000000-0000-0000-0000-000000000000")
 
 
-def test_it_approves_from_the_command_line_with_an_audit_row(workspace):
+def test_it_approves_from_the_command_line_as_a_reviewer_with_the_way_in_and_the_host(workspace):
     task = VideoTaskFactory(status=Status.FINAL_REVIEW)
+    carol = reviewer_user("carol")
 
-    output = call("review", "approve", str(task.pk), "--reviewer", "carol", "--notes", "fine")
+    output = call("review", "approve", str(task.pk), "--as", "carol", "--notes", "fine")
 
     assert "approved: task" in output
-    assert AuditLog.objects.get().actor == "carol"
+    entry = AuditLog.objects.get()
+    assert entry.actor == "carol"
+    assert entry.metadata["via"] == "command line"
+    assert entry.metadata["host"] == socket.gethostname()
+    assert entry.metadata["os_user"] == getpass.getuser()
+    review = Review.objects.get(task=task)
+    assert (review.reviewer, review.via) == (carol, "command line")
+
+
+def test_a_command_line_decision_without_a_known_reviewer_is_refused(workspace):
+    task = VideoTaskFactory(status=Status.FINAL_REVIEW)
+    UserFactory(username="mallory")  # staff, but not a reviewer
+    UserFactory(username="gone", is_active=False).groups.add(reviewer_user("x").groups.get())
+
+    with pytest.raises(CommandError, match="the following arguments are required: --as"):
+        call("review", "approve", str(task.pk), "--notes", "fine")
+    with pytest.raises(CommandError, match="--as nobody: no such user"):
+        call("review", "approve", str(task.pk), "--as", "nobody")
+    with pytest.raises(CommandError, match="'mallory' may not review"):
+        call("review", "approve", str(task.pk), "--as", "mallory")
+    with pytest.raises(CommandError, match="'gone' is not active"):
+        call("review", "approve", str(task.pk), "--as", "gone")
+
+    assert VideoTask.objects.get(pk=task.pk).status == Status.FINAL_REVIEW
+    assert not AuditLog.objects.exists() and not Review.objects.exists()
 
 
 def test_it_refuses_to_retry_a_task_that_has_not_failed(workspace):

@@ -9,7 +9,7 @@ from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.reviewing import review_approve
 from pipeline.services import video_task_create
 from pipeline.status import Status
-from tests.factories import SAMPLE_STORYBOARD
+from tests.factories import SAMPLE_STORYBOARD, reviewer_user
 from tests.pipeline.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -68,7 +68,7 @@ def test_it_takes_a_video_from_queued_to_final_review_then_publishes_on_approval
     ]
     assert path[-1] == Status.FINAL_REVIEW
 
-    review_approve(task_id=task.pk, reviewer_name="alice", notes="looks good")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="looks good")
 
     wait_for(
         lambda: status_of(task) == Status.PUBLISHED,

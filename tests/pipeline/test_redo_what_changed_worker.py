@@ -10,7 +10,7 @@ from pipeline.models import VideoTask, WorkItem
 from pipeline.reviewing import redo_changed_preview, review_approve, review_reject
 from pipeline.services import video_task_create
 from pipeline.status import Status
-from tests.factories import ChannelFactory
+from tests.factories import ChannelFactory, reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard
 from tests.pipeline.test_review_loop_worker import runs_by_output
@@ -56,7 +56,7 @@ def test_an_edited_motion_at_video_review_remakes_that_clip_then_at_final_the_cl
     plan, estimate, _ = redo_changed_preview(VideoTask.objects.get(pk=task.pk))
     assert plan.units == {"videos": ["s02"], "assembly": ["video"]}
     assert estimate == 0  # the local provider is free; priced providers: tests/admin
-    review_reject(task_id=task.pk, reviewer_name="alice", notes="s02 pans the wrong way",
+    review_reject(task_id=task.pk, reviewer=reviewer_user("alice"), notes="s02 pans the wrong way",
                   redo_changed=True)  # fmt: skip
     assert status_of(task) == Status.GENERATING_VIDEO
     wait_status(task, worker, Status.VIDEO_READY)
@@ -66,17 +66,17 @@ def test_an_edited_motion_at_video_review_remakes_that_clip_then_at_final_the_cl
     assert runs_by_output(calls, "create_composite") == {"s01": 1, "s02": 1, "s03": 1}
     assert cost_rows(task) == 2 + 3 + 3 + 1
 
-    review_approve(task_id=task.pk, reviewer_name="alice", notes="good now")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="good now")
     wait_status(task, worker, Status.FINAL_REVIEW)
     assert cost_rows(task) == 14 + 1
 
     edit(task, "motion: gentle zoom out", "motion: gentle zoom in")
     plan, _, _ = redo_changed_preview(VideoTask.objects.get(pk=task.pk))
     assert plan.units == {"videos": ["s03"], "assembly": ["video"]}
-    review_reject(task_id=task.pk, reviewer_name="bob", notes="s03 should zoom in",
+    review_reject(task_id=task.pk, reviewer=reviewer_user("bob"), notes="s03 should zoom in",
                   redo_changed=True)  # fmt: skip
     wait_status(task, worker, Status.VIDEO_READY)  # the remade clip passes the video gate again
-    review_approve(task_id=task.pk, reviewer_name="bob", notes="zooms in now")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("bob"), notes="zooms in now")
     wait_status(task, worker, Status.FINAL_REVIEW)
 
     assert runs_by_output(calls, "generate_video") == {"s01": 1, "s02": 2, "s03": 2}
@@ -114,7 +114,7 @@ def test_an_edited_character_prompt_remakes_it_its_composites_their_clips_and_th
         "videos": ["s01", "s02"],
         "assembly": ["video"],
     }
-    review_reject(task_id=task.pk, reviewer_name="alice", notes="watercolour, please",
+    review_reject(task_id=task.pk, reviewer=reviewer_user("alice"), notes="watercolour, please",
                   redo_changed=True)  # fmt: skip
     assert status_of(task) == Status.GENERATING_ASSETS
     wait_status(task, worker, Status.FINAL_REVIEW)

@@ -10,11 +10,16 @@ from django.core.management import CommandError, call_command
 from pipeline.models import VideoTask
 from pipeline.selectors import task_waits_for_person
 from pipeline.status import Status
-from tests.factories import ChannelFactory, VideoTaskFactory
+from tests.factories import ChannelFactory, VideoTaskFactory, reviewer_user
 from tests.pipeline.test_commands import STORYBOARD
 from tests.pipeline.test_reviewing import finished_task  # noqa: F401 (a fixture)
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def carol(db):
+    return reviewer_user("carol")
 
 
 def call(*args):
@@ -25,7 +30,7 @@ def call(*args):
 
 def test_a_rejection_with_a_redo_says_the_task_is_back_in_production(finished_task):  # noqa: F811
     output = call(
-        "review", "reject", str(finished_task.pk), "--reviewer", "carol", "--notes", "s02 legs",
+        "review", "reject", str(finished_task.pk), "--as", "carol", "--notes", "s02 legs",
         "--redo-step", "videos", "--redo", "s02",
     )  # fmt: skip
 
@@ -34,14 +39,14 @@ def test_a_rejection_with_a_redo_says_the_task_is_back_in_production(finished_ta
 
 
 def test_a_notes_only_rejection_names_the_next_commands_and_redo_follows(finished_task):  # noqa: F811
-    output = call("review", "reject", str(finished_task.pk), "--reviewer", "carol",
+    output = call("review", "reject", str(finished_task.pk), "--as", "carol",
                   "--notes", "not sure")  # fmt: skip
 
     assert f"rejected: task {finished_task.pk} is now Video Error" in output
-    assert f"manage.py review redo {finished_task.pk} --reviewer carol --redo-step" in output
+    assert f"manage.py review redo {finished_task.pk} --as carol --redo-step" in output
     assert f"manage.py cancel_task {finished_task.pk}" in output
 
-    output = call("review", "redo", str(finished_task.pk), "--reviewer", "carol",
+    output = call("review", "redo", str(finished_task.pk), "--as", "carol",
                   "--redo-step", "audio", "--redo", "s01")  # fmt: skip
 
     assert output.startswith(f"redo sent: task {finished_task.pk} is now Generating Audio")
@@ -49,15 +54,15 @@ def test_a_notes_only_rejection_names_the_next_commands_and_redo_follows(finishe
 
 def test_redo_needs_a_step_and_refuses_a_task_at_a_gate(finished_task):  # noqa: F811
     with pytest.raises(CommandError, match="name the step to redo from"):
-        call("review", "redo", str(finished_task.pk), "--reviewer", "carol")
+        call("review", "redo", str(finished_task.pk), "--as", "carol")
     with pytest.raises(CommandError, match="a redo from a step is for a task stopped"):
-        call("review", "redo", str(finished_task.pk), "--reviewer", "carol", "--redo-step",
+        call("review", "redo", str(finished_task.pk), "--as", "carol", "--redo-step",
              "videos")  # fmt: skip
 
 
 def test_scenes_without_a_step_are_refused(finished_task):  # noqa: F811
     with pytest.raises(CommandError, match="name the step to redo the scenes from"):
-        call("review", "reject", str(finished_task.pk), "--reviewer", "carol", "--notes", "x",
+        call("review", "reject", str(finished_task.pk), "--as", "carol", "--notes", "x",
              "--redo", "s01")  # fmt: skip
     assert VideoTask.objects.get(pk=finished_task.pk).status == Status.FINAL_REVIEW
 

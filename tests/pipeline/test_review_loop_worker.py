@@ -16,6 +16,7 @@ from pipeline.services import video_task_create
 from pipeline.status import ERROR_STATUSES, Status
 from pipeline.transitions import task_transition
 from reviews.models import Review
+from tests.factories import reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard
 
@@ -65,7 +66,7 @@ def test_a_rejected_scene_is_made_again_and_the_task_comes_back_to_final_review(
 
     review_reject(
         task_id=task.pk,
-        reviewer_name="alice",
+        reviewer=reviewer_user("alice"),
         notes="s02: the bulbasaur has five legs",
         redo_step="videos",
         redo_scenes=["s02"],
@@ -107,7 +108,7 @@ def test_a_rejection_with_no_scene_ticked_makes_every_clip_of_the_step_again(
     task, first_digest = first_cut
 
     review_reject(
-        task_id=task.pk, reviewer_name="alice", notes="the motion is wrong everywhere",
+        task_id=task.pk, reviewer=reviewer_user("alice"), notes="the motion is wrong everywhere",
         redo_step="videos",
     )  # fmt: skip
 
@@ -127,14 +128,14 @@ def test_a_rejection_with_no_scene_ticked_makes_every_clip_of_the_step_again(
 def test_a_second_redo_is_a_third_attempt_and_keeps_both_rejected_cuts(first_cut, worker, calls):
     task, first_digest = first_cut
     review_reject(
-        task_id=task.pk, reviewer_name="alice", notes="s01 too dark", redo_step="videos",
+        task_id=task.pk, reviewer=reviewer_user("alice"), notes="s01 too dark", redo_step="videos",
         redo_scenes=["s01"],
     )  # fmt: skip
     second_digest = digest(at_final_review(task, worker))
 
     review_reject(
-        task_id=task.pk, reviewer_name="bob", notes="s01 still too dark", redo_step="videos",
-        redo_scenes=["s01"],
+        task_id=task.pk, reviewer=reviewer_user("bob"), notes="s01 still too dark",
+        redo_step="videos", redo_scenes=["s01"],
     )  # fmt: skip
     final = at_final_review(task, worker)
 
@@ -194,7 +195,7 @@ def test_after_a_local_publish_the_task_page_links_the_file_and_uploads_lists_it
     from pipeline.reviewing import review_approve
 
     task, _ = first_cut
-    review_approve(task_id=task.pk, reviewer_name="alice", notes="good")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="good")
     wait_for(lambda: status_of(task) == Status.PUBLISHED, timeout=60,
              describe=lambda: describe(task, worker))  # fmt: skip
 

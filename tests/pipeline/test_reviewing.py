@@ -17,7 +17,7 @@ from pipeline.status import PRODUCTION_STEPS, Status
 from pipeline.steps import STEP_BY_NAME
 from pipeline.task_actions import task_retry
 from reviews.models import AuditLog, Review
-from tests.factories import ChannelFactory, VideoTaskFactory
+from tests.factories import ChannelFactory, VideoTaskFactory, reviewer_user
 from tests.pipeline.test_pipeline_worker import storyboard
 
 pytestmark = pytest.mark.django_db
@@ -41,7 +41,7 @@ def finished_task(workspace):
 
 
 def test_it_approves_once_and_records_the_review_and_the_audit_row(finished_task):
-    review_approve(task_id=finished_task.pk, reviewer_name="alice", notes="ship it")
+    review_approve(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="ship it")
 
     finished_task.refresh_from_db()
     assert finished_task.status == Status.APPROVED
@@ -52,25 +52,25 @@ def test_it_approves_once_and_records_the_review_and_the_audit_row(finished_task
 
 
 def test_it_refuses_a_second_decision_on_the_same_visit_to_the_gate(finished_task):
-    review_approve(task_id=finished_task.pk, reviewer_name="alice")
+    review_approve(task_id=finished_task.pk, reviewer=reviewer_user("alice"))
 
     with pytest.raises(ReviewError, match="not waiting for review"):
-        review_approve(task_id=finished_task.pk, reviewer_name="bob")
+        review_approve(task_id=finished_task.pk, reviewer=reviewer_user("bob"))
     assert Review.objects.count() == 1
     assert AuditLog.objects.count() == 1
 
 
 def test_it_requires_notes_to_reject(finished_task):
     with pytest.raises(ReviewError, match="needs notes"):
-        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="  ")
+        review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="  ")
     assert VideoTask.objects.get(pk=finished_task.pk).status == Status.FINAL_REVIEW
 
 
 def test_it_rejects_an_unknown_scene_to_redo(finished_task):
     with pytest.raises(ReviewError, match="unknown scene 's99'"):
         review_reject(
-            task_id=finished_task.pk, reviewer_name="alice", notes="bad", redo_step="videos",
-            redo_scenes=["s99"],
+            task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="bad",
+            redo_step="videos", redo_scenes=["s99"],
         )  # fmt: skip
 
 
@@ -87,7 +87,7 @@ def test_a_redo_goes_back_into_production_with_only_the_named_scene_and_what_is_
     with django_capture_on_commit_callbacks(execute=True):
         review_reject(
             task_id=finished_task.pk,
-            reviewer_name="alice",
+            reviewer=reviewer_user("alice"),
             notes="the bulbasaur in s01 has five legs",
             redo_step="videos",
             redo_scenes=["s01"],
@@ -114,14 +114,14 @@ def test_a_redo_goes_back_into_production_with_only_the_named_scene_and_what_is_
 
 
 def test_no_scene_named_redoes_the_whole_step_for_every_scene(finished_task):
-    review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="all too dark",
+    review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="all too dark",
                   redo_step="videos")  # fmt: skip
 
     assert _pending(finished_task) == {("videos", "s01"), ("videos", "s02"), ("assembly", "video")}
 
 
 def test_a_redo_of_an_asset_remakes_its_composites_and_clips_not_the_narration(finished_task):
-    review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="wrong forest",
+    review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="wrong forest",
                   redo_step="assets", redo_scenes=["forest"])  # fmt: skip
 
     assert VideoTask.objects.get(pk=finished_task.pk).status == Status.GENERATING_ASSETS
@@ -134,7 +134,7 @@ def test_a_redo_of_an_asset_remakes_its_composites_and_clips_not_the_narration(f
 
 
 def test_a_redo_of_a_narration_remakes_it_and_the_assembly_only(finished_task):
-    review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="mumbled",
+    review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="mumbled",
                   redo_step="audio", redo_scenes=["s02"])  # fmt: skip
 
     assert _pending(finished_task) == {("audio", "s02"), ("assembly", "video")}
@@ -142,13 +142,13 @@ def test_a_redo_of_a_narration_remakes_it_and_the_assembly_only(finished_task):
 
 def test_it_refuses_sfx_for_a_scene_that_has_none_and_scenes_for_the_assembly(finished_task):
     with pytest.raises(ReviewError, match="redo sfx: scene 's02' has no sfx"):
-        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="x",
+        review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="x",
                       redo_step="sfx", redo_scenes=["s02"])  # fmt: skip
     with pytest.raises(ReviewError, match="redo assembly: it is one unit"):
-        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="x",
+        review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="x",
                       redo_step="assembly", redo_scenes=["s01"])  # fmt: skip
     with pytest.raises(ReviewError, match="redo step 'upload': choose one of assets, "):
-        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="x",
+        review_reject(task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="x",
                       redo_step="upload")  # fmt: skip
     assert VideoTask.objects.get(pk=finished_task.pk).status == Status.FINAL_REVIEW
     assert not Review.objects.exists()
@@ -158,7 +158,9 @@ def test_a_notes_only_rejection_stops_in_the_error_column_saying_so_then_a_redo_
     finished_task, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        review_reject(task_id=finished_task.pk, reviewer_name="alice", notes="not sure yet")
+        review_reject(
+            task_id=finished_task.pk, reviewer=reviewer_user("alice"), notes="not sure yet"
+        )
 
     finished_task.refresh_from_db()
     assert (finished_task.status, finished_task.failed_step) == (Status.VIDEO_ERROR, "assembly")
@@ -214,7 +216,7 @@ def test_it_refuses_to_decide_a_task_that_is_not_at_a_gate(workspace):
     task = VideoTaskFactory(status=Status.GENERATING_VIDEO)
 
     with pytest.raises(ReviewError, match="not waiting for review"):
-        review_approve(task_id=task.pk, reviewer_name="alice")
+        review_approve(task_id=task.pk, reviewer=reviewer_user("alice"))
 
 
 def test_it_stops_at_an_optional_gate_only_when_the_channel_turns_it_on(workspace):
@@ -229,7 +231,7 @@ def test_it_stops_at_an_optional_gate_only_when_the_channel_turns_it_on(workspac
     assert VideoTask.objects.get(pk=gated.pk).status == Status.ASSETS_READY
     assert VideoTask.objects.get(pk=ungated.pk).status == Status.GENERATING_COMPOSITES
 
-    review_approve(task_id=gated.pk, reviewer_name="alice")
+    review_approve(task_id=gated.pk, reviewer=reviewer_user("alice"))
     assert VideoTask.objects.get(pk=gated.pk).status == Status.ASSETS_APPROVED
     task_advance(gated.pk)
     assert VideoTask.objects.get(pk=gated.pk).status == Status.GENERATING_COMPOSITES

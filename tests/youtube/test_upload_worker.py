@@ -7,6 +7,7 @@ from pipeline.models import Upload, UploadState, VideoTask
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.reviewing import review_approve
 from pipeline.status import Status
+from tests.factories import reviewer_user
 from tests.fakes.youtube import FakeYouTube
 from tests.pipeline.conftest import wait_for
 from tests.youtube.conftest import CHUNK, ready_task, youtube_channel
@@ -40,7 +41,7 @@ def test_an_approved_video_is_uploaded_by_the_worker_and_published(
     task = ready_task(channel, sample_video, status=Status.FINAL_REVIEW)
     worker.start()
 
-    review_approve(task_id=task.pk, reviewer_name="alice", notes="ship it")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="ship it")
 
     wait_for(lambda: status_of(task) == Status.PUBLISHED, timeout=40,
              describe=lambda: describe(task, worker))  # fmt: skip
@@ -62,7 +63,7 @@ def test_a_worker_killed_mid_upload_is_resumed_by_another_on_the_same_session(
     channel = youtube_channel()
     task = ready_task(channel, sample_video, status=Status.FINAL_REVIEW)
     worker.start()
-    review_approve(task_id=task.pk, reviewer_name="alice")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"))
 
     wait_for(lambda: worker_youtube.chunks >= 2, timeout=30,
              describe=lambda: describe(task, worker))  # fmt: skip
@@ -98,7 +99,7 @@ def test_fault_10_worker_killed_after_youtube_answered_before_the_id_was_saved(
     channel = youtube_channel()
     task = ready_task(channel, sample_video, status=Status.FINAL_REVIEW)
     worker.start()
-    review_approve(task_id=task.pk, reviewer_name="alice")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"))
 
     wait_for(lambda: worker_youtube.inserts == 1, timeout=30,
              describe=lambda: describe(task, worker))  # fmt: skip
@@ -136,7 +137,7 @@ def test_fault_11_timeout_after_the_last_chunk_is_reconciled_without_a_second_in
     channel = youtube_channel()
     task = ready_task(channel, sample_video, status=Status.FINAL_REVIEW)
     worker.start()
-    review_approve(task_id=task.pk, reviewer_name="alice")
+    review_approve(task_id=task.pk, reviewer=reviewer_user("alice"))
 
     wait_for(lambda: status_of(task) == Status.UPLOAD_ERROR, timeout=60,
              describe=lambda: describe(task, worker))  # fmt: skip

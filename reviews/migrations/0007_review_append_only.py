@@ -49,5 +49,5 @@ def reverse(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("reviews", "0005_notion_user")]
+    dependencies = [("reviews", "0006_review_cut_fingerprint")]
     operations = [migrations.RunPython(forward, reverse)]

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('channels_app', '0006_channel_budget_per_video'),
-        ('reviews', '0006_review_append_only'),
+        ('reviews', '0007_review_append_only'),
     ]
 
     operations = [
