@@ -281,6 +281,22 @@ class Upload(models.Model):
         return f"upload of {self.task_id} ({self.state})"
 
 
+class WorkerStart(models.Model):
+    """One row each time a worker process starts, by host name: a worker that keeps dying and
+    being restarted by its supervisor shows as many starts in a few minutes (the watchdog's
+    restart-loop alarm). Rows older than a day are deleted by that check."""
+
+    hostname = models.CharField(max_length=200)
+    instance = models.CharField(max_length=100)
+    started_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["started_at", "hostname"], name="worker_start_time_host")]
+
+    def __str__(self):
+        return f"{self.hostname} started {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+
 class Heartbeat(models.Model):
     """The last time a process of the machinery was seen alive: one row per worker host name
     and one for beat. The watchdog (pipeline/watchdog.py, run by the beat process) raises an alarm

@@ -26,12 +26,12 @@ from pathlib import Path
 import structlog
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
-from django.db.models import Case, F, Max, Q, Sum, When
+from django.db.models import Case, Count, F, Max, Q, Sum, When
 from django.utils import timezone
 
 from pipeline.alerts import alert_send, alert_send_direct
 from pipeline.clock import db_now, later_expression, now_expression
-from pipeline.models import Heartbeat, VideoTask, WorkItem, WorkState
+from pipeline.models import Heartbeat, VideoTask, WorkerStart, WorkItem, WorkState
 from pipeline.status import RUNNING_STATUSES, Status
 from pipeline.workers import units_take_back_from_lost_workers
 
@@ -163,6 +163,35 @@ def check_workers(*, now=None, since=None):
     )
 
 
+def check_worker_restarts(*, now=None):
+    """WARNING: a worker started more than WORKER_RESTART_ALERT_COUNT times within
+    WORKER_RESTART_ALERT_MINUTES: it keeps dying (out of memory, a crash at start-up) and its
+    supervisor keeps restarting it. Starts older than a day are forgotten here."""
+    now = now or db_now()
+    WorkerStart.objects.filter(started_at__lt=now - dt.timedelta(days=1)).delete()
+    minutes = settings.WORKER_RESTART_ALERT_MINUTES
+    looping = list(
+        WorkerStart.objects.filter(started_at__gte=now - dt.timedelta(minutes=minutes))
+        .values("hostname")
+        .annotate(starts=Count("id"))
+        .filter(starts__gt=settings.WORKER_RESTART_ALERT_COUNT)
+        .order_by("hostname")
+        .values_list("hostname", "starts")
+    )
+    if not looping:
+        return None
+    named = ", ".join(f"{hostname} ({starts} starts)" for hostname, starts in looping)
+    return Finding(
+        "WARNING",
+        "watchdog:worker-restarts:" + ",".join(hostname for hostname, _ in looping),
+        f"worker restarting in a loop: {looping[0][0]}"
+        + (f" and {len(looping) - 1} more" if len(looping) > 1 else ""),
+        f"Started more than {settings.WORKER_RESTART_ALERT_COUNT} times in the last {minutes} "
+        f"min: {named}. It keeps dying: check its log for the error at start-up or the memory "
+        "it runs out of.",
+    )
+
+
 def check_leases(*, now=None):
     """CRITICAL: units are running and every one of them is past its lease (and the reconciler's
     grace): nothing is making progress."""
@@ -255,6 +284,7 @@ def watchdog_run(*, since=None, now=None):
     checks = (
         lambda: check_workers(now=now, since=since),
         lambda: check_leases(now=now),
+        lambda: check_worker_restarts(now=now),
         check_workspace_space,
         lambda: check_retry_rate(now=now),
     )

@@ -25,12 +25,12 @@ import uuid
 
 import structlog
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from pipeline import dispatch, limits
 from pipeline.alerts import alert_send
 from pipeline.clock import db_now
-from pipeline.models import Heartbeat, WorkItem, WorkState
+from pipeline.models import Heartbeat, WorkerStart, WorkItem, WorkState
 
 log = structlog.get_logger(__name__)
 
@@ -43,6 +43,16 @@ def worker_instance_start():
     global _instance
     _instance = f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     return _instance
+
+
+def worker_start_record(*, hostname):
+    """Count this start of the worker named hostname (the watchdog's restart-loop alarm)."""
+    try:
+        WorkerStart.objects.create(
+            hostname=hostname, instance=worker_instance(), started_at=db_now()
+        )
+    except DatabaseError as error:  # the worker still starts; its heartbeat reports it later
+        log.warning("worker_start_not_recorded", error=str(error)[:300])
 
 
 def worker_instance():

@@ -96,7 +96,7 @@ class Worker:
         self.process = None
         self.count = 0
 
-    def start(self, concurrency=8, pool="threads"):
+    def start(self, concurrency=8, pool="threads", hostname=None):
         self.count += 1
         log_path = self.log_dir / f"worker-{self.count}.log"
         self.log_path = log_path
@@ -105,7 +105,7 @@ class Worker:
             "--pool", pool, "--concurrency", str(concurrency),
             "--queues", "control,units", "--without-gossip", "--without-mingle",
             "--without-heartbeat", "--loglevel", "INFO",
-            "--hostname", f"test-{uuid.uuid4().hex[:6]}@%h",
+            "--hostname", hostname or f"test-{uuid.uuid4().hex[:6]}@%h",
         ]  # fmt: skip
         self.process = subprocess.Popen(  # noqa: S603
             command,

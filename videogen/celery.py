@@ -118,8 +118,9 @@ def name_this_worker_process(**kwargs):
 @worker_ready.connect
 def record_that_the_worker_is_alive(sender=None, **kwargs):
     from pipeline.watchdog import worker_heartbeat_start
-    from pipeline.workers import worker_instance
+    from pipeline.workers import worker_instance, worker_start_record
 
+    worker_start_record(hostname=sender.hostname)
     worker_heartbeat_start(hostname=sender.hostname, instance=worker_instance())
 
 

@@ -371,6 +371,9 @@ WORKER_HEARTBEAT_SECONDS = env_positive_int("WORKER_HEARTBEAT_SECONDS", 10)
 # A worker silent this long, while another kept reporting, is lost: its running units are given
 # back to the others without waiting for their lease (pipeline/workers.py).
 WORKER_LOST_SECONDS = env_positive_int("WORKER_LOST_SECONDS", 45)
+# A worker started more than this many times within the window is restarting in a loop (alarm).
+WORKER_RESTART_ALERT_COUNT = env_positive_int("WORKER_RESTART_ALERT_COUNT", 3)
+WORKER_RESTART_ALERT_MINUTES = env_positive_int("WORKER_RESTART_ALERT_MINUTES", 10)
 WATCHDOG_INTERVAL_SECONDS = env_positive_int("WATCHDOG_INTERVAL_SECONDS", 30)
 # /health and doctor call beat silent when its last tick is older than this.
 BEAT_SILENCE_SECONDS = env_positive_int("BEAT_SILENCE_SECONDS", 300)
