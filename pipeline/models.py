@@ -249,6 +249,7 @@ class Upload(models.Model):
     lease_owner = models.CharField(max_length=100, blank=True)
     # The SHA-256 of the file sent (the cut approved at the final gate: pipeline/reviewers.py).
     sha256 = models.CharField(max_length=64, blank=True)
+    disclosure = models.JSONField(default=dict, blank=True)  # the declarations it carried
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     thumbnail_set = models.BooleanField(default=False)
     error = models.TextField(blank=True)

@@ -8,6 +8,7 @@ import shutil
 from django.utils import timezone
 
 from pipeline import paths
+from pipeline.reviewers import disclosure_flags
 from pipeline.unit_spec import UnitSpec
 
 
@@ -27,14 +28,15 @@ def publish_locally(task):
     temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     shutil.copyfile(source, temporary)
     os.replace(temporary, target)
+    flags = disclosure_flags(task.channel)
     metadata = {
         "task_id": str(task.pk),
         "title": task.storyboard["title"][:100],
         "description": task.storyboard.get("description", ""),
         "tags": task.storyboard.get("tags") or task.channel.tags,
         "privacy_status": task.channel.privacy,
-        "made_for_kids": task.channel.made_for_kids,
-        "contains_synthetic_media": True,
+        "made_for_kids": flags["selfDeclaredMadeForKids"],
+        "contains_synthetic_media": flags["containsSyntheticMedia"],
         "published_at": timezone.now().isoformat(),
     }
     write_atomically(target.with_suffix(".json"), json.dumps(metadata, indent=2))

@@ -56,6 +56,12 @@ def final_cut_sha256(task):
     return file_sha256(final) if final.exists() else ""
 
 
+def disclosure_flags(channel):
+    """The declarations every upload carries: AI-made content (always, by YouTube's policy on
+    synthetic media) and the channel's made-for-kids setting."""
+    return {"containsSyntheticMedia": True, "selfDeclaredMadeForKids": bool(channel.made_for_kids)}
+
+
 def approved_cut_only(send, task):
     """Run an upload provider's `send(task)` only if the final cut is the one approved at the
     final gate; the fingerprint sent goes into the unit's usage (recorded with the video id)."""
@@ -76,7 +82,8 @@ def approved_cut_only(send, task):
     if not approved:
         log.warning("upload_of_an_unfingerprinted_approval", task_id=str(task.pk))
     outcome = send(task)
-    outcome.setdefault("usage", {})["uploaded_sha256"] = sending
+    usage = outcome.setdefault("usage", {})
+    usage.update(uploaded_sha256=sending, disclosure=disclosure_flags(task.channel))
     return outcome
 
 

@@ -178,8 +178,11 @@ def _upload_record(task_id, result):
         url = str(result.outputs[0])
     Video.objects.filter(task_id=task_id).update(published_at=timezone.now())
     if result and result.usage.get("uploaded_sha256"):
-        # What was sent, beside the video id: the compliance trail's proof it was the approved cut.
-        Upload.objects.filter(task_id=task_id).update(sha256=result.usage["uploaded_sha256"])
+        # What was sent, beside the video id: the compliance trail's proof it was the approved
+        # cut, with the declarations it carried.
+        Upload.objects.filter(task_id=task_id).update(
+            sha256=result.usage["uploaded_sha256"], disclosure=result.usage.get("disclosure", {})
+        )
     if result and result.usage.get("youtube_video_id"):
         Video.objects.filter(task_id=task_id).update(
             youtube_video_id=result.usage["youtube_video_id"], youtube_url=url

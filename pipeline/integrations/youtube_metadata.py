@@ -12,6 +12,7 @@ from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
 from pipeline import paths, youtube_limits
 from pipeline.models import Upload, UploadState
+from pipeline.reviewers import disclosure_flags
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
 from scripts._ffmpeg import choose_ffmpeg
@@ -71,11 +72,8 @@ def video_metadata(task, *, marker, publish_at=None):
 
 def _body(task, *, marker, publish_at):
     storyboard, channel = task.storyboard, task.channel
-    status = {
-        "privacyStatus": "private" if publish_at else channel.privacy,
-        "selfDeclaredMadeForKids": bool(channel.made_for_kids),
-        "containsSyntheticMedia": True,
-    }
+    status = {"privacyStatus": "private" if publish_at else channel.privacy}
+    status.update(disclosure_flags(channel))
     if publish_at:
         status["publishAt"] = publish_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {
