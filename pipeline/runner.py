@@ -272,7 +272,7 @@ def run_script(
     settings.SCRIPT_TIMEOUTS[name]); a timeout is a temporary failure. pidfile: where the
     script's process group is written while it runs (see stop_stale_run).
     """
-    timeout = timeout or settings.SCRIPT_TIMEOUTS.get(name, 600)
+    timeout = timeout or settings.SCRIPT_TIMEOUTS[name]
     command = script_command_line(name, args, extensions, script=script, python=python)
     child_env = _child_env(env, correlation_id)
     started = time.monotonic()
