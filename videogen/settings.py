@@ -296,8 +296,10 @@ else:
 # we schedule (retry backoff max). Redis redelivers any unacknowledged message older than the
 # visibility timeout, running or not, so it must exceed both together (design.md, Reliability).
 PIPELINE_STEP_HARD_LIMIT = env_positive_int("PIPELINE_STEP_HARD_LIMIT", 3600)
-# The soft limit raises inside the task, which stops the script's process group and records a
-# temporary failure; the hard limit kills the pool process (the script dies with it).
+# Celery enforces these in its prefork pool only: the Procfile's threads pool cannot stop a thread,
+# so there the runner's per-script timeout (SCRIPT_TIMEOUTS) and the unit's lease stop a runaway.
+# Under prefork the soft limit raises inside the task (the script's process group is killed, a
+# temporary failure) and the hard limit kills the pool process (the script dies with it).
 PIPELINE_STEP_SOFT_LIMIT = env_positive_int(
     "PIPELINE_STEP_SOFT_LIMIT", max(1, PIPELINE_STEP_HARD_LIMIT - 60)
 )
