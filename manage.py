@@ -5,12 +5,10 @@ import sys
 
 def main():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "videogen.settings")
-    from django.core.management import execute_from_command_line
-
-    from videogen.startup import exit_on_settings_problem
+    from videogen.startup import exit_on_settings_problem, run_command
 
     exit_on_settings_problem()
-    execute_from_command_line(sys.argv)
+    run_command(sys.argv)
 
 
 if __name__ == "__main__":

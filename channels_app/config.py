@@ -350,6 +350,9 @@ CHANNEL_FIELDS = {
     "clips": Field(fields=CLIP_FIELDS, default={}),
 }
 DEFAULT_VIDEO_MODEL = "kling/v2-1-standard"
+# When a daily or weekly channel publishes if its file names no time (the architecture's example
+# file names none); sync_channels says so for each such file.
+DEFAULT_PUBLISH_TIME = time(15, 0)
 
 
 def _validate_mapping(data, schema, path, errors):
@@ -427,10 +430,30 @@ def _cross_field_errors(config, stem):
         errors.append(
             ("publish_days", f"is only used with schedule: weekly (schedule is {schedule})")
         )
-    if schedule in (Schedule.DAILY, Schedule.WEEKLY) and "publish_time" in config:
-        if config["publish_time"] is None:
-            errors.append(("publish_time", f'is required when schedule is {schedule} ("15:00")'))
     return errors
+
+
+def _publish_time_default(config):
+    if config.get("schedule") in (Schedule.DAILY, Schedule.WEEKLY) and "publish_time" in config:
+        if config["publish_time"] is None:
+            config["publish_time"] = DEFAULT_PUBLISH_TIME
+
+
+def schedule_defaults_note(data, fields):
+    """For a daily or weekly channel whose file leaves out publish_time or timezone, the sentence
+    that says when it publishes and that this comes from the defaults; "" otherwise."""
+    if fields["schedule"] not in (Schedule.DAILY, Schedule.WEEKLY):
+        return ""
+    written = legacy_form_translate(data)[0] if is_legacy_form(data) else data
+    unset = [key for key in ("publish_time", "timezone") if written.get(key) is None]
+    if not unset:
+        return ""
+    return (
+        f"publishes {fields['schedule']} at {fields['publish_time']:%H:%M} {fields['timezone']}: "
+        f"{' and '.join(unset)} not set, so the default (publish_time "
+        f"{DEFAULT_PUBLISH_TIME:%H:%M}, timezone UTC); set {' and '.join(unset)} in the file to "
+        "choose"
+    )
 
 
 def channel_config_validate(data, *, file, stem):
@@ -452,6 +475,7 @@ def channel_config_validate(data, *, file, stem):
         data, legacy_errors, renames = legacy_form_translate(data)
     config = _validate_mapping(data, CHANNEL_FIELDS, "", raw_errors)
     raw_errors.extend(_cross_field_errors(config, stem))
+    _publish_time_default(config)
     if renames is not None:
         # a derived weekly budget repeats a bad daily one's error: report it once
         reworded = [legacy_error(*error, renames) for error in raw_errors]
@@ -496,6 +520,7 @@ class ChannelConfig:
     sha256: str
     fields: dict  # keyword arguments for channels_app.models.Channel
     current_form: str = ""  # the file in the current form, when it uses the older one
+    defaults_note: str = ""  # when it publishes, if the file leaves that to the defaults
 
 
 def display_path(path):
@@ -531,7 +556,11 @@ def channel_config_read(path):
         return None, errors, raw_id
     digest = hashlib.sha256(content).hexdigest()
     config = ChannelConfig(
-        file=file, sha256=digest, fields=fields, current_form=channel_config_current_form(data)
+        file=file,
+        sha256=digest,
+        fields=fields,
+        current_form=channel_config_current_form(data),
+        defaults_note=schedule_defaults_note(data, fields),
     )
     return config, [], raw_id
 

@@ -17,6 +17,7 @@ class SyncResult:
     deactivated: list = field(default_factory=list)
     errors: list = field(default_factory=list)  # channels_app.config.ConfigError
     older_form: list = field(default_factory=list)  # ChannelConfig of files in the older form
+    defaulted: list = field(default_factory=list)  # ChannelConfig whose schedule took defaults
     check: bool = False
 
     @property
@@ -50,6 +51,7 @@ def channel_sync_from_directory(*, config_dir, check=False):
     loaded = channel_configs_load_directory(config_dir)
     result = SyncResult(errors=loaded.errors, check=check)
     result.older_form = [config for config in loaded.configs if config.current_form]
+    result.defaulted = [config for config in loaded.configs if config.defaults_note]
     if not loaded.claimed_ids and loaded.errors:
         return result  # the folder itself is unreadable: deactivating everything would be wrong
     with transaction.atomic():

@@ -17,6 +17,9 @@ from pipeline.alerts import alert_send
 from pipeline.models import Alert
 
 log = structlog.get_logger(__name__)
+# The unit name of a call that was answered (so maybe billed) with a bill we could not read: a
+# script's usage says "usage_unknown": true. Its usd is what the readable calls of the run cost.
+UNKNOWN_USAGE = "unknown usage"
 
 
 def video_cost_record(*, work_item, attempt, component, provider, usage, metadata=None):
@@ -72,6 +75,8 @@ def _cost_create(work_item, attempt, component, provider, usage, outcome, metada
     )
     if outcome == Outcome.REUSED:
         usd = would_be = Decimal(0)
+    if usage.get("usage_unknown") is True:
+        unit_name = UNKNOWN_USAGE  # the provider answered but its bill could not be read
     cost = VideoCost.objects.create(
         task_id=work_item.task_id,
         channel_id=channel.pk,

@@ -12,17 +12,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from pipeline.runner import BUNDLED_STAND_INS, script_path
+from scripts._catalogue import PIPELINE_SCRIPTS as SCRIPT_CATALOGUE
 from scripts._ffmpeg import FFmpegUnusable, usable_ffmpeg
 
-PIPELINE_SCRIPTS = (
-    "generate_asset",
-    "create_composite",
-    "create_split_screen",
-    "generate_video",
-    "generate_audio",
-    "generate_sound_effects",
-    "assemble_video",
-)
+PIPELINE_SCRIPTS = tuple(SCRIPT_CATALOGUE)
 BROKER_TIMEOUT_SECONDS = 3
 # The reconciler runs every minute; a lease expired for longer than this was not reclaimed.
 LEASE_RECLAIM_GRACE_SECONDS = 120
@@ -213,15 +207,23 @@ def check_expired_leases(*, now=None, grace_seconds=LEASE_RECLAIM_GRACE_SECONDS)
 
 
 def check_scripts():
+    """Every pipeline script is where the runner will look for it (script_path: the operator's
+    folder, with ours standing in for the scripts an operator never had)."""
     folder = Path(settings.SCRIPTS_DIR)
-    missing = [script for script in PIPELINE_SCRIPTS if not (folder / f"{script}.py").is_file()]
+    missing = [script for script in PIPELINE_SCRIPTS if not script_path(script).is_file()]
     if missing:
         return (
             "scripts",
             False,
             f"{folder} lacks {', '.join(f'{script}.py' for script in missing)}",
         )
-    return "scripts", True, f"all {len(PIPELINE_SCRIPTS)} in {folder}"
+    stand_ins = [
+        script
+        for script in PIPELINE_SCRIPTS
+        if script in BUNDLED_STAND_INS and not (folder / f"{script}.py").is_file()
+    ]
+    bundled = f" ({', '.join(stand_ins)} from videogen's own scripts/)" if stand_ins else ""
+    return "scripts", True, f"all {len(PIPELINE_SCRIPTS)} in {folder}{bundled}"
 
 
 def check_workers(*, now=None):

@@ -95,6 +95,7 @@ class ScriptResult:
     json_line: bool = False
     stderr_tail: str = ""
     seconds: float = 0.0
+    retry_after: float | None = None  # seconds the service asked us to wait (a 75's error line)
 
     @property
     def ok(self):
@@ -271,7 +272,7 @@ def run_script(
     settings.SCRIPT_TIMEOUTS[name]); a timeout is a temporary failure. pidfile: where the
     script's process group is written while it runs (see stop_stale_run).
     """
-    timeout = timeout or settings.SCRIPT_TIMEOUTS.get(name, 600)
+    timeout = timeout or settings.SCRIPT_TIMEOUTS[name]
     command = script_command_line(name, args, extensions, script=script, python=python)
     child_env = _child_env(env, correlation_id)
     started = time.monotonic()
@@ -360,9 +361,18 @@ def _classify(name, code, stdout, stderr, seconds, timed_out, timeout):
         result.json_line = True
         result.error = str(payload.get("error") or "")
         result.http_status = payload.get("status")
+        result.retry_after = _seconds_or_none(payload.get("retry_after"))
     else:
         how = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         result.error = (
             _output_tail(stdout, stderr) or f"{name} failed with {how} and printed nothing"
         )
     return result
+
+
+def _seconds_or_none(value):
+    """A non-negative number of seconds from a script's error line, or None (an operator's
+    script may print anything there)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if 0 <= value < float("inf") else None

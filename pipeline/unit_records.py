@@ -211,6 +211,15 @@ def backoff_seconds(attempt):
     return min(settings.PIPELINE_RETRY_BACKOFF_MAX, base) * (0.5 + random.random())  # noqa: S311
 
 
+def retry_delay_seconds(result, attempt):
+    """Seconds before a failed unit's next attempt: our backoff, or the wait the service asked
+    for (a 429's Retry-After or RetryInfo, in the script's error line) when that is longer.
+    The ask is held to PIPELINE_RETRY_BACKOFF_MAX, the longest countdown the broker's
+    visibility timeout is sized for (a longer one would be redelivered early)."""
+    asked = min(result.retry_after or 0.0, settings.PIPELINE_RETRY_BACKOFF_MAX)
+    return max(backoff_seconds(attempt), asked)
+
+
 def _where(item):
     kind = {"assets": "asset", DRAFT_STEP: "unit"}.get(item.step, "scene")
     return f"step {item.step}, {kind} {item.unit}"
@@ -223,7 +232,7 @@ def unit_fail(item, owner, attempt, result, *, final, message=None):
         f"on attempt {attempt}: {result.error or 'no message'}"
     )
     if not final:
-        delay = backoff_seconds(attempt - item.retry_base)
+        delay = retry_delay_seconds(result, attempt - item.retry_base)
         updated = fenced(item.pk, owner, attempt).update(
             state=WorkState.PENDING,
             error=message,

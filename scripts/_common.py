@@ -13,7 +13,9 @@ Exit codes (design.md, "The script contract"):
     65  bad input or a permanent rejection (HTTP 400/404/422, safety block, missing or unreadable
         file, empty text, out-of-range value, malformed manifest, result that is not media)
     70  unexpected internal error (a bug); the orchestrator retries it a bounded number of times
-    75  temporary (network error, timeout, HTTP 408/429/5xx, provider busy, poll deadline)
+    75  temporary (network error, a connection closed mid-answer, timeout or request deadline,
+        HTTP 408/429/5xx, provider busy, poll deadline); the error line's "retry_after" is the
+        wait in seconds the service asked for, when it said one
     77  auth or credit (HTTP 401/402/403, KIE body code 401/402, ElevenLabs quota_exceeded)
     78  configuration (missing API key or voice id; FFmpeg not found, older than 5.1, or
         unable to run a filter or encoder we use: see _ffmpeg.py)
@@ -25,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import email.utils
 import hashlib
+import http.client
 import json
 import math
 import os
@@ -37,6 +41,8 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import traceback
 import urllib.error
 import urllib.parse
@@ -60,6 +66,10 @@ EX_NOPERM = 77
 EX_CONFIG = 78
 
 DEFAULT_HTTP_TIMEOUT = 60.0
+DEFAULT_HTTP_DEADLINE = 600.0
+# The longest wait a service may ask for that we pass on; past it, the request is refused for a
+# day or more, and the pipeline's own retry cap decides.
+RETRY_AFTER_MAX_SECONDS = 24 * 3600
 USER_AGENT = "videogen-scripts/1.0"
 
 # One H.264 recipe for every video we encode (local clips and assembly segments). Clips encoded
@@ -425,19 +435,28 @@ def after_payment(usage: dict, *, paid: bool, raw: Path | None = None) -> Iterat
 # --------------------------------------------------------------------------- HTTP
 
 
-def http_timeout() -> float:
-    raw = os.environ.get("VIDEOGEN_HTTP_TIMEOUT", "").strip()
+def _positive_seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
     if not raw:
-        return DEFAULT_HTTP_TIMEOUT
+        return default
     try:
         value = float(raw)
     except ValueError:
-        raise ScriptError(
-            f"VIDEOGEN_HTTP_TIMEOUT must be a number of seconds, got {raw!r}", EX_CONFIG
-        ) from None
-    if value <= 0:
-        raise ScriptError(f"VIDEOGEN_HTTP_TIMEOUT must be positive, got {raw!r}", EX_CONFIG)
+        raise ScriptError(f"{name} must be a number of seconds, got {raw!r}", EX_CONFIG) from None
+    if not (value > 0 and math.isfinite(value)):
+        raise ScriptError(f"{name} must be positive, got {raw!r}", EX_CONFIG)
     return value
+
+
+def http_timeout() -> float:
+    """Seconds to connect, and to wait for each piece of an answer (VIDEOGEN_HTTP_TIMEOUT)."""
+    return _positive_seconds("VIDEOGEN_HTTP_TIMEOUT", DEFAULT_HTTP_TIMEOUT)
+
+
+def http_deadline() -> float:
+    """Seconds one request may take in all, connecting to the answer's last byte
+    (VIDEOGEN_HTTP_DEADLINE): a server that trickles its answer never resets this one."""
+    return _positive_seconds("VIDEOGEN_HTTP_DEADLINE", DEFAULT_HTTP_DEADLINE)
 
 
 def env_url(name: str, default: str) -> str:
@@ -505,6 +524,32 @@ def _host(url: str) -> str:
     return f"{parsed.scheme}://{parsed.netloc}" if parsed.netloc else url
 
 
+class _DeadlinePassed(Exception):
+    """The request's overall deadline passed (raised by SIGALRM inside whatever was waiting)."""
+
+
+@contextlib.contextmanager
+def _overall_deadline(seconds: float) -> Iterator[None]:
+    """Raise _DeadlinePassed once ``seconds`` have passed, wherever the request is waiting
+    (name lookup, connect, TLS, headers, body). A socket timeout alone is per read, so a server
+    sending a byte every few seconds would never trip it. Only the main thread gets signals:
+    elsewhere (a library caller's thread) the per-read timeout is all there is."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signal_number, frame):
+        raise _DeadlinePassed
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def http_request(
     method: str,
     url: str,
@@ -516,12 +561,17 @@ def http_request(
     multipart: Multipart | None = None,
     sink=None,
     timeout: float | None = None,
+    deadline: float | None = None,
 ) -> Response:
     """One HTTP call. Network failures raise ScriptError(75); HTTP errors come back as Response.
 
     With ``sink`` (a binary file object) a 2xx body is streamed into it instead of memory.
-    The timeout applies to connecting and to each read, so a stalled stream also ends.
+    ``timeout`` (VIDEOGEN_HTTP_TIMEOUT) bounds connecting and each read, so a stalled stream
+    ends; ``deadline`` (VIDEOGEN_HTTP_DEADLINE) bounds the whole request, so a trickling one
+    ends too.
     """
+    if not url.startswith(("http://", "https://")):
+        raise ScriptError(f"{service}: not an http(s) URL: {url}", EX_CONFIG)
     request_headers = {"User-Agent": USER_AGENT, "Accept": "*/*"}
     request_headers.update(headers or {})
     if json_body is not None:
@@ -531,37 +581,109 @@ def http_request(
         data, request_headers["Content-Type"] = multipart.encode()
     request = urllib.request.Request(url, data=data, method=method, headers=request_headers)
     timeout = timeout if timeout is not None else http_timeout()
+    deadline = deadline if deadline is not None else http_deadline()
     where = f"{service} ({_host(url)})"
     try:
+        with _overall_deadline(deadline):
+            return _exchange(request, url, timeout, sink)
+    except _DeadlinePassed as error:
+        raise ScriptError(
+            f"{where}: no complete answer within {deadline:g} s (VIDEOGEN_HTTP_DEADLINE); the "
+            "request was abandoned",
+            EX_TEMPFAIL,
+        ) from error
+    except Exception as error:
+        raise network_error(error, where, url, timeout) from error
+
+
+def _exchange(request, url: str, timeout: float, sink) -> Response:
+    try:
+        answer = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https only)
+    except urllib.error.HTTPError as error:
+        with error:
+            body = error.read()
+        return Response(error.code, error.headers, body, url=url)
+    with answer:
+        if sink is None:
+            return Response(answer.status, answer.headers, answer.read(), url=url)
+        written = 0
+        while chunk := answer.read(256 * 1024):
+            sink.write(chunk)
+            written += len(chunk)
+        # read(n) ends quietly at a closed connection; only a whole read() checks the length
+        if answer.length:
+            raise http.client.IncompleteRead(b"", answer.length)
+        sink.flush()
+        return Response(answer.status, answer.headers, b"", written, url=url)
+
+
+def network_error(error: Exception, where: str, url: str, timeout: float) -> ScriptError:
+    """The ScriptError for what a request raised before it had a whole answer (``error`` is
+    raised again when it is no network failure at all: a bug, reported as one, exit 70).
+
+    Anything the connection does mid-answer is temporary (75): closed early (IncompleteRead,
+    RemoteDisconnected), a garbled status line or header (http.client.HTTPException), a TLS
+    record broken off (ssl.SSLError), a reset, a timeout. A TLS certificate we refuse and a URL
+    that cannot be an http(s) address are configuration (78): another try gives the same."""
+    if isinstance(error, urllib.error.URLError) and not isinstance(error.reason, str):
+        cause = error.reason
+    else:
+        cause = error
+    if isinstance(cause, TimeoutError | socket.timeout):
+        return ScriptError(f"{where}: timed out after {timeout:g} s", EX_TEMPFAIL)
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        return ScriptError(f"{where}: TLS certificate rejected: {cause}", EX_CONFIG)
+    if isinstance(cause, http.client.IncompleteRead):
+        missing = f" ({cause.expected} bytes missing)" if cause.expected else ""
+        return ScriptError(
+            f"{where}: the connection closed in the middle of the answer{missing}", EX_TEMPFAIL
+        )
+    if isinstance(cause, http.client.InvalidURL):
+        return ScriptError(f"{where}: not a usable URL: {url} ({cause})", EX_CONFIG)
+    if isinstance(cause, http.client.HTTPException | OSError | ValueError):
+        detail = str(cause) or type(cause).__name__
+        return ScriptError(f"{where}: network error: {detail}", EX_TEMPFAIL)
+    raise error
+
+
+def retry_after_seconds(response: Response) -> float | None:
+    """How long the service asked us to wait before the next request, in seconds, or None.
+
+    From the Retry-After header (seconds or an HTTP date), else from a Google error body's
+    google.rpc.RetryInfo detail ("retryDelay": "53s", a protobuf duration)."""
+    delays = []
+    header = (response.headers.get("Retry-After") or "").strip() if response.headers else ""
+    if header:
+        delays.append(_retry_after_header(header))
+    body = response.json()
+    details = (body.get("error") or {}).get("details") if isinstance(body, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(
+            "google.rpc.RetryInfo"
+        ):
+            delays.append(_protobuf_duration(detail.get("retryDelay")))
+    found = [delay for delay in delays if delay is not None]
+    return min(max(found), RETRY_AFTER_MAX_SECONDS) if found else None
+
+
+def _retry_after_header(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except ValueError:
         try:
-            answer = urllib.request.urlopen(request, timeout=timeout)  # noqa: S310 (http/https only)
-        except urllib.error.HTTPError as error:
-            with error:
-                body = error.read()
-            return Response(error.code, error.headers, body, url=url)
-        with answer:
-            if sink is None:
-                return Response(answer.status, answer.headers, answer.read(), url=url)
-            written = 0
-            while chunk := answer.read(256 * 1024):
-                sink.write(chunk)
-                written += len(chunk)
-            sink.flush()
-            return Response(answer.status, answer.headers, b"", written, url=url)
-    except TimeoutError as error:
-        raise ScriptError(f"{where}: timed out after {timeout:g} s", EX_TEMPFAIL) from error
-    except urllib.error.URLError as error:
-        reason = error.reason
-        if isinstance(reason, TimeoutError | socket.timeout):
-            raise ScriptError(f"{where}: timed out after {timeout:g} s", EX_TEMPFAIL) from error
-        if isinstance(reason, ssl.SSLCertVerificationError):
-            raise ScriptError(f"{where}: TLS certificate rejected: {reason}", EX_CONFIG) from error
-        raise ScriptError(f"{where}: network error: {reason}", EX_TEMPFAIL) from error
-    except (ConnectionError, OSError, ValueError) as error:
-        # http.client.IncompleteRead, RemoteDisconnected and friends land here too.
-        if isinstance(error, ValueError) and not url.startswith(("http://", "https://")):
-            raise ScriptError(f"{service}: not an http(s) URL: {url}", EX_CONFIG) from error
-        raise ScriptError(f"{where}: network error: {error}", EX_TEMPFAIL) from error
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
+def _protobuf_duration(value) -> float | None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d+(\.\d{1,9})?s", value.strip()):
+        return None
+    return float(value.strip()[:-1])
 
 
 def raise_for_status(
@@ -570,14 +692,21 @@ def raise_for_status(
     """Raise the classified ScriptError for a non-2xx response.
 
     ``explain`` turns the provider's error body into a message and may override the exit code
-    (e.g. ElevenLabs' 400 quota_exceeded is a credit problem, 77, not bad input).
+    (e.g. ElevenLabs' 400 quota_exceeded is a credit problem, 77, not bad input). A temporary
+    failure carries the wait the service asked for (Retry-After, Google's RetryInfo) as
+    "retry_after" seconds in the error line, so the pipeline's next attempt waits at least that.
     """
     if response.ok:
         return
     message, code = explain(response)
     code = code if code is not None else exit_code_for_status(response.status)
+    extra = {}
+    delay = retry_after_seconds(response) if code == EX_TEMPFAIL else None
+    if delay is not None:
+        extra["retry_after"] = round(delay, 3)
+        message += f" (the service asked to wait {delay:g} s)"
     raise ScriptError(
-        f"{service} answered HTTP {response.status}: {message}", code, response.status
+        f"{service} answered HTTP {response.status}: {message}", code, response.status, extra
     )
 
 

@@ -16,7 +16,9 @@ local:  offline and deterministic: a storyboard built from the words of the topi
 --channel-brief is the channel's style bible as YAML or JSON (channels_app.brief: premise, tone,
 visual_style, scene_count, clip_seconds, title_style, description_template, language,
 default_tags). Usage reported: {"model", "calls", "input_tokens", "output_tokens"}; tokens from
-Gemini's usageMetadata (thinking tokens are billed as output). Exit codes: see _common.py.
+Gemini's usageMetadata (thinking tokens are billed as output); "usage_unknown": true when an
+answer's body could not be read (its tokens are not in the counts). An answer wrapped in one
+Markdown code fence (```json ... ```) is read without it. Exit codes: see _common.py.
 """
 
 from __future__ import annotations
@@ -261,8 +263,9 @@ def write_storyboard(storyboard, output: Path, request, made_by):
 
 
 def response_schema(request):
-    """The storyboard as a Gemini response schema (an OpenAPI 3.0 subset; keys it does not know
-    are ignored, so the parser still checks everything)."""
+    """The storyboard as a Gemini response schema (an OpenAPI 3.0 subset: a key Google does not
+    know is a 400, so only its keys are used; the schema shapes the answer, and the parser still
+    checks everything)."""
 
     def text(description):
         return {"type": "STRING", "description": description}
@@ -398,9 +401,14 @@ def correction_prompt(errors):
     )
 
 
+# Models often wrap JSON in a Markdown code fence, a response schema notwithstanding.
+_FENCED = re.compile(r"\A\s*```[A-Za-z]*[ \t]*\n(?P<body>.*?)\n?[ \t]*```\s*\Z", re.DOTALL)
+
+
 def parse_answer(text):
+    fenced = _FENCED.match(text)
     try:
-        return json.loads(text)
+        return json.loads(fenced["body"] if fenced else text)
     except ValueError as error:
         raise StoryboardInvalid([f"draft: the answer is not JSON ({error})"]) from None
 
@@ -429,20 +437,22 @@ def call_gemini(request, contents, model, api_key, usage):
         raise
     answer = response.json()
     usage["calls"] += 1
-    if isinstance(answer, dict):
-        metadata = answer.get("usageMetadata") or {}
-        usage["input_tokens"] += int(metadata.get("promptTokenCount") or 0)
-        usage["output_tokens"] += int(metadata.get("candidatesTokenCount") or 0) + int(
-            metadata.get("thoughtsTokenCount") or 0
-        )
-    else:
+    if not isinstance(answer, dict):
+        # Google answered, so it may bill the call, but how many tokens is unknowable: the
+        # usage says so rather than pretending this call cost nothing.
+        usage["usage_unknown"] = True
         raise ScriptError(
             f"Gemini answered HTTP {response.status} with a body that is not JSON: "
-            f"{response.text(120)!r}",
+            f"{response.text(120)!r}; this call's token usage is unknown",
             EX_TEMPFAIL,
             response.status,
             usage=dict(usage),
         )
+    metadata = answer.get("usageMetadata") or {}
+    usage["input_tokens"] += int(metadata.get("promptTokenCount") or 0)
+    usage["output_tokens"] += int(metadata.get("candidatesTokenCount") or 0) + int(
+        metadata.get("thoughtsTokenCount") or 0
+    )
     return text_from_answer(answer, dict(usage))
 
 

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from scripts._catalogue import PIPELINE_SCRIPTS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 
@@ -294,8 +296,10 @@ else:
 # we schedule (retry backoff max). Redis redelivers any unacknowledged message older than the
 # visibility timeout, running or not, so it must exceed both together (design.md, Reliability).
 PIPELINE_STEP_HARD_LIMIT = env_positive_int("PIPELINE_STEP_HARD_LIMIT", 3600)
-# The soft limit raises inside the task, which stops the script's process group and records a
-# temporary failure; the hard limit kills the pool process (the script dies with it).
+# Celery enforces these in its prefork pool only: the Procfile's threads pool cannot stop a thread,
+# so there the runner's per-script timeout (SCRIPT_TIMEOUTS) and the unit's lease stop a runaway.
+# Under prefork the soft limit raises inside the task (the script's process group is killed, a
+# temporary failure) and the hard limit kills the pool process (the script dies with it).
 PIPELINE_STEP_SOFT_LIMIT = env_positive_int(
     "PIPELINE_STEP_SOFT_LIMIT", max(1, PIPELINE_STEP_HARD_LIMIT - 60)
 )
@@ -435,13 +439,8 @@ PIPELINE_RECONCILE_GRACE_SECONDS = env_positive_int("PIPELINE_RECONCILE_GRACE_SE
 PIPELINE_STUCK_MINUTES = env_positive_int("PIPELINE_STUCK_MINUTES", 30)
 # Seconds a single script run may take, per script; the runner kills its process group after.
 SCRIPT_TIMEOUTS = {
-    "generate_asset": env_positive_int("SCRIPT_TIMEOUT_GENERATE_ASSET", 300),
-    "create_composite": env_positive_int("SCRIPT_TIMEOUT_CREATE_COMPOSITE", 120),
-    "create_split_screen": env_positive_int("SCRIPT_TIMEOUT_CREATE_SPLIT_SCREEN", 120),
-    "generate_video": env_positive_int("SCRIPT_TIMEOUT_GENERATE_VIDEO", 1200),
-    "generate_audio": env_positive_int("SCRIPT_TIMEOUT_GENERATE_AUDIO", 300),
-    "generate_sound_effects": env_positive_int("SCRIPT_TIMEOUT_GENERATE_SOUND_EFFECTS", 300),
-    "assemble_video": env_positive_int("SCRIPT_TIMEOUT_ASSEMBLE_VIDEO", 1800),
+    name: env_positive_int(f"SCRIPT_TIMEOUT_{name.upper()}", default)
+    for name, default in PIPELINE_SCRIPTS.items()
 }
 
 # --- YouTube -----------------------------------------------------------------------------------

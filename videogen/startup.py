@@ -1,5 +1,6 @@
 """A bad or missing environment variable stops every entry point (manage.py, celery, gunicorn)
-with the one line that names it, not a traceback through Django's settings loader."""
+with the one line that names it, not a traceback through Django's settings loader; a manage.py
+command run on a database without its tables says "run migrate first" in one line."""
 
 import sys
 
@@ -24,3 +25,39 @@ def exit_on_settings_problem():
     if problem:
         print(problem, file=sys.stderr, flush=True)
         raise SystemExit(EXIT_CONFIGURATION_ERROR)
+
+
+def unmigrated_database_problem():
+    """One line saying the database lacks migrations, when it does (a command failed on a missing
+    table); None when every migration is applied or the database cannot be asked."""
+    from django.db import DatabaseError, connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    try:
+        connection.close()  # the failed statement may have left its connection unusable
+        executor = MigrationExecutor(connection)
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError:
+        return None
+    if not plan:
+        return None
+    first = plan[0][0]
+    return (
+        f"videogen: the database has {len(plan)} migration(s) not applied (the first is "
+        f"{first.app_label}.{first.name}): run `python manage.py migrate` first"
+    )
+
+
+def run_command(argv):
+    """manage.py: run the command; a database error from missing tables ends in one line."""
+    from django.core.management import execute_from_command_line
+    from django.db import DatabaseError
+
+    try:
+        execute_from_command_line(argv)
+    except DatabaseError:
+        problem = unmigrated_database_problem()
+        if problem is None:
+            raise
+        print(problem, file=sys.stderr, flush=True)
+        raise SystemExit(EXIT_CONFIGURATION_ERROR) from None

@@ -159,7 +159,6 @@ def test_mixing_is_reported_by_the_check_command_with_the_file(tmp_path):
         ({"channel_name": None}, 'channel_name: is required (e.g. channel_name: "My Channel")'),
         ({"budget_daily_usd": None}, "budget_daily_usd: is required (e.g. budget_daily_usd: 25)"),
         ({"schedule": "hourly"}, "schedule: must be one of daily, weekly, manual; got 'hourly'"),
-        ({"schedule": "daily"}, 'publish_time: is required when schedule is daily ("15:00")'),
         ({"schedule": "0 25 * * *"}, 'schedule: a cron schedule must be "MINUTE HOUR * * DAYS"'),
         ({"schedule": "0 9 1 * *"}, "schedule: a cron schedule must be"),
         ({"schedule": "0 9 * * fri-mon"}, "the range 'fri-mon' runs backwards"),
@@ -177,3 +176,48 @@ def test_bad_values_in_the_older_form_name_the_file_and_the_key_written(
     errors = errors_of(path)
     assert any(error.startswith(f"{path}: ") and expected in error for error in errors), errors
     assert len(errors) == 1, errors
+
+
+DAILY_FIXTURE = Path(__file__).parent / "fixtures" / "architecture_daily" / "pokechannel1.yaml"
+
+
+def test_the_architecture_s_daily_file_loads_at_the_default_time_and_says_so(tmp_path):
+    shutil.copy(DAILY_FIXTURE, tmp_path)
+    stdout, stderr, error = sync(tmp_path)
+    assert error is None and stderr == ""
+    channel = Channel.objects.get(pk="pokechannel1")
+    assert (channel.schedule, channel.publish_time, channel.timezone) == ("daily", time(15), "UTC")
+    assert (
+        "pokechannel1.yaml: publishes daily at 15:00 UTC: publish_time and timezone not set, so "
+        "the default (publish_time 15:00, timezone UTC)"
+    ) in stdout
+
+
+def test_the_defaults_note_names_only_what_the_file_leaves_out(tmp_path):
+    write(tmp_path, {**OLDER, "schedule": "weekly", "publish_days": ["mon"],
+                     "timezone": "Europe/Berlin"})  # fmt: skip
+    stdout, _, error = sync(tmp_path, "--check")
+    assert error is None
+    assert "poke.yaml: publishes weekly at 15:00 Europe/Berlin: publish_time not set" in stdout
+
+
+def test_a_cron_schedule_without_a_time_zone_is_said_to_be_in_utc(tmp_path):
+    write(tmp_path, {**OLDER, "schedule": "0 9 * * *"})
+    stdout, _, error = sync(tmp_path, "--check")
+    assert error is None
+    assert "poke.yaml: publishes daily at 09:00 UTC: timezone not set" in stdout
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"schedule": "manual"},
+        {"schedule": "0 9 * * *", "timezone": "UTC"},
+        {"schedule": "daily", "publish_time": "09:00", "timezone": "UTC"},
+    ],
+)
+def test_a_file_that_says_when_it_publishes_gets_no_defaults_note(tmp_path, changes):
+    write(tmp_path, {**OLDER, **changes})
+    stdout, _, error = sync(tmp_path, "--check")
+    assert error is None
+    assert "not set, so the default" not in stdout

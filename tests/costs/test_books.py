@@ -211,3 +211,18 @@ def test_the_spend_overview_stores_settled_days_and_sums_only_the_live_ones_agai
     assert [usd for _, usd in again.days][-4:] == [
         Decimal("1.00"), Decimal("2.00"), 0, Decimal("4.00"),
     ]  # fmt: skip
+
+
+def test_a_paid_call_whose_usage_is_unknown_is_booked_as_unknown_usage(paid_channel):
+    item = work_item(VideoTaskFactory(channel=paid_channel), step="draft", unit="storyboard",
+                     provider="gemini")  # fmt: skip
+    usage = {"model": "gemini-3.8-flash", "calls": 1, "input_tokens": 0, "output_tokens": 0,
+             "usage_unknown": True}  # fmt: skip
+
+    booked = video_cost_record_failed(
+        work_item=item, attempt=1, component="storyboard", provider="gemini",
+        stderr=paid_failure(usage=usage, paid=True),
+    )  # fmt: skip
+
+    assert booked.unit_name == "unknown usage"
+    assert booked.metadata["usage"]["usage_unknown"] is True

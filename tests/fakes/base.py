@@ -60,6 +60,7 @@ class Reply:
     hang: bool = False  # never answer (until the server closes): a timeout
     chunk_delay: float = 0.0  # stream the body slowly, one chunk at a time
     chunk_size: int = 1024
+    cut_after: int | None = None  # promise the whole body, send this many bytes, then hang up
 
     @classmethod
     def json_body(cls, status: int, document, **kwargs) -> Reply:
@@ -156,6 +157,11 @@ class FakeServer:
                 handler.send_header(name, value)
             handler.send_header("Content-Length", str(len(reply.body)))
             handler.end_headers()
+            if reply.cut_after is not None:
+                handler.wfile.write(reply.body[: reply.cut_after])
+                handler.wfile.flush()
+                handler.close_connection = True  # the server closes the socket: a cut body
+                return
             if not reply.chunk_delay:
                 handler.wfile.write(reply.body)
                 return

@@ -30,6 +30,13 @@ RESPONSE_MIME_TYPES = (
     "text/plain", "application/json", "application/xml", "application/yaml", "text/x.enum",
 )  # fmt: skip
 SCHEMA_TYPES = {"STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY", "OBJECT"}
+# The fields of Google's Schema object; any other name in a response schema is a 400 (REST
+# checks field names: 'Unknown name "additionalProperties" ...: Cannot find field.').
+SCHEMA_KEYS = {
+    "type", "format", "title", "description", "nullable", "enum", "maxItems", "minItems",
+    "properties", "required", "minProperties", "maxProperties", "minLength", "maxLength",
+    "pattern", "example", "anyOf", "propertyOrdering", "default", "items", "minimum", "maximum",
+}  # fmt: skip
 ROLES = ("user", "model")
 
 
@@ -138,6 +145,12 @@ class FakeGemini(FakeServer):
     def check_schema(cls, schema, where):
         if not isinstance(schema, dict):
             raise BadRequest(f"* GenerateContentRequest.{where}: must be a Schema object")
+        for name in schema:
+            if name not in SCHEMA_KEYS:
+                raise BadRequest(
+                    f"Invalid JSON payload received. Unknown name {json.dumps(name)} at "
+                    f"'{where}': Cannot find field."
+                )
         kind = str(schema.get("type", "")).upper()
         if kind not in SCHEMA_TYPES:
             raise BadRequest(

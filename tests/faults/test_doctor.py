@@ -265,7 +265,7 @@ def test_a_lease_expired_moments_ago_is_being_reclaimed_and_passes():
     assert detail == "1 expired within the last 120 s (being reclaimed)"
 
 
-def test_a_scripts_dir_without_all_seven_scripts_fails(settings, tmp_path):
+def test_a_scripts_dir_without_every_pipeline_script_fails(settings, tmp_path):
     for script in doctor.PIPELINE_SCRIPTS[:-1]:
         (tmp_path / f"{script}.py").write_text("")
     settings.SCRIPTS_DIR = tmp_path
@@ -274,6 +274,31 @@ def test_a_scripts_dir_without_all_seven_scripts_fails(settings, tmp_path):
 
     assert (name, ok) == ("scripts", False)
     assert detail == f"{tmp_path} lacks assemble_video.py"
+
+
+def test_doctor_checks_the_writer_too(settings, tmp_path):
+    for script in doctor.PIPELINE_SCRIPTS:
+        (tmp_path / f"{script}.py").write_text("")
+    settings.SCRIPTS_DIR = tmp_path
+
+    assert "generate_storyboard" in doctor.PIPELINE_SCRIPTS
+    assert doctor.check_scripts() == ("scripts", True, f"all 8 in {tmp_path}")
+
+
+def test_an_operator_folder_passes_with_our_stand_ins_for_the_scripts_it_never_had(
+    settings, tmp_path
+):
+    for script in set(doctor.PIPELINE_SCRIPTS) - {"generate_storyboard", "create_split_screen"}:
+        (tmp_path / f"{script}.py").write_text("")
+    settings.SCRIPTS_DIR = tmp_path
+
+    _, ok, detail = doctor.check_scripts()
+
+    assert ok
+    assert detail == (
+        f"all 8 in {tmp_path} (generate_storyboard, create_split_screen from videogen's own "
+        "scripts/)"
+    )
 
 
 def test_an_exception_in_a_check_is_a_failed_check_not_a_crash():

@@ -360,6 +360,13 @@ def test_the_fake_refuses_a_request_google_would_refuse(gemini):
         })  # fmt: skip
     with pytest.raises(Exception, match="valid role"):
         FakeGemini.check_request({"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]})
+    with pytest.raises(Exception, match='Unknown name "additionalProperties"'):
+        FakeGemini.check_request({
+            "contents": [{"role": "user", "parts": [{"text": "x"}]}],
+            "generationConfig": {"responseMimeType": "application/json", "responseSchema": {
+                "type": "OBJECT", "properties": {"a": {"type": "STRING"}},
+                "additionalProperties": False}},
+        })  # fmt: skip
 
 
 # --- Local ------------------------------------------------------------------------------------
@@ -457,3 +464,46 @@ def test_a_bad_brief_is_refused_with_its_field_named(run_script, tmp_path):
         f"--channel-brief {brief}: clip_seconds: must be 5 or 10 (the clip lengths Kling makes), "
         "got 7",
     ]
+
+
+# --- Gemini: answers as models really write them -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda text: f"```json\n{text}\n```",
+        lambda text: f"```\n{text}\n```\n",
+        lambda text: f"  ```JSON\n{text}```",
+    ],
+)
+def test_an_answer_in_a_json_code_fence_is_read_in_one_call(
+    gemini, gemini_env, write_storyboard, wrap
+):
+    gemini.answer_text(wrap(json.dumps(ANSWER, indent=2)))
+    run, output = write_storyboard(env=gemini_env)
+    assert run.returncode == 0, run
+    assert len(gemini.requests) == 1
+    assert run.result["usage"]["calls"] == 1
+    assert yaml.safe_load(output.read_text())["title"] == ANSWER["title"]
+
+
+def test_text_around_a_fence_is_still_not_json(gemini, gemini_env, write_storyboard):
+    text = f"Here it is:\n```json\n{json.dumps(ANSWER)}\n```"
+    gemini.answer_text(text, text)
+    run, _ = write_storyboard(env=gemini_env)
+    assert run.returncode == 65, run
+    assert "the answer is not JSON" in run.error
+
+
+def test_an_unreadable_200_answer_is_booked_as_unknown_usage_not_as_zero_tokens(
+    gemini, gemini_env, write_storyboard
+):
+    from tests.fakes.base import Reply
+
+    gemini.answer_text(Reply.text(200, "<html>upstream proxy error</html>"))
+    run, _ = write_storyboard(env=gemini_env)
+    assert run.returncode == 75, run
+    assert run.result["paid"] is True
+    assert run.result["usage"]["usage_unknown"] is True
+    assert "token usage is unknown" in run.error

@@ -30,6 +30,8 @@ class Command(BaseCommand):
             self.stderr.write(str(error))
         for config in result.older_form:
             self.write_current_form_hint(config, check)
+        for config in result.defaulted:
+            self.stdout.write(f"{config.file}: {config.defaults_note}")
         self.stdout.write(result.summary())
         if result.errors:
             raise CommandError(
