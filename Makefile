@@ -1,4 +1,5 @@
-# Everything runs from a virtual environment built from requirements.lock (Python 3.11).
+# Everything runs from a virtual environment built from requirements-dev.lock (Python 3.11): the
+# runtime lock (requirements.lock, all the image installs) plus the development and test tools.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
@@ -11,9 +12,9 @@ TEST_REDIS_URL ?= redis://127.0.0.1:6379/$(shell expr $(TEST_RUN) % 15 + 1)
 
 .PHONY: venv demo test lint check bench lock clean run
 
-$(BIN)/.installed: requirements.lock
+$(BIN)/.installed: requirements.lock requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.lock
 	touch $@
 
 venv: $(BIN)/.installed
@@ -50,12 +51,14 @@ bench: venv
 	$(BIN)/python bench/local_provider.py
 	$(BIN)/python bench/pipeline.py
 
-# Regenerate the pinned lock from requirements.in (needs network access to PyPI).
+# Regenerate the pinned locks from requirements.in and requirements-dev.in (needs network access
+# to PyPI): the runtime lock first, since the development lock is constrained to it.
+LOCK_FLAGS := --quiet --strip-extras --no-emit-index-url --no-emit-find-links
 lock:
 	$(PYTHON) -m venv /tmp/videogen-lock-venv
 	/tmp/videogen-lock-venv/bin/pip install --quiet pip-tools
-	/tmp/videogen-lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
-		--no-emit-find-links -o requirements.lock requirements.in
+	/tmp/videogen-lock-venv/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock requirements.in
+	/tmp/videogen-lock-venv/bin/pip-compile $(LOCK_FLAGS) -o requirements-dev.lock requirements-dev.in
 
 clean:
 	rm -rf $(VENV) var
