@@ -132,6 +132,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /health for platform probes, whatever their Host header (the rest checks ALLOWED_HOSTS).
+    "videogen.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS, JS and icons) from the web process itself, collected by the
     # Procfile's release step; runserver and gunicorn serve none with DEBUG off.
