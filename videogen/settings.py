@@ -371,7 +371,7 @@ ALERT_DEDUP_SECONDS = env_positive_int("ALERT_DEDUP_SECONDS", 900)
 PIPELINE_WORKER_SILENCE_MINUTES = env_positive_int("PIPELINE_WORKER_SILENCE_MINUTES", 5)
 WORKER_HEARTBEAT_SECONDS = env_positive_int("WORKER_HEARTBEAT_SECONDS", 30)
 WATCHDOG_INTERVAL_SECONDS = env_positive_int("WATCHDOG_INTERVAL_SECONDS", 30)
-# /health and doctor call beat silent when its last tick is older than this.
+# /status and doctor call beat silent when its last tick is older than this.
 BEAT_SILENCE_SECONDS = env_positive_int("BEAT_SILENCE_SECONDS", 300)
 WORKSPACE_FREE_WARNING_GB = env_float("WORKSPACE_FREE_WARNING_GB", 10.0)
 # Under this, new steps do not start (CRITICAL): a step that starts must be able to finish.
