@@ -46,7 +46,9 @@ cleanup() {
   if [ -n "$own_daemon_pid" ]; then
     kill "$own_daemon_pid" 2>/dev/null
     for _ in $(seq 30); do kill -0 "$own_daemon_pid" 2>/dev/null || break; sleep 1; done
-    umount "$own_daemon_root"/docker/overlay2/*/merged 2>/dev/null
+    # What the daemon mounted and left (its network namespace, say), innermost first.
+    awk -v roots="^($own_daemon_root|/run/videogen-image-check)/" '$2 ~ roots {print $2}' /proc/mounts \
+      | sort -r | xargs -r -n 1 umount -l
     rm -rf "$own_daemon_root" /run/videogen-image-check /run/videogen-image-check.*
   fi
   [ "$code" = 0 ] && say "passed in $(elapsed); removed its containers, images and database"
@@ -56,13 +58,15 @@ trap cleanup EXIT
 
 # --- Docker -----------------------------------------------------------------------------------
 missing=()
-command -v docker >/dev/null || missing+=(docker.io)
-command -v dockerd >/dev/null || missing+=(docker.io)
+{ command -v docker && command -v dockerd; } >/dev/null || missing+=(docker.io)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]} (apt)"
-  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+  apt_log="$(mktemp)"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"; } \
+    >"$apt_log" 2>&1 || { tail -20 "$apt_log"; rm -f "$apt_log"; fail "apt-get install ${missing[*]}"; }
+  rm -f "$apt_log"
 fi
 if ! docker info >/dev/null 2>&1; then
   say "starting a Docker daemon for this check ($own_daemon_root)"
