@@ -12,17 +12,19 @@
 #   uid 1000, Docker's HEALTHCHECK healthy with no worker running); a worker (its FFmpeg check
 #   passes, a unit of the sample storyboard runs and writes to the workspace); beat (/status 200
 #   once worker and beat report); a non-root start on an unwritable folder refused in one line.
-# Needs root (Docker, apt), PostgreSQL (superuser postgres, trust) on 127.0.0.1:5432 and Redis
-# on 127.0.0.1:6379.
+# Needs root (Docker, apt), PostgreSQL (superuser postgres, trust) on 127.0.0.1:5432, where it
+# makes a database of its own, and Redis's server: it starts an instance of its own on a free
+# port (no file written), so no message of this run waits in a shared Redis for another worker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 IMAGE_MAX_MB="${IMAGE_MAX_MB:-700}"
 PG_ADMIN_URL="${IMAGE_CHECK_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
-REDIS_URL="${IMAGE_CHECK_REDIS_URL:-redis://127.0.0.1:6379/0}"
 run_id="$(date +%s)-$$"
 tag="videogen-image-check:$run_id"
 base_tag=""
+pulled_base=""
+redis_pid=""
 database="videogen_image_check_${run_id//-/_}"
 data_dir=""
 label="videogen-image-check=$run_id"  # on every container this run starts, for the cleanup
@@ -34,6 +36,13 @@ say() { echo "image-check: $*"; }
 fail() { say "FAIL: $*"; exit 1; }
 pass() { say "ok    $*"; }
 elapsed() { echo "$(( $(date +%s) - started )) s"; }
+wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: COMMAND again each second until it passes
+  local seconds=$1 what=$2
+  shift 2
+  for _ in $(seq "$seconds"); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
+  say "$what: not within $seconds s"
+  return 1
+}
 
 cleanup() {
   local code=$?
@@ -41,6 +50,8 @@ cleanup() {
   docker ps -aq --filter "label=$label" | xargs -r docker rm -f >/dev/null 2>&1
   docker image rm "$tag" >/dev/null 2>&1
   [ -n "$base_tag" ] && docker image rm "$base_tag" >/dev/null 2>&1
+  [ -n "$pulled_base" ] && docker image rm "$pulled_base" >/dev/null 2>&1
+  [ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null
   psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null 2>&1
   [ -n "$data_dir" ] && rm -rf "$data_dir"
   if [ -n "$own_daemon_pid" ]; then
@@ -51,7 +62,7 @@ cleanup() {
       | sort -r | xargs -r -n 1 umount -l
     rm -rf "$own_daemon_root" /run/videogen-image-check /run/videogen-image-check.*
   fi
-  [ "$code" = 0 ] && say "passed in $(elapsed); removed its containers, images and database"
+  [ "$code" = 0 ] && say "passed in $(elapsed); removed its containers, images, database and Redis instance"
   exit "$code"
 }
 trap cleanup EXIT
@@ -81,8 +92,10 @@ if ! docker info >/dev/null 2>&1; then
 fi
 
 # --- Build ------------------------------------------------------------------------------------
+had_base=$(docker image inspect python:3.11-slim >/dev/null 2>&1 && echo yes || true)
 if timeout 120 docker pull -q python:3.11-slim >/dev/null 2>&1; then
   base=python:3.11-slim
+  [ -n "$had_base" ] || pulled_base=python:3.11-slim
   say "base: python:3.11-slim (the official image)"
 else
   base_tag="videogen-stand-in:$run_id"
@@ -101,13 +114,20 @@ pass "image size $size_mb MB (under $IMAGE_MAX_MB MB)"
 
 # --- The processes ----------------------------------------------------------------------------
 procfile() { sed -n "s/^$1: //p" Procfile; }
+free_port() { python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"; }
 psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $database" >/dev/null
-port=$(python3 -c "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])")
+redis_port=$(free_port)
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir /tmp \
+  --logfile "" >/dev/null &
+redis_pid=$!
+redis_up() { redis-cli -p "$redis_port" ping; }
+wait_for 20 "Redis on port $redis_port" redis_up || fail "redis-server did not start"
+port=$(free_port)
 data_dir="$(mktemp -d)"
 chmod 755 "$data_dir"  # root-owned, as Railway and a fresh Docker volume mount it
 env_args=(
   -e "DATABASE_URL=${PG_ADMIN_URL%/*}/$database"
-  -e "REDIS_URL=$REDIS_URL"
+  -e "REDIS_URL=redis://127.0.0.1:$redis_port/0"
   -e "DJANGO_SECRET_KEY=image-check-$run_id-not-secret"
   -e "FIELD_ENCRYPTION_KEY=image-check-$run_id"
   -e "DJANGO_ALLOWED_HOSTS=videogen.example"
@@ -120,13 +140,6 @@ start() {  # start NAME [command...]: a container of the image on the host netwo
   docker run -d --name "$name" --label "$label" --network host -v "$data_dir:/data" \
     "${env_args[@]}" "$tag" "$@" >/dev/null
   echo "$name"
-}
-wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...: COMMAND again each second until it passes
-  local seconds=$1 what=$2
-  shift 2
-  for _ in $(seq "$seconds"); do "$@" >/dev/null 2>&1 && return 0; sleep 1; done
-  say "$what: not within $seconds s"
-  return 1
 }
 http_status() {  # http_status HOST PATH
   curl -s -o /dev/null -w '%{http_code}' -H "Host: $1" "http://127.0.0.1:$port$2"
