@@ -6,6 +6,8 @@ down, say) does not hide the others.
 """
 
 import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -14,7 +16,7 @@ from django.utils import timezone
 
 from pipeline.runner import BUNDLED_STAND_INS, script_path
 from scripts._catalogue import PIPELINE_SCRIPTS as SCRIPT_CATALOGUE
-from scripts._ffmpeg import FFmpegUnusable, usable_ffmpeg
+from scripts._ffmpeg import FFmpegUnusable, cache_directory, usable_ffmpeg
 
 PIPELINE_SCRIPTS = tuple(SCRIPT_CATALOGUE)
 BROKER_TIMEOUT_SECONDS = 3
@@ -180,6 +182,42 @@ def check_ffmpeg():
     )
 
 
+def _unwritable(folder):
+    """Why a file cannot be created in folder (made if missing), or None when one can."""
+    try:
+        Path(folder).mkdir(mode=0o700, parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-"):
+            pass
+    except OSError as error:
+        return f"{folder}: {error.strerror or error}"
+    return None
+
+
+def check_writable():
+    """The folders the processes write: the workspace (every video's files), the data folder and
+    FFmpeg's check cache. A volume mounted owned by another user (root, say) fails here, not at
+    the first video."""
+    folders = {
+        "WORKSPACE_ROOT": settings.WORKSPACE_ROOT,
+        "VIDEOGEN_DATA_DIR": settings.DATA_DIR,
+        "VIDEOGEN_FFMPEG_CHECK_CACHE": cache_directory(),
+    }
+    problems = [
+        f"{problem} ({variable})"
+        for variable, folder in folders.items()
+        if (problem := _unwritable(folder))
+    ]
+    if problems:
+        return (
+            "writable folders",
+            False,
+            f"cannot write as uid {os.getuid()}: {'; '.join(problems)}. Give the folder to this "
+            "user (chown; the image's entrypoint does so when the container starts as root) or "
+            "point the variable elsewhere",
+        )
+    return "writable folders", True, ", ".join(str(folder) for folder in folders.values())
+
+
 def check_expired_leases(*, now=None, grace_seconds=LEASE_RECLAIM_GRACE_SECONDS):
     """Work items still running on a lease that expired: their worker died and the reconciler
     (beat) has not reclaimed them. A lease expired for less than the grace is normal."""
@@ -259,6 +297,7 @@ CHECKS = (
     check_encryption_key,
     check_audit_triggers,
     check_ffmpeg,
+    check_writable,
     check_expired_leases,
     check_scripts,
     check_workers,

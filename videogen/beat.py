@@ -1,6 +1,6 @@
 """The beat scheduler: django-celery-beat's database scheduler (schedules editable in the admin),
 minus the Notion polling while no channel has a Notion board, recording beat's heartbeat from its
-own loop: /health and doctor call beat alive only while the loop that sends the schedules turns
+own loop: /status and doctor call beat alive only while the loop that sends the schedules turns
 (the watchdog thread beside it could go on ticking with the loop stuck)."""
 
 import logging

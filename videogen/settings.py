@@ -134,6 +134,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /health for platform probes, whatever their Host header (the rest checks ALLOWED_HOSTS).
+    "videogen.middleware.HealthProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS, JS and icons) from the web process itself, collected by the
     # Procfile's release step; runserver and gunicorn serve none with DEBUG off.
@@ -379,7 +381,7 @@ WORKER_LOST_SECONDS = env_positive_int("WORKER_LOST_SECONDS", 45)
 WORKER_RESTART_ALERT_COUNT = env_positive_int("WORKER_RESTART_ALERT_COUNT", 3)
 WORKER_RESTART_ALERT_MINUTES = env_positive_int("WORKER_RESTART_ALERT_MINUTES", 10)
 WATCHDOG_INTERVAL_SECONDS = env_positive_int("WATCHDOG_INTERVAL_SECONDS", 30)
-# /health and doctor call beat silent when its last tick is older than this.
+# /status and doctor call beat silent when its last tick is older than this.
 BEAT_SILENCE_SECONDS = env_positive_int("BEAT_SILENCE_SECONDS", 300)
 WORKSPACE_FREE_WARNING_GB = env_float("WORKSPACE_FREE_WARNING_GB", 10.0)
 # Under this, new steps do not start (CRITICAL): a step that starts must be able to finish.

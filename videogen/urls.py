@@ -17,7 +17,8 @@ control_room = [
 ]
 
 urlpatterns = [
-    path("health", views.health, name="health"),
+    # /health (the web's liveness) is answered by videogen.middleware.HealthProbeMiddleware.
+    path("status", views.status, name="status"),
     path("admin/", include(control_room)),
     path("admin/", admin.site.urls),
 ]

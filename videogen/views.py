@@ -1,17 +1,38 @@
+import copy
+
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import JsonResponse
 from kombu import Connection
 
 from pipeline.watchdog import beat_alive, database_unreachable, workers_seen
 
+# Each probe of /health and /status answers within a few of these, whatever is down: Railway and
+# Docker give up on a slower answer and call a live web dead.
 BROKER_TIMEOUT_SECONDS = 2
+DATABASE_TIMEOUT_SECONDS = 2
+
+# The web's liveness: what the web process itself needs to serve a page. Workers and beat are
+# separate processes; their silence is the system's trouble (/status), not a reason to restart
+# the web.
+LIVENESS_CHECKS = ("database", "broker")
 
 
 def _check_database():
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-        cursor.fetchone()
+    """Open a fresh connection (not one from the pool, whose wait for a connection lasts its own
+    30 s while the server is down) with a short connect timeout, and run one query."""
+    database = connections[DEFAULT_DB_ALIAS]
+    settings_dict = copy.deepcopy(database.settings_dict)
+    if database.vendor == "postgresql":
+        settings_dict["OPTIONS"].pop("pool", None)
+        settings_dict["OPTIONS"]["connect_timeout"] = DATABASE_TIMEOUT_SECONDS
+    probe = database.__class__(settings_dict, alias=DEFAULT_DB_ALIAS)
+    try:
+        with probe.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    finally:
+        probe.close()
 
 
 def _check_broker():
@@ -47,10 +68,10 @@ def _check_beat():
         raise RuntimeError(f"beat silent for over {settings.BEAT_SILENCE_SECONDS} s ({when})")
 
 
-def health(request):
-    """Liveness for load balancers and supervisors: 200 when the database and broker answer, a
-    worker was seen within the silence window and beat ticked recently; 503 naming the ones that
-    did not. The database unreachable also goes straight to Discord (it cannot be stored)."""
+def _checks():
+    """Every check's answer: "ok", "error: <what>", or "unknown: <why>" when the database it
+    reads from is unreachable. The database unreachable also goes straight to Discord (it cannot
+    be stored)."""
     checks = {}
     for name, check in (
         ("database", _check_database),
@@ -68,8 +89,26 @@ def health(request):
             checks[name] = f"error: {type(error).__name__}: {error}"[:300]
             if name == "database":
                 database_unreachable(where="web", error=error)
-    failed = [name for name, value in checks.items() if value.startswith("error")]
+    return checks
+
+
+def _answer(checks, *, failing):
+    failed = [name for name in failing if checks[name].startswith("error")]
     body = {"status": "error" if failed else "ok", "checks": checks}
     if failed:
         body["failed"] = failed
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def health(request):
+    """The web's liveness, for Railway's probe and the image's HEALTHCHECK: 200 while the web
+    reaches the database and the broker, 503 naming the one it does not. Workers and beat are
+    reported but never fail it. Answered by HealthProbeMiddleware, whatever the Host header."""
+    return _answer(_checks(), failing=LIVENESS_CHECKS)
+
+
+def status(request):
+    """The system's status, for uptime monitors: 503 naming what fails, including no worker seen
+    within the silence window and beat silent."""
+    checks = _checks()
+    return _answer(checks, failing=tuple(checks))

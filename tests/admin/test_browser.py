@@ -153,16 +153,18 @@ def _server_environment(tmp_path, port, workspace):
 
 
 def _release(environment, tmp_path):
-    """The Procfile's release step (migrate, collectstatic), as a platform runs it before web."""
-    result = subprocess.run(  # noqa: S603
-        ["/bin/sh", "-c", _processes()["release"]],
-        cwd=settings.BASE_DIR,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    """The static files collected, as the image's build and `make run` do, then the Procfile's
+    release step (migrate), as a platform runs it before web."""
+    for command in ("python manage.py collectstatic --noinput", _processes()["release"]):
+        result = subprocess.run(  # noqa: S603
+            ["/bin/sh", "-c", command],
+            cwd=settings.BASE_DIR,
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "staticfiles" / "admin" / "css" / "base.css").exists()
 
 

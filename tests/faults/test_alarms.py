@@ -5,11 +5,12 @@ against the daily one (WARNING, the video waits)."""
 
 import datetime as dt
 import secrets
+import socket
 from decimal import Decimal
 
 import pytest
 import redis
-from django.db import OperationalError
+from django.db import connection
 from django.utils import timezone
 
 from costs.models import VideoCost
@@ -20,7 +21,6 @@ from pipeline.status import Status
 from pipeline.watchdog import heartbeat_record
 from tests.factories import ChannelFactory, VideoTaskFactory
 from tests.faults.test_watchdog import DiscordStandIn
-from videogen import views
 
 pytestmark = pytest.mark.django_db
 
@@ -57,15 +57,14 @@ def test_it_does_not_warn_about_a_short_notion_wait(settings):
     assert not Alert.objects.exists()
 
 
-class BrokenConnection:
-    def cursor(self):
-        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
-
-
 def test_web_sends_a_critical_alarm_straight_to_discord_when_the_database_is_unreachable(
     client, monkeypatch, discord
 ):
-    monkeypatch.setattr(views, "connection", BrokenConnection())
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
+    monkeypatch.setitem(connection.settings_dict, "PORT", str(closed_port))
     monkeypatch.setattr("pipeline.alerts._direct_sent", {})
 
     first = client.get("/health")

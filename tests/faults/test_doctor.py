@@ -48,6 +48,7 @@ def test_every_check_passes_on_the_test_setup(machinery_alive):
         "encryption key",
         "audit triggers",
         "ffmpeg",
+        "writable folders",
         "expired leases",
         "scripts",
         "workers",
@@ -61,7 +62,7 @@ def test_the_command_prints_one_line_per_check_and_exits_0_when_all_pass(machine
     call_command("doctor", stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert len(lines) == 9
+    assert len(lines) == 10
     assert all(line.startswith("ok    ") for line in lines), lines
     assert "ok    audit triggers: audit_no_update_delete, audit_no_truncate" in lines[3]
 
@@ -242,6 +243,31 @@ def _running_item(task, unit, expired_seconds_ago):
         lease_owner="host:1:2:dead",
         lease_expires_at=timezone.now() - dt.timedelta(seconds=expired_seconds_ago),
     )
+
+
+def test_writable_folders_fail_naming_the_folder_and_its_variable(settings, tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    settings.WORKSPACE_ROOT = blocker / "workspace"
+
+    name, ok, detail = doctor.check_writable()
+
+    assert (name, ok) == ("writable folders", False)
+    assert f"{blocker / 'workspace'}: Not a directory (WORKSPACE_ROOT)" in detail
+    assert "chown" in detail
+
+
+def test_writable_folders_fail_when_the_ffmpeg_check_cache_cannot_be_written(
+    monkeypatch, tmp_path
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("VIDEOGEN_FFMPEG_CHECK_CACHE", str(blocker / "cache"))
+
+    name, ok, detail = doctor.check_writable()
+
+    assert not ok
+    assert "(VIDEOGEN_FFMPEG_CHECK_CACHE)" in detail
 
 
 def test_a_lease_expired_and_not_reclaimed_fails():

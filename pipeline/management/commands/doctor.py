@@ -8,7 +8,8 @@ from pipeline.doctor import doctor_format, doctor_run
 class Command(BaseCommand):
     help = (
         "Check what the pipeline relies on: broker reachable, visibility timeout vs the longest "
-        "step, encryption key, audit triggers, FFmpeg, expired leases, scripts. "
+        "step, encryption key, audit triggers, FFmpeg, writable folders, expired leases, "
+        "scripts, workers, beat. "
         "Exits 1 when a check fails."
     )
 
