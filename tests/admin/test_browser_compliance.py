@@ -15,8 +15,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_an_auditor_makes_the_report_of_a_channel_in_the_browser(
     live_server,
     browser,
-    channel_history,
-    width,  # noqa: F811
+    channel_history,  # noqa: F811
+    width,
 ):
     auditor = _user("audrey", is_superuser=True)
     page = browser.new_page(viewport={"width": width, "height": 900})
