@@ -3,7 +3,7 @@
 Nothing here may run on a worker only: when every worker is dead, a check that runs on the workers
 says nothing. So the watchdog runs inside the beat process (a thread started by videogen/celery.py
 on `beat_init`), and the workers only record that they are alive (one Heartbeat row per worker
-host name, refreshed by a thread started on `worker_ready`). /health and `manage.py doctor` read
+host name, refreshed by a thread started on `worker_ready`). /status and `manage.py doctor` read
 the same heartbeats.
 
 Alarms (README.md, "Alarms", lists them with their settings):
