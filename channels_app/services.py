@@ -1,6 +1,7 @@
 """Writes of the channels app: channels from their YAML files, and encrypted credentials."""
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.db import transaction
 
@@ -18,6 +19,9 @@ class SyncResult:
     errors: list = field(default_factory=list)  # channels_app.config.ConfigError
     older_form: list = field(default_factory=list)  # ChannelConfig of files in the older form
     defaulted: list = field(default_factory=list)  # ChannelConfig whose schedule took defaults
+    # {channel id: {setting: [in the database, in the file]}} for the channels created or updated
+    changes: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)  # {channel id: its file}
     check: bool = False
 
     @property
@@ -36,11 +40,35 @@ def _desired_fields(config):
     return {**config.fields, "config_file": config.file, "config_sha256": config.sha256}
 
 
-def _differs(channel, fields):
-    return any(getattr(channel, name) != value for name, value in fields.items())
+# Bookkeeping, not settings: left out of the diff an audit row and doctor show.
+NOT_SETTINGS = {"config_sha256"}
 
 
-def channel_sync_from_directory(*, config_dir, check=False):
+def _shown(name, value):
+    """A setting's value as the database holds it, JSON-safe, for the audit row and doctor
+    (a file's 25 is the database's 25.00)."""
+    if value is None:
+        return None
+    model_field = Channel._meta.get_field(name)
+    value = model_field.to_python(value)
+    if isinstance(value, Decimal):
+        value = value.quantize(Decimal(1).scaleb(-model_field.decimal_places))
+    if isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)
+
+
+def settings_diff(channel, fields):
+    """{setting: [current, wanted]} for the settings that differ; a new channel's current values
+    are None. Channel fields hold no secret (those are ChannelSecret rows), so all may be shown."""
+    return {
+        name: [_shown(name, getattr(channel, name) if channel else None), _shown(name, value)]
+        for name, value in fields.items()
+        if name not in NOT_SETTINGS and (channel is None or getattr(channel, name) != value)
+    }
+
+
+def channel_sync_from_directory(*, config_dir, check=False, actor="sync_channels"):
     """Make the channels in the database match the YAML files in config_dir.
 
     A valid file creates or updates its channel; an invalid file changes nothing for its channel
@@ -58,27 +86,42 @@ def channel_sync_from_directory(*, config_dir, check=False):
         channels = Channel.objects.all() if check else Channel.objects.select_for_update()
         existing = channels.in_bulk()
         for config in loaded.configs:
-            _sync_one(existing.get(config.fields["id"]), _desired_fields(config), result, check)
-        _deactivate_missing(existing, loaded.claimed_ids, result, check)
+            result.files[config.fields["id"]] = config.file
+            channel = existing.get(config.fields["id"])
+            _sync_one(channel, _desired_fields(config), result, check, actor)
+        _deactivate_missing(existing, loaded.claimed_ids, result, check, actor)
     return result
 
 
-def _sync_one(channel, fields, result, check):
-    if channel is None:
-        result.created.append(fields["id"])
-        if not check:
-            Channel.objects.create(**fields)
-    elif _differs(channel, fields):
-        result.updated.append(channel.pk)
-        if not check:
-            for name, value in fields.items():
-                setattr(channel, name, value)
-            channel.save()
-    else:
+def _sync_one(channel, fields, result, check, actor):
+    """Create or update one channel from its file; every change written is audited with its
+    diff (from files or the admin: the admin's budget override audits itself)."""
+    diff = settings_diff(channel, fields)
+    if channel is not None and not diff and channel.config_sha256 == fields["config_sha256"]:
         result.unchanged.append(channel.pk)
+        return
+    (result.created if channel is None else result.updated).append(fields["id"])
+    result.changes[fields["id"]] = diff
+    if check:
+        return
+    if channel is None:
+        Channel.objects.create(**fields)
+    else:
+        for name, value in fields.items():
+            setattr(channel, name, value)
+        channel.save()
+    audit_log_record(
+        actor=actor,
+        action="channel_created" if channel is None else "channel_settings_changed",
+        channel=fields["id"],
+        notes=f"from {fields['config_file']}",
+        metadata={"diff": diff, "file": fields["config_file"]},
+        object_type="channel",
+        object_id=fields["id"],
+    )
 
 
-def _deactivate_missing(existing, claimed_ids, result, check):
+def _deactivate_missing(existing, claimed_ids, result, check, actor):
     missing = [
         channel_id
         for channel_id, channel in existing.items()
@@ -87,6 +130,31 @@ def _deactivate_missing(existing, claimed_ids, result, check):
     result.deactivated.extend(sorted(missing))
     if missing and not check:
         Channel.objects.filter(pk__in=missing).update(is_active=False)
+        for channel_id in missing:
+            audit_log_record(
+                actor=actor,
+                action="channel_deactivated",
+                channel=channel_id,
+                notes="its file is gone from the channel folder",
+                metadata={"diff": {"is_active": [True, False]}},
+                object_type="channel",
+                object_id=channel_id,
+            )
+
+
+def channel_files_drift(*, config_dir):
+    """What differs between the channel files and the database, without writing: one line per
+    file (or channel) that differs, naming the settings; plus the files' errors."""
+    result = channel_sync_from_directory(config_dir=config_dir, check=True)
+    lines = [
+        f"{result.files[channel_id]}: "
+        + ("no channel in the database yet" if channel_id in result.created else
+           "differs from the database in " + ", ".join(sorted(result.changes[channel_id])
+                                                       or ["its file only (comments, layout)"]))
+        for channel_id in [*result.created, *result.updated]
+    ] + [f"channel {channel_id}: active in the database, its file is gone"
+         for channel_id in result.deactivated]  # fmt: skip
+    return lines, [str(error) for error in result.errors]
 
 
 class ChannelSecretInvalid(ValueError):

@@ -101,11 +101,16 @@ def check_encryption_key():
     return "encryption key", True, "the canary decrypts with the configured keys"
 
 
-def _postgresql_audit_triggers():
+# The tables the database keeps append-only: the audit log and the review decisions.
+APPEND_ONLY_TABLES = ("reviews_auditlog", "reviews_review")
+
+
+def _postgresql_audit_triggers(table):
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT tgname, tgtype, tgenabled FROM pg_trigger
-               WHERE tgrelid = 'reviews_auditlog'::regclass AND NOT tgisinternal"""
+               WHERE tgrelid = %s::regclass AND NOT tgisinternal""",
+            [table],
         )
         rows = cursor.fetchall()
     problems = []
@@ -123,22 +128,21 @@ def _postgresql_audit_triggers():
     ):
         found = find(bits, row_level)
         if found is None:
-            problems.append(f"no {what} on reviews_auditlog")
+            problems.append(f"no {what} on {table}")
         elif found[1] == "D":
             problems.append(
-                f"{what} {found[0]} is disabled "
-                f"(ALTER TABLE reviews_auditlog ENABLE TRIGGER {found[0]})"
+                f"{what} {found[0]} is disabled (ALTER TABLE {table} ENABLE TRIGGER {found[0]})"
             )
         else:
             names.append(found[0])
     return problems, names
 
 
-def _sqlite_audit_triggers():
+def _sqlite_audit_triggers(table):
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT name, sql FROM sqlite_master "
-            "WHERE type = 'trigger' AND tbl_name = 'reviews_auditlog'"
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s",
+            [table],
         )
         rows = cursor.fetchall()
     problems, names = [], []
@@ -147,20 +151,21 @@ def _sqlite_audit_triggers():
         if found:
             names.append(found[0])
         else:
-            problems.append(f"no trigger refusing {operation} on reviews_auditlog")
+            problems.append(f"no trigger refusing {operation} on {table}")
     return problems, names
 
 
 def check_audit_triggers():
     name = "audit triggers"
-    if connection.vendor == "postgresql":
-        problems, names = _postgresql_audit_triggers()
-        extra = ""
-    elif connection.vendor == "sqlite":
-        problems, names = _sqlite_audit_triggers()
-        extra = " (SQLite has no TRUNCATE)"
-    else:
+    readers = {"postgresql": _postgresql_audit_triggers, "sqlite": _sqlite_audit_triggers}
+    if connection.vendor not in readers:
         return name, False, f"no audit triggers are written for {connection.vendor}"
+    problems, names = [], []
+    for table in APPEND_ONLY_TABLES:
+        found_problems, found_names = readers[connection.vendor](table)
+        problems += found_problems
+        names += found_names
+    extra = " (SQLite has no TRUNCATE)" if connection.vendor == "sqlite" else ""
     if problems:
         return name, False, "; ".join(problems)
     return name, True, f"{', '.join(names)} present and enabled{extra}"
@@ -291,6 +296,22 @@ def check_beat(*, now=None):
     return "beat", True, f"last tick {last:%Y-%m-%d %H:%M:%S} UTC"
 
 
+def check_channel_files():
+    """The channel files (CHANNEL_CONFIG_DIR) say what the database holds: a file edited but not
+    synced, or a channel changed behind its file, is named with the settings that differ."""
+    from channels_app.services import channel_files_drift
+
+    folder = Path(settings.CHANNEL_CONFIG_DIR)
+    drift, errors = channel_files_drift(config_dir=folder)
+    if drift or errors:
+        return (
+            "channel files",
+            False,
+            "; ".join(drift + errors) + " (run `manage.py sync_channels`)",
+        )
+    return "channel files", True, f"every file in {folder} matches the database"
+
+
 CHECKS = (
     check_broker,
     check_visibility_timeout,
@@ -302,6 +323,7 @@ CHECKS = (
     check_scripts,
     check_workers,
     check_beat,
+    check_channel_files,
 )
 
 

@@ -265,6 +265,9 @@ SESSION_COOKIE_HTTPONLY = True
 # --- Workspace -------------------------------------------------------------------------------
 WORKSPACE_ROOT = Path(env.str("WORKSPACE_ROOT", default=str(DATA_DIR / "workspace"))).resolve()
 CHANNEL_CONFIG_DIR = Path(env.str("CHANNEL_CONFIG_DIR", default=str(BASE_DIR / "channel_configs")))
+# The release step (manage.py release) loads the channel files into the database when true;
+# otherwise it only names the files that differ from it.
+SYNC_CHANNELS_ON_RELEASE = env_bool("VIDEOGEN_SYNC_CHANNELS_ON_RELEASE", False)
 # Where the pipeline scripts live; an operator may point this at their own copies.
 SCRIPTS_DIR = Path(env.str("VIDEOGEN_SCRIPTS_DIR", default=str(BASE_DIR / "scripts"))).resolve()
 

@@ -34,9 +34,15 @@ def _forget_derived_keys():
 
 @pytest.fixture
 def machinery_alive():
-    """A worker and beat recorded their heartbeats (as the running processes do)."""
+    """A worker and beat recorded their heartbeats (as the running processes do), and the
+    channel files are synced (as the release step or sync_channels leaves them)."""
+    from django.conf import settings
+
+    from channels_app.services import channel_sync_from_directory
+
     for kind in ("worker", "beat"):
         heartbeat_record(kind=kind, hostname=f"{kind}@test")
+    channel_sync_from_directory(config_dir=settings.CHANNEL_CONFIG_DIR)
 
 
 def test_every_check_passes_on_the_test_setup(machinery_alive):
@@ -53,6 +59,7 @@ def test_every_check_passes_on_the_test_setup(machinery_alive):
         "scripts",
         "workers",
         "beat",
+        "channel files",
     ]
     assert [r for r in results if not r[1]] == []
 
@@ -62,7 +69,7 @@ def test_the_command_prints_one_line_per_check_and_exits_0_when_all_pass(machine
     call_command("doctor", stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert len(lines) == 10
+    assert len(lines) == 11
     assert all(line.startswith("ok    ") for line in lines), lines
     assert "ok    audit triggers: audit_no_update_delete, audit_no_truncate" in lines[3]
 

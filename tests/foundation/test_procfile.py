@@ -17,9 +17,10 @@ def test_it_declares_a_release_step_then_web_worker_beat_and_flower():
     processes = _processes()
 
     assert set(processes) == {"release", "web", "worker", "beat", "flower"}
-    # Migrating only: the static files are collected at build (the image) or by `make run`; a
-    # release step's files would land in a container thrown away after it.
-    assert processes["release"] == "python manage.py migrate --noinput"
+    # Migrating (and the channel files, when opted in) only: the static files are collected at
+    # build (the image) or by `make run`; a release step's files would land in a container
+    # thrown away after it.
+    assert processes["release"] == "python manage.py release"
     assert processes["web"].split()[:2] == ["gunicorn", "videogen.wsgi"]
     assert processes["beat"].split()[:5] == ["celery", "-A", "videogen", "beat", "-S"]
 

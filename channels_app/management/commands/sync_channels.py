@@ -22,10 +22,13 @@ class Command(BaseCommand):
         parser.add_argument(
             "--check", action="store_true", help="validate the files and write nothing"
         )
+        parser.add_argument(
+            "--actor", default="sync_channels", help="who the audit rows name"
+        )
 
-    def handle(self, *args, config_dir=None, check=False, **options):
+    def handle(self, *args, config_dir=None, check=False, actor="sync_channels", **options):
         config_dir = config_dir or Path(settings.CHANNEL_CONFIG_DIR)
-        result = channel_sync_from_directory(config_dir=config_dir, check=check)
+        result = channel_sync_from_directory(config_dir=config_dir, check=check, actor=actor)
         for error in result.errors:
             self.stderr.write(str(error))
         for config in result.older_form:
