@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import structlog
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -62,6 +62,8 @@ CURSOR_MARGIN = dt.timedelta(minutes=1)  # our clock against Notion's, and its i
 QUEUED = board_column(Status.QUEUED)
 DRAFT = board_column(Status.DRAFT)
 PRIORITIES = {choice.label: choice.value for choice in Priority}
+# The database gone for a moment: the card is read again, as after NotionUnavailable.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -110,6 +112,12 @@ def notion_poll_channel(*, channel_id, api=None):
             log.warning("notion_card_failed", page_id=page["id"], error=str(error))
             if isinstance(error, NotionUnavailable):
                 retry_from = min(retry_from or edited, edited)
+        except DATABASE_UNAVAILABLE as error:
+            result.errors.append(f"page {page['id']}: database unavailable: {error}")
+            log.warning("notion_card_failed", page_id=page["id"], error=str(error))
+            retry_from = min(retry_from or edited, edited)
+        except Exception as error:  # noqa: BLE001 (one card never stops its board)
+            _card_failed(api, page, error, result)
     result.seen = len(seen)
     cursor = poll_cursor_after(started, retry_from=retry_from)
     if cursor:
@@ -124,6 +132,27 @@ def notion_poll_channel(*, channel_id, api=None):
 
 def _now():
     return timezone.now()
+
+
+def _card_failed(api, page, error, result):
+    """A card whose handling failed in a way we did not foresee: its Error Log says so, and the
+    poll goes on to the next card (the cursor moves past it: it is read again when it changes).
+    The Error Log is written only when it says something new, since our own edit makes the card
+    "edited" again."""
+    log.exception("notion_card_crashed", page_id=page["id"])
+    text = f"{type(error).__name__}: {error}"[:500]
+    result.errors.append(f"page {page['id']}: {text}")
+    message = (
+        f"Not handled: an unexpected error ({text}). Nothing was changed; check the card, or ask "
+        "the operator to look at the worker's log. It is read again when it changes."
+    )
+    if plain_text(page.get("properties", {}).get("Error Log")).strip() == message.strip():
+        return
+    try:
+        properties = {"Error Log": {"rich_text": rich_text(message)}}
+        api.page_update(page["id"], properties, what=f"reporting the error of page {page['id']}")
+    except NotionError as report_error:
+        result.errors.append(str(report_error))
 
 
 def poll_cursor_after(started, *, retry_from=None):
