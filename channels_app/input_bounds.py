@@ -54,16 +54,22 @@ class InputRefused(ValueError):
     """The input as a whole is refused before it is parsed (too large, not UTF-8)."""
 
 
+def _forbidden(character):
+    if character == "\x00":
+        return "a NUL character"
+    if "\ud800" <= character <= "\udfff":
+        return f"an unpaired surrogate ({character!r})"
+    return f"a control character ({character!r})"
+
+
 def character_problem(text):
     """Why `text` cannot be stored, or "" when it can."""
     match = _FORBIDDEN_CHARACTER.search(text)
     if match is None:
         return ""
-    character = match.group()
-    what = "a NUL character" if character == "\x00" else f"the control character {character!r}"
     return (
-        f"contains {what} at position {match.start() + 1}; remove it (only tab and line breaks "
-        "are allowed)"
+        f"contains {_forbidden(match.group())} at position {match.start() + 1}; remove it (only "
+        "tab and line breaks are allowed)"
     )
 
 
@@ -104,7 +110,8 @@ def value_problems(value, path="", *, depth=1):
 
 
 def bounded_text(content, *, max_bytes, what):
-    """Text (str, or bytes decoded as UTF-8) no larger than max_bytes; raises InputRefused."""
+    """Text (str, or bytes decoded as UTF-8) no larger than max_bytes and without a forbidden
+    character; raises InputRefused naming the line and column of the first one."""
     if isinstance(content, bytes):
         size = len(content)
     else:  # a character is at least one byte: only measure when it could fit
@@ -121,6 +128,14 @@ def bounded_text(content, *, max_bytes, what):
                 f"{what} is not UTF-8 text (byte {error.start + 1} cannot be read); save it as "
                 "UTF-8"
             ) from None
+    match = _FORBIDDEN_CHARACTER.search(content)
+    if match:
+        line = content.count("\n", 0, match.start()) + 1
+        column = match.start() - (content.rfind("\n", 0, match.start()) + 1) + 1
+        raise InputRefused(
+            f"line {line}, column {column}: {_forbidden(match.group())}; remove it (only tab and "
+            "line breaks are allowed)"
+        )
     return content
 
 
