@@ -122,7 +122,7 @@ def bounded_text(content, *, max_bytes, what):
         )
     if isinstance(content, bytes):
         try:
-            return content.decode("utf-8")
+            content = content.decode("utf-8")
         except UnicodeDecodeError as error:
             raise InputRefused(
                 f"{what} is not UTF-8 text (byte {error.start + 1} cannot be read); save it as "
