@@ -183,7 +183,7 @@ def draft_complete(task_id):
         if locked.status != S.DRAFT or locked.storyboard:
             return False  # already written (a redelivered message)
         try:
-            storyboard = storyboard_parse(path.read_text(encoding="utf-8"), source=str(path))
+            storyboard = storyboard_parse(path.read_bytes(), source=str(path))
         except (OSError, StoryboardInvalid) as error:
             draft_stopped(task, f"step draft: the drafted storyboard {path} is not usable: {error}")
             return False

@@ -79,3 +79,28 @@ def test_a_card_that_fails_unforeseen_gets_its_error_log_and_does_not_stop_the_b
     assert notion.updates[bad_id] == 1
     assert any(bad_id in error for error in result.errors + again.errors)
     assert NotionBoard.objects.get(channel=channel).poll_cursor is not None
+
+
+@pytest.mark.parametrize(
+    "poison, expected",
+    [
+        ({"title": "Idea", "topic": "axo\x00lotls"}, "topic: contains a NUL character"),
+        ({"title": "Id\x00ea", "topic": "axolotls"}, "title: contains a NUL character"),
+    ],
+    ids=["NUL topic", "NUL title"],
+)
+def test_a_poison_draft_card_gets_its_error_log_and_the_draft_card_behind_it_is_drafted(
+    board, notion, workspace, poison, expected
+):
+    channel, data_source_id = board
+    channel.providers = {**channel.providers, "text": "local"}
+    channel.save()
+    bad_id = notion.add_card(data_source_id, **poison)
+    good_id = notion.add_card(data_source_id, title="Good", topic="axolotls")
+
+    result = notion_poll_channel(channel_id=channel.id)
+
+    task = VideoTask.objects.get()
+    assert task.notion_page_id == good_id and result.drafting == [str(task.pk)]
+    log = notion.value(bad_id, "Error Log")
+    assert log.startswith("Not drafted: the draft was not created:") and expected in log
