@@ -26,6 +26,10 @@ What a card means:
   column): an approval or a retry when the person is mapped to a user allowed to do it, else moved
   back with the reason (notion_actions).
 - Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
+
+Each card is handled on its own: whatever one card raises, the poll goes on to the next. Notion
+or the database unavailable holds the cursor at that card's stamp (read again next poll); any
+other failure is written to the card's Error Log and the cursor moves on.
 """
 
 import datetime as dt
@@ -143,7 +147,7 @@ def _card_failed(api, page, error, result):
     text = f"{type(error).__name__}: {error}"[:500]
     result.errors.append(f"page {page['id']}: {text}")
     message = (
-        f"Not handled: an unexpected error ({text}). Nothing was changed; check the card, or ask "
+        f"Not handled: an unexpected error ({text}). The card was left as it is; check it, or ask "
         "the operator to look at the worker's log. It is read again when it changes."
     )
     if plain_text(page.get("properties", {}).get("Error Log")).strip() == message.strip():
