@@ -25,13 +25,9 @@ What a card means:
 - A card of ours moved by a person to Approved (from Final Review) or to Queued (from an error
   column): an approval or a retry when the person is mapped to a user allowed to do it, else moved
   back with the reason (notion_actions).
-- Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
+- Anything else (Draft cards, old cards without a Task ID in other columns): left alone."""
 
-Each card is handled on its own: whatever one card raises, the poll goes on to the next. Notion
-or the database unavailable holds the cursor at that card's stamp (read again next poll); any
-other failure is written to the card's Error Log and the cursor moves on.
-"""
-
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -66,8 +62,6 @@ CURSOR_MARGIN = dt.timedelta(minutes=1)  # our clock against Notion's, and its i
 QUEUED = board_column(Status.QUEUED)
 DRAFT = board_column(Status.DRAFT)
 PRIORITIES = {choice.label: choice.value for choice in Priority}
-# The database gone for a moment: the card is read again, as after NotionUnavailable.
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 @dataclass
@@ -111,17 +105,9 @@ def notion_poll_channel(*, channel_id, api=None):
         edited = parse_datetime(page["last_edited_time"])
         try:
             _card_handle(channel, api, page, result)
-        except NotionError as error:
-            result.errors.append(str(error))
-            log.warning("notion_card_failed", page_id=page["id"], error=str(error))
-            if isinstance(error, NotionUnavailable):
-                retry_from = min(retry_from or edited, edited)
-        except DATABASE_UNAVAILABLE as error:
-            result.errors.append(f"page {page['id']}: database unavailable: {error}")
-            log.warning("notion_card_failed", page_id=page["id"], error=str(error))
-            retry_from = min(retry_from or edited, edited)
         except Exception as error:  # noqa: BLE001 (one card never stops its board)
-            _card_failed(api, page, error, result)
+            if _card_failed(api, page, error, result):
+                retry_from = min(retry_from or edited, edited)
     result.seen = len(seen)
     cursor = poll_cursor_after(started, retry_from=retry_from)
     if cursor:
@@ -139,24 +125,22 @@ def _now():
 
 
 def _card_failed(api, page, error, result):
-    """A card whose handling failed in a way we did not foresee: its Error Log says so, and the
-    poll goes on to the next card (the cursor moves past it: it is read again when it changes).
-    The Error Log is written only when it says something new, since our own edit makes the card
-    "edited" again."""
-    log.exception("notion_card_crashed", page_id=page["id"])
+    """True when Notion or the database was unavailable: the next poll reads the card again. Else
+    it is said once on the card (our edit makes it "edited" again) and the cursor moves on."""
+    temporary = isinstance(error, NotionUnavailable | OperationalError | InterfaceError)
+    if temporary or isinstance(error, NotionError):
+        result.errors.append(str(error))
+        log.warning("notion_card_failed", page_id=page["id"], error=str(error))
+        return temporary
     text = f"{type(error).__name__}: {error}"[:500]
+    log.exception("notion_card_crashed", page_id=page["id"])
     result.errors.append(f"page {page['id']}: {text}")
-    message = (
-        f"Not handled: an unexpected error ({text}). The card was left as it is; check it, or ask "
-        "the operator to look at the worker's log. It is read again when it changes."
-    )
-    if plain_text(page.get("properties", {}).get("Error Log")).strip() == message.strip():
-        return
-    try:
+    message = f"Not handled: an unexpected error ({text}); the card was left as it is."
+    if plain_text(page.get("properties", {}).get("Error Log")).strip() != message:
         properties = {"Error Log": {"rich_text": rich_text(message)}}
-        api.page_update(page["id"], properties, what=f"reporting the error of page {page['id']}")
-    except NotionError as report_error:
-        result.errors.append(str(report_error))
+        with contextlib.suppress(NotionError):  # the failure is in the poll's errors already
+            api.page_update(page["id"], properties, what=f"reporting page {page['id']}'s error")
+    return False
 
 
 def poll_cursor_after(started, *, retry_from=None):
