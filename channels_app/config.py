@@ -12,6 +12,7 @@ stop the others from being checked. Files whose name starts with "_" are templat
 
 import copy
 import hashlib
+import math
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -39,11 +40,19 @@ from channels_app.config_text import (  # noqa: F401 (re-exported: config's publ
     yaml_error_message,
     yaml_load,
 )
+from channels_app.input_bounds import (
+    MAX_CHANNEL_FILE_BYTES,
+    MODEL_NAME_PATTERN,
+    VOICE_ID_PATTERN,
+    InputRefused,
+    bounded_text,
+    character_problem,
+    value_problems,
+)
 from channels_app.models import Priority, Privacy, Schedule
 from pipeline import youtube_limits
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
-MAX_FILE_BYTES = 64 * 1024
 REVIEW_GATES = ("assets", "video", "audio")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PROVIDERS = {
@@ -66,6 +75,8 @@ _NOTION_ID = re.compile(r"^[0-9a-fA-F]{32}$")
 _YOUTUBE_CHANNEL_ID = re.compile(r"^UC[A-Za-z0-9_-]{22}$")
 _CLOCK_TIME = re.compile(r"^(\d{1,2}):(\d{2})$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_VOICE_ID = re.compile(VOICE_ID_PATTERN)
+_MODEL_NAME = re.compile(MODEL_NAME_PATTERN)
 
 
 # --- Errors ---------------------------------------------------------------------------------
@@ -102,6 +113,8 @@ def _string(value, *, max_length=200):
     text = value.strip()
     if not text:
         raise Invalid("must not be empty")
+    if problem := character_problem(text):
+        raise Invalid(problem)
     if len(text) > max_length:
         raise Invalid(f"must be at most {max_length} characters, got {len(text)}")
     return text
@@ -136,7 +149,12 @@ def _channel_id(value):
 
 
 def _positive_money(value):
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
         raise Invalid(f"must be a positive number, got {describe(value)}")
     try:
         amount = Decimal(str(value))
@@ -147,6 +165,28 @@ def _positive_money(value):
     if amount >= Decimal("100000000"):
         raise Invalid(f"must be less than 100000000, got {value}")
     return amount
+
+
+def _pattern(pattern, what):
+    """Text that fullmatches pattern (an id that goes into a URL or a command line)."""
+
+    def check(value):
+        text = _string(value)
+        if not pattern.fullmatch(text):
+            raise Invalid(f"must be {what}, got {describe(value)}")
+        return text
+
+    return check
+
+
+_voice_id = _pattern(
+    _VOICE_ID, "a voice id: 1-64 letters, digits, '_' or '-' (e.g. 21m00Tcm4TlvDq8ikWAM)"
+)
+_model_name = _pattern(
+    _MODEL_NAME,
+    "a model name: letters, digits, '.', '_' or '-', in at most 4 parts joined by '/', each "
+    "starting with a letter or digit (e.g. kling/v2-1-standard, eleven_multilingual_v2)",
+)
 
 
 def _max_concurrent(value):
@@ -297,7 +337,7 @@ BUDGET_FIELDS = {
 }
 # ElevenLabs text-to-speech settings (scripts/generate_audio.py); unset ones keep its defaults.
 NARRATION_FIELDS = {
-    "model": Field(lambda value: _string(value, max_length=100), default=None),
+    "model": Field(_model_name, default=None),
     "stability": Field(_number_from(0, 1), default=None),
     "similarity": Field(_number_from(0, 1), default=None),
     "style": Field(_number_from(0, 1), default=None),
@@ -336,8 +376,8 @@ CHANNEL_FIELDS = {
         default=[],
     ),
     "providers": Field(fields=PROVIDER_FIELDS, default={}),
-    "video_model": Field(lambda value: _string(value, max_length=100), default=None),
-    "voice_id": Field(lambda value: _string(value, max_length=100), default=""),
+    "video_model": Field(_model_name, default=None),
+    "voice_id": Field(_voice_id, default=""),
     "priority": Field(_choice(Priority.values), default=Priority.NORMAL.value),
     "max_concurrent": Field(_max_concurrent, default=2),
     "privacy": Field(_choice(Privacy.values), default=Privacy.PRIVATE.value),
@@ -465,6 +505,10 @@ def channel_config_validate(data, *, file, stem):
     if not isinstance(data, dict):
         message = f"the file must be a mapping of fields (name: value), got {describe(data)}"
         return None, [ConfigError(file, "", message)]
+    # Before any field is read: a NUL, a NaN or a too-deep value would fail later, far away.
+    unreadable = value_problems(data)
+    if unreadable:
+        return None, [ConfigError(file, path, message) for path, message in unreadable]
     raw_errors = []
     channel = _claimed_id(data)
     channel = channel if isinstance(channel, str) else stem
@@ -537,17 +581,21 @@ def channel_config_read(path):
     the file claims, even when the file is otherwise invalid (for duplicate detection)."""
     path = Path(path)
     file = display_path(path)
+    if path.is_symlink():
+        # Never followed: its target (any file the process can read) would be printed in errors.
+        message = (
+            "is a symbolic link; channel files must be regular files in the folder (copy the "
+            "file here instead of linking it)"
+        )
+        return None, [ConfigError(file, "", message)], None
     try:
         content = path.read_bytes()
     except OSError as error:
         return None, [ConfigError(file, "", f"cannot read the file: {error.strerror}")], None
-    if len(content) > MAX_FILE_BYTES:
-        message = f"the file is larger than {MAX_FILE_BYTES} bytes; is it the right file?"
-        return None, [ConfigError(file, "", message)], None
     try:
-        data = yaml_load(content.decode("utf-8"))
-    except UnicodeDecodeError:
-        return None, [ConfigError(file, "", "the file is not UTF-8 text")], None
+        data = yaml_load(bounded_text(content, max_bytes=MAX_CHANNEL_FILE_BYTES, what="the file"))
+    except InputRefused as error:
+        return None, [ConfigError(file, "", str(error))], None
     except yaml.YAMLError as error:
         return None, [ConfigError(file, "", yaml_error_message(error))], None
     raw_id = _claimed_id(data)
@@ -566,11 +614,14 @@ def channel_config_read(path):
 
 
 def channel_config_files(config_dir):
-    """The config files of a folder, templates ("_" prefix) left out, sorted by name."""
+    """The config files of a folder, templates ("_" prefix) left out, sorted by name. Symbolic
+    links are listed, so that reading them reports them instead of skipping them silently."""
     return sorted(
         path
         for path in Path(config_dir).iterdir()
-        if path.is_file() and path.suffix in CONFIG_SUFFIXES and not path.name.startswith("_")
+        if (path.is_symlink() or path.is_file())
+        and path.suffix in CONFIG_SUFFIXES
+        and not path.name.startswith("_")
     )
 
 

@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import yaml
 
+from channels_app.input_bounds import MAX_DEPTH
+
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 
@@ -20,9 +22,12 @@ CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 
 class StrictYamlLoader(yaml.SafeLoader):
     """yaml.SafeLoader that refuses a key repeated inside one mapping (PyYAML keeps the last one
-    silently) and aliases (*name: they can expand a small file into a huge one), and reads an
-    unquoted clock time such as 15:00 as the string "15:00" (YAML 1.1 reads it as the base-60
-    number 900)."""
+    silently), aliases (*name: they can expand a small file into a huge one) and mappings or
+    lists nested deeper than MAX_DEPTH (building them recurses: a few hundred levels end in
+    RecursionError), and reads an unquoted clock time such as 15:00 as the string "15:00"
+    (YAML 1.1 reads it as the base-60 number 900)."""
+
+    collection_depth = 0
 
     yaml_implicit_resolvers = {
         first: (
@@ -42,7 +47,20 @@ class StrictYamlLoader(yaml.SafeLoader):
                 f"aliases (*{event.anchor}) are not supported here; write the value out",
                 event.start_mark,
             )
-        return super().compose_node(parent, index)
+        if not self.check_event(yaml.MappingStartEvent, yaml.SequenceStartEvent):
+            return super().compose_node(parent, index)
+        if self.collection_depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                f"nested deeper than {MAX_DEPTH} levels of mappings and lists; flatten it",
+                self.peek_event().start_mark,
+            )
+        self.collection_depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.collection_depth -= 1
 
     def construct_mapping(self, node, deep=False):
         seen = {}

@@ -8,10 +8,11 @@ from django.conf import settings
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import StreamingHttpResponse
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET
 
 from channels_app.models import Channel
@@ -38,6 +39,7 @@ from reviews.selectors import review_queue
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+EXPORT_MAX_DAYS = 3660  # ten years of costs in one file
 
 
 def _require(request, *permissions):
@@ -108,15 +110,50 @@ def _csv_cell(value):
     return value
 
 
+class ExportRefused(ValueError):
+    pass
+
+
+def _query_date(query, name):
+    text = query.get(name, "")
+    try:
+        value = parse_date(text) if text else None
+    except ValueError:
+        value = None
+    if text and value is None:
+        raise ExportRefused(f"{name}: {text!r} is not a date; use YYYY-MM-DD")
+    return value
+
+
+def export_range(query, today):
+    """(start, end) of the export: the query's dates in order, the last 30 days by default, the
+    end at most today (no cost is booked later) and the range at most EXPORT_MAX_DAYS long."""
+    start = _query_date(query, "start") or today - dt.timedelta(days=29)
+    end = _query_date(query, "end") or today
+    start, end = sorted((start, end))
+    end = min(end, today)
+    start = min(max(start, end - dt.timedelta(days=EXPORT_MAX_DAYS - 1)), end)
+    return start, end
+
+
+def export_channel(query):
+    """The channel to export ("" for all); only a channel we have."""
+    channel_id = query.get("channel", "")
+    if channel_id and not Channel.objects.filter(pk=channel_id).exists():
+        raise ExportRefused(f"channel: no channel {channel_id!r}; choose one on the spend page")
+    return channel_id
+
+
 @require_GET
 def spend_export(request):
     _require(request, "costs.view_videocost")
-    today = timezone.now().date()
-    start = parse_date(request.GET.get("start", "") or "") or today - dt.timedelta(days=29)
-    end = parse_date(request.GET.get("end", "") or "") or today
-    if end < start:
-        start, end = end, start
-    channel_id = request.GET.get("channel", "")
+    try:
+        start, end = export_range(request.GET, timezone.now().date())
+        channel_id = export_channel(request.GET)
+    except ExportRefused as refused:
+        return HttpResponseBadRequest(
+            f"The costs were not exported: {refused}", content_type="text/plain; charset=utf-8"
+        )
     writer = csv.writer(_Echo())
     header = [
         "created_at_utc",
@@ -141,8 +178,8 @@ def spend_export(request):
 
     response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
     suffix = f"-{channel_id}" if channel_id else ""
-    response["Content-Disposition"] = (
-        f'attachment; filename="costs{suffix}-{start.isoformat()}-{end.isoformat()}.csv"'
+    response["Content-Disposition"] = content_disposition_header(
+        as_attachment=True, filename=f"costs{suffix}-{start.isoformat()}-{end.isoformat()}.csv"
     )
     return response
 

@@ -19,6 +19,12 @@ import structlog
 from django.db import transaction
 
 from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
+from channels_app.input_bounds import (  # noqa: F401 (re-exported for the admin's form)
+    DIRECTION_MAX_CHARACTERS,
+    TOPIC_MAX_CHARACTERS,
+    character_problem,
+    topic_problems,
+)
 from pipeline import dispatch, paths
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
@@ -33,8 +39,6 @@ from reviews.services import audit_log_record
 log = structlog.get_logger(__name__)
 
 S = Status
-TOPIC_MAX_CHARACTERS = 1000
-DIRECTION_MAX_CHARACTERS = 5000
 _drafted_listeners = []
 
 
@@ -51,18 +55,15 @@ def _notify_drafted(task_id):
         listener(task_id)
 
 
-def _check_request(channel, topic, direction, scenes):
+def _check_request(channel, topic, direction, scenes, title):
     problems = []
     if not channel.is_active:
         problems.append(f"channel {channel.id} is inactive; activate it in its YAML first")
     if not topic:
         problems.append("topic: a draft needs a topic (what the video is about)")
-    elif len(topic) > TOPIC_MAX_CHARACTERS:
-        problems.append(f"topic: at most {TOPIC_MAX_CHARACTERS} characters, got {len(topic)}")
-    if len(direction) > DIRECTION_MAX_CHARACTERS:
-        problems.append(
-            f"direction: at most {DIRECTION_MAX_CHARACTERS} characters, got {len(direction)}"
-        )
+    problems += topic_problems(topic, direction)
+    if problem := character_problem(title or ""):
+        problems.append(f"title: {problem}")
     if scenes is not None and (
         isinstance(scenes, bool)
         or not isinstance(scenes, int)
@@ -90,7 +91,7 @@ def task_draft_create(
     Draft for a person (admin Queue button, `manage.py queue_task`, its card moved to Queued)."""
     topic = " ".join((topic or "").split())
     direction = (direction or "").strip()
-    _check_request(channel, topic, direction, scenes)
+    _check_request(channel, topic, direction, scenes, title)
     with transaction.atomic():
         task = VideoTask.objects.create(
             channel=channel,
@@ -182,7 +183,7 @@ def draft_complete(task_id):
         if locked.status != S.DRAFT or locked.storyboard:
             return False  # already written (a redelivered message)
         try:
-            storyboard = storyboard_parse(path.read_text(encoding="utf-8"), source=str(path))
+            storyboard = storyboard_parse(path.read_bytes(), source=str(path))
         except (OSError, StoryboardInvalid) as error:
             draft_stopped(task, f"step draft: the drafted storyboard {path} is not usable: {error}")
             return False

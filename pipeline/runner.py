@@ -176,14 +176,28 @@ def _contract_ask(path, python):
 
 
 def script_command_line(name, args, extensions, *, script=None, python=None):
-    """argv for one call: the base flags, then each extension the script declares."""
+    """argv for one call: the base flags, then each extension the script declares. `args` is
+    flag, value, flag, value...; see flag_arguments."""
     path = Path(script or script_path(name))
-    argv = [python or sys.executable, str(path), *map(str, args)]
+    pairs = list(zip(args[::2], args[1::2], strict=True))
     if extensions:
         accepted = script_contract(path, python=python).flags
-        for flag, value in extensions.items():
-            if flag in accepted and value is not None:
-                argv += [flag, str(value)]
+        pairs += [
+            (flag, value)
+            for flag, value in extensions.items()
+            if flag in accepted and value is not None
+        ]
+    return [python or sys.executable, str(path), *flag_arguments(pairs)]
+
+
+def flag_arguments(pairs):
+    """(flag, value) pairs as argv. A value that starts with '-' (a narration "-30", a prompt
+    "--output=x") is joined to its flag, --text=-30: a script's parser would read it as a flag
+    of its own otherwise."""
+    argv = []
+    for flag, value in pairs:
+        value = str(value)
+        argv += [f"{flag}={value}"] if value.startswith("-") else [str(flag), value]
     return argv
 
 

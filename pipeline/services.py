@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
+from channels_app.input_bounds import topic_problems
 from channels_app.models import PRIORITY_RANK, Channel, Priority
 from costs.prices import price
 from costs.services import budget_check
@@ -72,6 +73,9 @@ def video_task_create(
     """A new task from a validated storyboard (pipeline.storyboard), queued unless queue=False."""
     if not channel.is_active:
         raise PipelineError(f"channel {channel.id} is inactive; activate it in its YAML first")
+    problems = topic_problems(topic, story_direction)
+    if problems:
+        raise PipelineError("the task was not created: " + "; ".join(problems))
     with transaction.atomic():
         task = VideoTask.objects.create(
             channel=channel,

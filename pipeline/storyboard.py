@@ -24,6 +24,13 @@ from channels_app.config_text import (
     yaml_error_message,
     yaml_load,
 )
+from channels_app.input_bounds import (
+    MAX_STORYBOARD_BYTES,
+    STORYBOARD_TEXT_MAX,
+    InputRefused,
+    bounded_text,
+    value_problems,
+)
 from pipeline import youtube_limits
 from pipeline.storyboard_checks import (
     Errors,
@@ -66,9 +73,12 @@ _CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 
 
 def storyboard_parse(text, *, source="storyboard"):
-    """Parse storyboard YAML (JSON is YAML too) and validate it; see storyboard_validate."""
+    """Parse storyboard YAML (JSON is YAML too), as text or UTF-8 bytes of at most
+    MAX_STORYBOARD_BYTES, and validate it; see storyboard_validate."""
     try:
-        data = yaml_load(text)
+        data = yaml_load(bounded_text(text, max_bytes=MAX_STORYBOARD_BYTES, what="the storyboard"))
+    except InputRefused as error:
+        raise StoryboardInvalid([f"{source}: {error}"]) from None
     except yaml.YAMLError as error:
         raise StoryboardInvalid([f"{source}: {yaml_error_message(error)}"]) from None
     return storyboard_validate(data, source=source)
@@ -83,6 +93,10 @@ def storyboard_validate(data, *, source="storyboard"):
         errors.add(
             "", f"must be a mapping (title: ..., assets: ..., scenes: ...), got {describe(data)}"
         )
+    else:
+        # Before any field is read: a NUL, a NaN or a too-deep value would fail later, far away.
+        for path, message in value_problems(data):
+            errors.add(path, message)
     errors.raise_if_any()
     unknown_keys(data, TOP_KEYS, "", errors)
     assets = _assets(data.get("assets"), errors)
@@ -91,7 +105,12 @@ def storyboard_validate(data, *, source="storyboard"):
     result = {
         "title": _title(data.get("title"), errors),
         "channel": _channel(data.get("channel"), errors),
-        "atmosphere": optional_text(data.get("atmosphere"), "atmosphere", errors),
+        "atmosphere": optional_text(
+            data.get("atmosphere"),
+            "atmosphere",
+            errors,
+            max_length=STORYBOARD_TEXT_MAX["atmosphere"],
+        ),
         "description": _description(data.get("description"), errors),
         "tags": _tags(data.get("tags"), errors),
         "thumbnail": _thumbnail(data.get("thumbnail"), assets_by_id, scenes, errors),
@@ -196,7 +215,11 @@ def _asset(item, path, errors):
         "id": safe_id(item.get("id"), f"{path}.id", errors),
         "kind": kind if kind in ASSET_KINDS else None,
         "prompt": required_text(
-            item.get("prompt"), f"{path}.prompt", errors, what="what the image shows"
+            item.get("prompt"),
+            f"{path}.prompt",
+            errors,
+            what="what the image shows",
+            max_length=STORYBOARD_TEXT_MAX["prompt"],
         ),
         "reference": None if reference is None else safe_id(reference, f"{path}.reference", errors),
     }
@@ -250,11 +273,23 @@ def _scene(item, path, assets_by_id, errors):
         "id": safe_id(item.get("id"), f"{path}.id", errors),
         "composite": composite,
         "split": split,
-        "motion": required_text(item.get("motion"), f"{path}.motion", errors, what=motion_help),
-        "narration": required_text(
-            item.get("narration"), f"{path}.narration", errors, what=narration_help
+        "motion": required_text(
+            item.get("motion"),
+            f"{path}.motion",
+            errors,
+            what=motion_help,
+            max_length=STORYBOARD_TEXT_MAX["motion"],
         ),
-        "sfx": optional_text(item.get("sfx"), f"{path}.sfx", errors),
+        "narration": required_text(
+            item.get("narration"),
+            f"{path}.narration",
+            errors,
+            what=narration_help,
+            max_length=STORYBOARD_TEXT_MAX["narration"],
+        ),
+        "sfx": optional_text(
+            item.get("sfx"), f"{path}.sfx", errors, max_length=STORYBOARD_TEXT_MAX["sfx"]
+        ),
         "duration": _duration(item.get("duration"), f"{path}.duration", errors),
     }
 

@@ -6,6 +6,7 @@ from channels_app.config_text import (
     join_path,
     unknown_key_message,
 )
+from channels_app.input_bounds import TEXT_MAX_DEFAULT, text_problem
 from pipeline.paths import SAFE_ID
 
 
@@ -47,24 +48,29 @@ def as_mapping(value, path, what, errors):
     return None
 
 
-def required_text(value, path, errors, *, what="text"):
-    """Non-empty text, stripped; None (after reporting) otherwise."""
+def required_text(value, path, errors, *, what="text", max_length=TEXT_MAX_DEFAULT):
+    """Non-empty text, stripped, within max_length; None (after reporting) otherwise."""
     if value is None:
         errors.add(path, f"is required ({what})")
     elif not isinstance(value, str):
         errors.add(path, f"must be text ({what}), got {describe(value)}")
     elif not value.strip():
         errors.add(path, f"must not be empty ({what})")
+    elif problem := text_problem(value.strip(), max_length):
+        errors.add(path, problem)
     else:
         return value.strip()
     return None
 
 
-def optional_text(value, path, errors):
+def optional_text(value, path, errors, *, max_length=TEXT_MAX_DEFAULT):
     if value is None:
         return ""
     if not isinstance(value, str):
         errors.add(path, f"must be text, got {describe(value)}")
+        return ""
+    if problem := text_problem(value.strip(), max_length):
+        errors.add(path, problem)
         return ""
     return value.strip()
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import email.utils
+import errno
 import hashlib
 import http.client
 import json
@@ -53,9 +54,21 @@ from email.message import Message
 from pathlib import Path
 
 try:  # run as a script: this folder is on sys.path
-    from _ffmpeg import LOUDNESS_MEASURE_FILTER, FFmpegUnusable, usable_ffmpeg
+    from _ffmpeg import (
+        LOUDNESS_MEASURE_FILTER,
+        NO_SPACE_LEFT,
+        FFmpegUnusable,
+        NoSpaceLeft,
+        usable_ffmpeg,
+    )
 except ModuleNotFoundError:  # imported as the package module scripts._common
-    from ._ffmpeg import LOUDNESS_MEASURE_FILTER, FFmpegUnusable, usable_ffmpeg
+    from ._ffmpeg import (
+        LOUDNESS_MEASURE_FILTER,
+        NO_SPACE_LEFT,
+        FFmpegUnusable,
+        NoSpaceLeft,
+        usable_ffmpeg,
+    )
 
 EX_OK = 0
 EX_USAGE = 2
@@ -115,6 +128,19 @@ class Terminated(ScriptError):
 
 def input_error(message: str) -> ScriptError:
     return ScriptError(message, EX_DATAERR)
+
+
+def no_space_error(path: str | os.PathLike, what: str = "") -> ScriptError:
+    """A full disk: temporary (75), run again once space is freed."""
+    where = f"{what}: " if what else ""
+    return ScriptError(
+        f"{where}no space left on {path} (the disk is full; free some space and run it again)",
+        EX_TEMPFAIL,
+    )
+
+
+def is_no_space(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
 
 
 # --------------------------------------------------------------------------- secrets, output
@@ -190,6 +216,10 @@ def run(main: Callable[[], None]) -> None:
         emit_error("interrupted", retriable=True, status=None)
         sys.exit(EX_TEMPFAIL)
     except Exception as error:  # a bug: keep the traceback, but never a secret
+        if is_no_space(error):  # a write that no helper below wrapped: still a full disk
+            emit_error(no_space_error(error.filename or "the disk").message, retriable=True,
+                       status=None)  # fmt: skip
+            sys.exit(EX_TEMPFAIL)
         print(redact(traceback.format_exc()), file=sys.stderr)
         emit_error(f"internal error: {type(error).__name__}: {error}", retriable=False, status=None)
         sys.exit(EX_SOFTWARE)
@@ -314,6 +344,10 @@ def atomic_output(output: str | os.PathLike) -> Iterator[Path]:
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
         os.replace(temporary, output)
+    except OSError as error:
+        if is_no_space(error):
+            raise no_space_error(output.parent, f"writing {output.name}") from error
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             temporary.unlink()
@@ -720,6 +754,8 @@ def find_ffmpeg() -> str:
         return usable_ffmpeg().path
     except FFmpegUnusable as error:
         raise ScriptError(error.message, EX_CONFIG) from error
+    except NoSpaceLeft as error:
+        raise no_space_error(error.path, "checking FFmpeg") from error
 
 
 def run_ffmpeg(arguments: Sequence[str], *, what: str, ffmpeg: str | None = None) -> str:
@@ -727,6 +763,8 @@ def run_ffmpeg(arguments: Sequence[str], *, what: str, ffmpeg: str | None = None
     command = [ffmpeg or find_ffmpeg(), "-hide_banner", "-nostdin", "-y", *arguments]
     completed = subprocess.run(command, capture_output=True, text=True, errors="replace")
     if completed.returncode != 0:
+        if NO_SPACE_LEFT in completed.stderr:
+            raise no_space_error(arguments[-1], what)  # FFmpeg's output comes last
         tail = "\n".join(completed.stderr.strip().splitlines()[-6:])
         raise ScriptError(
             f"{what}: FFmpeg failed (exit {completed.returncode}): {tail}", EX_SOFTWARE

@@ -42,6 +42,19 @@ CACHE_FORMAT = 1  # bump when the probes change, so old passes are not trusted
 LOUDNESS_MEASURE_FILTER = "ebur128=framelog=verbose"
 
 
+# What FFmpeg (and strerror(ENOSPC)) says when a write fails on a full disk; FFmpeg then ends
+# with its statistics and "Conversion failed!", which say nothing of the cause.
+NO_SPACE_LEFT = "No space left on device"
+
+
+class NoSpaceLeft(Exception):
+    """A write failed because the disk holding `path` is full: temporary, never a bad build."""
+
+    def __init__(self, path):
+        super().__init__(f"no space left on {path}")
+        self.path = path
+
+
 class FFmpegUnusable(Exception):
     """No usable FFmpeg: the message says which binary, what failed and what to do."""
 
@@ -224,6 +237,8 @@ def _run_probe(path: str, probe: Probe, directory: str) -> str | None:
     completed = _run(path, ["-nostats", "-y", *arguments])
     if completed.returncode == 0 and probe.expect_in_stderr in completed.stderr:
         return None
+    if NO_SPACE_LEFT in completed.stderr:
+        raise NoSpaceLeft(directory)
     lines = [line for line in completed.stderr.strip().splitlines() if line.strip()]
     tail = " | ".join(lines[-3:]) or "no output"
     if completed.returncode == 0:

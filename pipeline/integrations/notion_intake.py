@@ -25,15 +25,15 @@ What a card means:
 - A card of ours moved by a person to Approved (from Final Review) or to Queued (from an error
   column): an approval or a retry when the person is mapped to a user allowed to do it, else moved
   back with the reason (notion_actions).
-- Anything else (Draft cards, old cards without a Task ID in other columns): left alone.
-"""
+- Anything else (Draft cards, old cards without a Task ID in other columns): left alone."""
 
+import contextlib
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
 
 import structlog
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -105,10 +105,8 @@ def notion_poll_channel(*, channel_id, api=None):
         edited = parse_datetime(page["last_edited_time"])
         try:
             _card_handle(channel, api, page, result)
-        except NotionError as error:
-            result.errors.append(str(error))
-            log.warning("notion_card_failed", page_id=page["id"], error=str(error))
-            if isinstance(error, NotionUnavailable):
+        except Exception as error:  # noqa: BLE001 (one card never stops its board)
+            if _card_failed(api, page, error, result):
                 retry_from = min(retry_from or edited, edited)
     result.seen = len(seen)
     cursor = poll_cursor_after(started, retry_from=retry_from)
@@ -124,6 +122,25 @@ def notion_poll_channel(*, channel_id, api=None):
 
 def _now():
     return timezone.now()
+
+
+def _card_failed(api, page, error, result):
+    """True when Notion or the database was unavailable: the next poll reads the card again. Else
+    it is said once on the card (our edit makes it "edited" again) and the cursor moves on."""
+    temporary = isinstance(error, NotionUnavailable | OperationalError | InterfaceError)
+    if temporary or isinstance(error, NotionError):
+        result.errors.append(str(error))
+        log.warning("notion_card_failed", page_id=page["id"], error=str(error))
+        return temporary
+    text = f"{type(error).__name__}: {error}"[:500]
+    log.exception("notion_card_crashed", page_id=page["id"])
+    result.errors.append(f"page {page['id']}: {text}")
+    message = f"Not handled: an unexpected error ({text}); the card was left as it is."
+    if plain_text(page.get("properties", {}).get("Error Log")).strip() != message:
+        properties = {"Error Log": {"rich_text": rich_text(message)}}
+        with contextlib.suppress(NotionError):  # the failure is in the poll's errors already
+            api.page_update(page["id"], properties, what=f"reporting page {page['id']}'s error")
+    return False
 
 
 def poll_cursor_after(started, *, retry_from=None):

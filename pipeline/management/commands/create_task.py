@@ -18,7 +18,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, storyboard, channel=None, draft=False, **options):
         try:
-            text = storyboard.read_text(encoding="utf-8")
+            text = storyboard.read_bytes()  # the parser checks its size and UTF-8
         except OSError as error:
             raise CommandError(f"{storyboard}: cannot read: {error.strerror}") from error
         try:
