@@ -86,58 +86,63 @@ def _running_clips_by_instance(task):
     return by_instance
 
 
+@pytest.fixture
+def two_workers(procfile_env, tmp_path):
+    """Two worker processes of the same environment, not started; killed at the end."""
+    workers = []
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        workers.append(Worker(procfile_env, tmp_path / name))
+    yield workers
+    for worker in workers:
+        worker.kill()
+
+
 def test_a_worker_killed_mid_clip_has_its_units_running_elsewhere_within_90_seconds(
-    procfile_env, calls, local_channel, tmp_path
+    procfile_env, calls, local_channel, two_workers
 ):
     procfile_env["FAKE_LATENCY_GENERATE_VIDEO"] = "12"
-    first = Worker(procfile_env, tmp_path / "first")
-    second = Worker(procfile_env, tmp_path / "second")
-    (tmp_path / "first").mkdir()
-    (tmp_path / "second").mkdir()
-    try:
-        first.start(pool="threads", concurrency=16)
-        task = video_task_create(channel=local_channel, storyboard=storyboard(3))
-        wait_for(
-            lambda: (
-                len(_running_clips_by_instance(task)) == 1
-                and calls.count("start", "generate_video") >= 2
-            ),
-            timeout=60,
-            describe=lambda: describe(task, first),
-        )
-        second.start(pool="threads", concurrency=16)
-        [(dead_instance, clips)] = _running_clips_by_instance(task).items()
-        dead_name = Heartbeat.objects.get(instance=dead_instance).hostname
+    first, second = two_workers
+    first.start(pool="threads", concurrency=16)
+    task = video_task_create(channel=local_channel, storyboard=storyboard(3))
+    wait_for(
+        lambda: (
+            len(_running_clips_by_instance(task)) == 1
+            and calls.count("start", "generate_video") >= 2
+        ),
+        timeout=60,
+        describe=lambda: describe(task, first),
+    )
+    second.start(pool="threads", concurrency=16)
+    [(dead_instance, clips)] = _running_clips_by_instance(task).items()
+    dead_name = Heartbeat.objects.get(instance=dead_instance).hostname
 
-        first.kill()
-        killed_at = time.monotonic()
+    first.kill()
+    killed_at = time.monotonic()
 
-        def running_again_elsewhere():
-            units_take_back_from_lost_workers()  # what beat's watchdog does every 30 s
-            items = WorkItem.objects.filter(pk__in=clips)
-            return all(
-                item.state == WorkState.DONE
-                or (item.state == WorkState.RUNNING and item.lease_owner
-                    and lease_instance(item.lease_owner) != dead_instance)
-                for item in items
-            )  # fmt: skip
+    def running_again_elsewhere():
+        units_take_back_from_lost_workers()  # what beat's watchdog does every 30 s
+        items = WorkItem.objects.filter(pk__in=clips)
+        return all(
+            item.state == WorkState.DONE
+            or (item.state == WorkState.RUNNING and item.lease_owner
+                and lease_instance(item.lease_owner) != dead_instance)
+            for item in items
+        )  # fmt: skip
 
-        wait_for(running_again_elsewhere, timeout=90, interval=1,
-                 describe=lambda: describe(task, second))  # fmt: skip
-        recovered = time.monotonic() - killed_at
-        print(f"\nEXACTLY ONCE worker lost: {len(clips)} clips running again in {recovered:.1f} s")
+    wait_for(running_again_elsewhere, timeout=90, interval=1,
+             describe=lambda: describe(task, second))  # fmt: skip
+    recovered = time.monotonic() - killed_at
+    print(f"\nEXACTLY ONCE worker lost: {len(clips)} clips running again in {recovered:.1f} s")
 
-        wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=120,
-                 describe=lambda: describe(task, second))  # fmt: skip
-        alert = Alert.objects.get(key=f"worker-lost:{dead_instance}")
-        assert dead_name in alert.title and f"{len(clips)} units taken back" in alert.title
-        # The killed worker's clips were cut off before they completed: each output completed and
-        # was paid once, by the worker that took it over.
-        assert set(calls.completions_per_output().values()) == {1}
-        assert VideoCost.objects.filter(task=task).count() == calls.count("done")
-    finally:
-        first.kill()
-        second.stop()
+    wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=120,
+             describe=lambda: describe(task, second))  # fmt: skip
+    alert = Alert.objects.get(key=f"worker-lost:{dead_instance}")
+    assert dead_name in alert.title and f"{len(clips)} units taken back" in alert.title
+    # The killed worker's clips were cut off before they completed: each output completed and
+    # was paid once, by the worker that took it over.
+    assert set(calls.completions_per_output().values()) == {1}
+    assert VideoCost.objects.filter(task=task).count() == calls.count("done")
 
 
 def test_a_worker_whose_clock_is_20_minutes_behind_runs_nothing_twice(
@@ -174,49 +179,42 @@ def test_a_worker_whose_clock_is_20_minutes_behind_runs_nothing_twice(
 
 
 def test_a_lost_worker_that_comes_back_stops_its_script_and_records_nothing(
-    procfile_env, calls, local_channel, tmp_path, settings
+    procfile_env, calls, local_channel, two_workers, settings
 ):
     # Short windows so the test is quick; the mechanism is the one measured above.
     quick = {"WORKER_HEARTBEAT_SECONDS": "1", "WORKER_LOST_SECONDS": "6"}
     procfile_env.update({**quick, "FAKE_LATENCY_GENERATE_VIDEO": "25"})
     settings.WORKER_HEARTBEAT_SECONDS, settings.WORKER_LOST_SECONDS = 1, 6
-    first = Worker(procfile_env, tmp_path / "first")
-    second = Worker(procfile_env, tmp_path / "second")
-    (tmp_path / "first").mkdir()
-    (tmp_path / "second").mkdir()
-    try:
-        first.start(pool="threads", concurrency=16)
-        task = video_task_create(channel=local_channel, storyboard=storyboard(1))
-        wait_for(lambda: calls.count("start", "generate_video") == 1, timeout=60,
-                 describe=lambda: describe(task, first))  # fmt: skip
-        [frozen_script] = [e for e in calls.entries() if e["event"] == "start"
-                           and e["script"] == "generate_video"]  # fmt: skip
-        second.start(pool="threads", concurrency=16)
+    first, second = two_workers
+    first.start(pool="threads", concurrency=16)
+    task = video_task_create(channel=local_channel, storyboard=storyboard(1))
+    wait_for(lambda: calls.count("start", "generate_video") == 1, timeout=60,
+             describe=lambda: describe(task, first))  # fmt: skip
+    [frozen_script] = [e for e in calls.entries() if e["event"] == "start"
+                       and e["script"] == "generate_video"]  # fmt: skip
+    second.start(pool="threads", concurrency=16)
 
-        os.kill(first.process.pid, signal.SIGSTOP)  # frozen, not dead: its script runs on
-        item = WorkItem.objects.get(task=task, step="videos")
+    os.kill(first.process.pid, signal.SIGSTOP)  # frozen, not dead: its script runs on
+    item = WorkItem.objects.get(task=task, step="videos")
 
-        def running_on_the_second():
-            units_take_back_from_lost_workers()
-            return calls.count("start", "generate_video") == 2
+    def running_on_the_second():
+        units_take_back_from_lost_workers()
+        return calls.count("start", "generate_video") == 2
 
-        wait_for(running_on_the_second, timeout=60, interval=0.5,
-                 describe=lambda: describe(task, second))  # fmt: skip
-        os.kill(first.process.pid, signal.SIGCONT)
+    wait_for(running_on_the_second, timeout=60, interval=0.5,
+             describe=lambda: describe(task, second))  # fmt: skip
+    os.kill(first.process.pid, signal.SIGCONT)
 
-        # Its next lease renewal is refused: it kills its script's group at once.
-        wait_for(lambda: not process_alive(frozen_script["pid"]), timeout=20,
-                 describe=lambda: first.log()[-3000:])  # fmt: skip
-        wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=90,
-                 describe=lambda: describe(task, second))  # fmt: skip
-        assert set(calls.completions_per_output().values()) == {1}
-        item.refresh_from_db()
-        assert item.calls == 1 and item.state == WorkState.DONE
-        assert VideoCost.objects.filter(work_item=item).count() == 1
-        assert not [
-            line for line in first.log().splitlines()
-            if '"event": "unit_done"' in line and '"step": "videos"' in line
-        ]  # fmt: skip
-    finally:
-        first.kill()
-        second.stop()
+    # Its next lease renewal is refused: it kills its script's group at once.
+    wait_for(lambda: not process_alive(frozen_script["pid"]), timeout=20,
+             describe=lambda: first.log()[-3000:])  # fmt: skip
+    wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=90,
+             describe=lambda: describe(task, second))  # fmt: skip
+    assert set(calls.completions_per_output().values()) == {1}
+    item.refresh_from_db()
+    assert item.calls == 1 and item.state == WorkState.DONE
+    assert VideoCost.objects.filter(work_item=item).count() == 1
+    assert not [
+        line for line in first.log().splitlines()
+        if '"event": "unit_done"' in line and '"step": "videos"' in line
+    ]  # fmt: skip
