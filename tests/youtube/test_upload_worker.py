@@ -173,10 +173,11 @@ def test_fault_12_two_approvals_and_two_upload_triggers_make_one_upload(
     task = ready_task(channel, sample_video, status=Status.FINAL_REVIEW)
     worker.start()
     outcomes = []
+    reviewers_by_name = {name: reviewer_user(name) for name in ("alice", "bob")}
 
     def approve(name):
         try:
-            review_approve(task_id=task.pk, reviewer_name=name)
+            review_approve(task_id=task.pk, reviewer=reviewers_by_name[name])
             outcomes.append("approved")
         except ReviewError:
             outcomes.append("refused")
