@@ -214,22 +214,22 @@ class VideoTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description="links")
     def links(self, task):
-        parts = []
-        if task.status in GATE_BY_STATUS and not task.cancelled_at:
-            parts.append(
-                format_html(
-                    '<a href="{}">Open the review page</a>',
-                    reverse("reviews:task", args=[task.pk]),
-                )
+        # The task's page: where it is reviewed, its storyboard edited and its draft queued.
+        parts = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("reviews:task", args=[task.pk]),
+                "Open the review page"
+                if task.status in GATE_BY_STATUS and not task.cancelled_at
+                else "Open its page (storyboard, actions)",
             )
+        ]
         if task.notion_page_id:
             page = task.notion_page_id.replace("-", "")
             parts.append(format_html('<a href="https://www.notion.so/{}">Notion card</a>', page))
         published = published_link(task)
         if published:
             parts.append(format_html('<a href="{}">Published: {}</a>', published[1], published[0]))
-        if not parts:
-            return "-"
         return format_html(" · ".join(["{}"] * len(parts)), *parts)
 
     @admin.display(description="draft")
@@ -283,9 +283,8 @@ class VideoTaskAdmin(admin.ModelAdmin):
                     + (", then it is queued." if data["queue"] else "; queue it when ready."),
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(
-                    reverse("admin:pipeline_videotask_change", args=[task.pk])
-                )
+                # To the page where the draft is read, edited and queued.
+                return HttpResponseRedirect(reverse("reviews:task", args=[task.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

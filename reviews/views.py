@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from costs.selectors import VideoCosts, video_cost_breakdown
+from pipeline.drafting import draft_retry
 from pipeline.models import VideoTask
 from pipeline.reviewing import (
     GATE_STEP,
@@ -24,20 +25,31 @@ from pipeline.reviewing import (
 )
 from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
 from pipeline.services import PipelineError
-from pipeline.task_actions import task_cancel
+from pipeline.status import IllegalTransition, Status
+from pipeline.task_actions import task_cancel, task_queue, task_retry
+from pipeline.transitions import TransitionConflict
 from reviews.editing import editing_context
 from reviews.selectors import (
+    WAIT_DRAFT,
+    WAIT_HELD,
+    WAIT_LABELS,
+    WAIT_REVIEW,
+    WAIT_STOPPED,
     cut_label,
+    draft_failed,
+    last_line,
     published_link,
     rejected_cuts,
     review_media,
-    review_queue,
+    stopped_by_rejection,
     storyboard_scenes,
     task_gate,
     task_repeated_calls,
     task_stopped,
     task_unit_states,
     tasks_progress,
+    waiting_kind,
+    waiting_queue,
 )
 
 REVIEW_PERMISSION = "reviews.can_review"
@@ -60,28 +72,60 @@ def _context(request, **extra):
     return {**admin.site.each_context(request), "is_nav_sidebar_enabled": False, **extra}
 
 
+def waiting_why(task, kind):
+    """What a task in the queue waits for, in a few words."""
+    if kind == WAIT_REVIEW:
+        gate = task_gate(task)
+        rejections = getattr(task, "rejections", 0)
+        cut = f" ({cut_label(rejections)})" if gate == "final" and rejections else ""
+        return f"{gate} review{cut}"
+    if kind == WAIT_DRAFT:
+        if draft_failed(task) and not task.storyboard:
+            return f"the writer failed: {last_line(task.error_log)}"
+        return "drafted: read, edit and queue it"
+    if kind == WAIT_STOPPED:
+        return last_line(task.error_log) or f"stopped in {task.get_status_display()}"
+    until = timezone.localtime(task.next_attempt_at).strftime(" until %Y-%m-%d %H:%M")
+    what = "the channel's budget" if task.waiting_reason == "budget" else "YouTube's daily quota"
+    return f"held by {what}{until if task.next_attempt_at else ''}"
+
+
+WAIT_ACTIONS = {
+    WAIT_REVIEW: "approve or reject",
+    WAIT_DRAFT: "queue, edit or cancel",
+    WAIT_STOPPED: "retry, redo or cancel",
+    WAIT_HELD: "raise the budget, wait or cancel",
+}
+
+
 @require_GET
 def queue(request):
     _require_view(request)
-    page = Paginator(review_queue(), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(waiting_queue(), QUEUE_PAGE_SIZE).get_page(request.GET.get("page"))
     progress = tasks_progress(task.pk for task in page)
     now = timezone.now()
-    rows = [
-        {
-            "task": task,
-            "gate": task_gate(task),
-            "waiting": now - task.status_changed_at,
-            "progress": progress.get(task.pk, {}),
-            "cut": cut_label(task.rejections) if task_gate(task) == "final" else "",
-        }
-        for task in page
-    ]
+    rows = []
+    for task in page:
+        kind = waiting_kind(task)
+        rows.append(
+            {
+                "task": task,
+                "kind": kind,
+                "kind_label": WAIT_LABELS.get(kind, ""),
+                "why": waiting_why(task, kind),
+                "actions": WAIT_ACTIONS.get(kind, ""),
+                "gate": task_gate(task),
+                "waiting": now - task.status_changed_at,
+                "progress": progress.get(task.pk, {}),
+                "cut": cut_label(task.rejections) if task_gate(task) == "final" else "",
+            }
+        )
     return TemplateResponse(
         request,
         "reviews/queue.html",
         _context(
             request,
-            title="Review queue",
+            title="Waiting for you",
             rows=rows,
             page=page,
             can_review=request.user.has_perm(REVIEW_PERMISSION),
@@ -115,10 +159,19 @@ class DecisionForm(forms.Form):
 
 
 class NextActionForm(DecisionForm):
-    """What to do with a task stopped in an error column: redo from a step, or cancel it."""
+    """What to do with a task that waits for a person outside a gate: a stopped one (retry the
+    failed step, redo from a step, cancel), a draft (queue it, draft it again, cancel), a held
+    one (cancel)."""
 
     decision = forms.ChoiceField(
-        choices=[("redo", "Redo"), ("redo_changed", "Redo what changed"), ("cancel", "Cancel")]
+        choices=[
+            ("retry", "Retry"),
+            ("redo", "Redo"),
+            ("redo_changed", "Redo what changed"),
+            ("queue", "Queue"),
+            ("draft_again", "Draft again"),
+            ("cancel", "Cancel"),
+        ]
     )
 
 
@@ -133,6 +186,7 @@ def task_page(request, task, *, status=200, **edits):
     """The review page; `edits` carry a refused edit back to its form (text and errors)."""
     gate = task_gate(task) if not task.cancelled_at else None
     stopped = task_stopped(task)
+    kind = waiting_kind(task)
     unit_states = task_unit_states(task)
     asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
     return TemplateResponse(
@@ -156,6 +210,11 @@ def task_page(request, task, *, status=200, **edits):
             redo_steps=redo_steps(gate) if gate else [],
             default_redo_step="videos" if gate == "final" else GATE_STEP.get(gate, ""),
             stopped=stopped,
+            waiting=kind,
+            waiting_label=WAIT_LABELS.get(kind, ""),
+            waiting_why=waiting_why(task, kind) if kind else "",
+            rejection=stopped_by_rejection(task) if stopped else "",
+            upload_stopped=task.status == Status.UPLOAD_ERROR and not task.cancelled_at,
             stop_steps=redo_steps_after_stop(task) if stopped else [],
             rejected_cuts=rejected_cuts(task),
             cut=cut_label(task.reviews.filter(gate="final", decision="rejected").count())
@@ -235,7 +294,7 @@ def decide(request, task_id):
 
 @require_POST
 def next_action(request, task_id):
-    """Redo from a step, or cancel, a task stopped in an error column."""
+    """The next action on a task waiting outside a gate (NextActionForm)."""
     task, data = _posted_decision(
         request,
         task_id,
@@ -247,8 +306,17 @@ def next_action(request, task_id):
     if data is None:
         return back
     actor = request.user.get_username()
+    done = ""
     try:
-        if data["decision"] == "redo_changed":
+        if data["decision"] == "queue":
+            task, queued = task_queue(task_id=task.pk, actor=actor)
+            done = "queued" if queued else "was already queued; nothing was done"
+        elif data["decision"] == "draft_again":
+            draft_retry(task_id=task.pk, actor=actor)
+            done = "sent back to the writer"
+        elif data["decision"] == "retry":
+            task_retry(task_id=task.pk, actor=actor, notes=data["notes"])
+        elif data["decision"] == "redo_changed":
             task_redo(
                 task_id=task.pk, actor=actor, notes=data["notes"] or REDO_CHANGED_NOTE, changed=True
             )
@@ -264,10 +332,12 @@ def next_action(request, task_id):
             )
         else:
             task_cancel(task_id=task.pk, actor=actor, reason=data["notes"] or "cancelled on review")
-    except (ReviewError, PipelineError) as error:
+    except (ReviewError, PipelineError, IllegalTransition, TransitionConflict) as error:
         messages.error(request, f"'{task.title}': {error}")
         return back
     task.refresh_from_db()
-    done = "cancelled" if task.cancelled_at else f"sent back: it is now {task.get_status_display()}"
+    if task.cancelled_at:
+        done = "cancelled"
+    done = done or f"sent back: it is now {task.get_status_display()}"
     messages.success(request, f"'{task.title}' {done}.")
     return back

@@ -45,7 +45,7 @@ def test_posting_it_creates_a_draft_whose_storyboard_the_writer_drafts(
 
     task = VideoTask.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:pipeline_videotask_change", args=[task.pk])
+    assert response["Location"] == reverse("reviews:task", args=[task.pk])  # where it is queued
     assert (task.status, task.storyboard, task.topic) == (
         Status.DRAFT, {}, "the secret life of axolotls",
     )  # fmt: skip
@@ -60,6 +60,7 @@ def test_posting_it_creates_a_draft_whose_storyboard_the_writer_drafts(
     assert audit.actor == superuser.username
     page = admin_client.get(response["Location"]).content.decode()
     assert "the writer is drafting its storyboard; queue it when ready." in page
+    assert 'id="vg-drafting"' in page
 
 
 def test_the_queue_box_asks_to_queue_it_once_drafted(admin_client, channel):
