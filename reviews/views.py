@@ -182,11 +182,14 @@ def task_review(request, task_id):
     return task_page(request, task)
 
 
-def task_page(request, task, *, status=200, **edits):
-    """The review page; `edits` carry a refused edit back to its form (text and errors)."""
+def task_page(request, task, *, status=200, posted=None, **edits):
+    """The review page; `edits` carry a refused edit back to its form (text and errors), and
+    `posted` a refused decision or next action (notes, step, ticked units) back to its form."""
+    posted = posted or {}
     gate = task_gate(task) if not task.cancelled_at else None
     stopped = task_stopped(task)
     kind = waiting_kind(task)
+    stop_steps = redo_steps_after_stop(task) if stopped else []
     unit_states = task_unit_states(task)
     asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
     return TemplateResponse(
@@ -208,14 +211,21 @@ def task_page(request, task, *, status=200, **edits):
             events=task.events.all(),
             reviews=task.reviews.all(),
             redo_steps=redo_steps(gate) if gate else [],
-            default_redo_step="videos" if gate == "final" else GATE_STEP.get(gate, ""),
+            default_redo_step=posted.get("redo_step")
+            or ("videos" if gate == "final" else GATE_STEP.get(gate, "")),
+            posted_notes=posted.get("notes", ""),
+            ticked=posted.get("redo_units", []),
             stopped=stopped,
             waiting=kind,
             waiting_label=WAIT_LABELS.get(kind, ""),
             waiting_why=waiting_why(task, kind) if kind else "",
             rejection=stopped_by_rejection(task) if stopped else "",
             upload_stopped=task.status == Status.UPLOAD_ERROR and not task.cancelled_at,
-            stop_steps=redo_steps_after_stop(task) if stopped else [],
+            stop_steps=stop_steps,
+            stop_default=next(
+                (step for step in (posted.get("redo_step"), "videos") if step in stop_steps),
+                stop_steps[-1] if stop_steps else "",
+            ),
             rejected_cuts=rejected_cuts(task),
             cut=cut_label(task.reviews.filter(gate="final", decision="rejected").count())
             if gate == "final"
@@ -229,6 +239,18 @@ def task_page(request, task, *, status=200, **edits):
     )
 
 
+def _refused(request, task, message):
+    """The page again, with the reason and everything the person entered still in the form."""
+    messages.error(request, message)
+    task.refresh_from_db()
+    posted = {
+        "notes": request.POST.get("notes", ""),
+        "redo_step": request.POST.get("redo_step", ""),
+        "redo_units": request.POST.getlist("redo_units"),
+    }
+    return task_page(request, task, status=400, posted=posted)
+
+
 def _posted_decision(request, task_id, form_class, *, needed_for, nothing):
     """The reviewer's posted form for a task, or None (with the reason shown) when it is invalid
     or the task changed since the page was opened (`visit`): a stale page decides nothing."""
@@ -238,15 +260,14 @@ def _posted_decision(request, task_id, form_class, *, needed_for, nothing):
     form = form_class(request.POST, task=task)
     if not form.is_valid():
         problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-        messages.error(request, f"'{task.title}': {nothing}: {problems}")
-        return task, None
+        return task, _refused(request, task, f"'{task.title}': {nothing}: {problems}")
     if form.cleaned_data["visit"] != task.status_changed_at.isoformat():
-        messages.error(
+        return task, _refused(
             request,
+            task,
             f"'{task.title}' changed since you opened it (now {task.get_status_display()}); "
             f"{nothing}. Look at it again.",
         )
-        return task, None
     return task, form.cleaned_data
 
 
@@ -260,8 +281,8 @@ def decide(request, task_id):
         nothing="nothing was recorded",
     )
     back = redirect("reviews:task", task_id=task.pk)
-    if data is None:
-        return back
+    if not isinstance(data, dict):
+        return data  # the page again, with the reason
     stop = data["decision"] == "reject_stop"
     try:
         if data["decision"] == "approve":
@@ -282,8 +303,7 @@ def decide(request, task_id):
                 redo_scenes=[] if stop else data["redo_units"],
             )
     except ReviewError as error:
-        messages.error(request, f"'{task.title}': {error}")
-        return back
+        return _refused(request, task, f"'{task.title}': {error}")
     task.refresh_from_db()
     verb = "approved" if data["decision"] == "approve" else "rejected"
     messages.success(request, f"'{task.title}' {verb}; it is now {task.get_status_display()}.")
@@ -303,8 +323,8 @@ def next_action(request, task_id):
         nothing="nothing was done",
     )
     back = redirect("reviews:task", task_id=task.pk)
-    if data is None:
-        return back
+    if not isinstance(data, dict):
+        return data  # the page again, with the reason
     actor = request.user.get_username()
     done = ""
     try:
@@ -333,8 +353,7 @@ def next_action(request, task_id):
         else:
             task_cancel(task_id=task.pk, actor=actor, reason=data["notes"] or "cancelled on review")
     except (ReviewError, PipelineError, IllegalTransition, TransitionConflict) as error:
-        messages.error(request, f"'{task.title}': {error}")
-        return back
+        return _refused(request, task, f"'{task.title}': {error}")
     task.refresh_from_db()
     if task.cancelled_at:
         done = "cancelled"
