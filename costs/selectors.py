@@ -374,7 +374,7 @@ def recent_failures(*, now=None, hours=24):
     since = (now or timezone.now()) - dt.timedelta(hours=hours)
     return (
         TaskEvent.objects.filter(to_status__in=ERROR_STATUSES, created_at__gte=since)
-        .select_related("task")
+        .select_related("task__channel")
         .order_by("-created_at")
     )
 

@@ -16,10 +16,17 @@ from django.utils.timesince import timesince
 from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
 from channels_app.models import Channel, Priority
 from pipeline.drafting import DIRECTION_MAX_CHARACTERS, TOPIC_MAX_CHARACTERS, task_draft_create
-from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem
+from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
 from pipeline.selectors import task_progress
 from pipeline.services import PipelineError
-from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition, Status
+from pipeline.status import (
+    ERROR_STATUSES,
+    GATE_BY_STATUS,
+    GATES,
+    LIFECYCLE_GROUPS,
+    IllegalTransition,
+    Status,
+)
 from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
@@ -79,9 +86,20 @@ class WorkItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WorkItem
     verbose_name = "unit of work"
     verbose_name_plural = "per-scene status"
-    fields = ("step", "unit", "state", "provider", "attempts", "calls", "exit_code", "error")
+    fields = ("step", "unit", "state_text", "provider", "attempts", "calls", "exit_code", "error")
     readonly_fields = fields
     extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("task")
+
+    @admin.display(description="state")
+    def state_text(self, item):
+        # A unit reset by a notes-only rejection or a redo waits for the person's next action,
+        # not for a worker: "pending" alone would say it is about to run.
+        if item.state == WorkState.PENDING and item.task.status in ERROR_STATUSES:
+            return "to be made again on the next redo or retry"
+        return item.get_state_display()
 
 
 class NewVideoForm(forms.Form):
@@ -243,6 +261,12 @@ class VideoTaskAdmin(admin.ModelAdmin):
             "Queue this draft</button> its storyboard, as it is now, goes into production",
             reverse("admin:pipeline_videotask_queue", args=[task.pk]),
         )
+
+    def history_view(self, request, object_id, extra_context=None):
+        # A task's history is its audit log (every human action on it) and its timeline (on the
+        # record itself); Django's own history (admin edits) is empty, since tasks are read-only.
+        url = reverse("admin:reviews_auditlog_changelist")
+        return HttpResponseRedirect(f"{url}?task={object_id}")
 
     def get_urls(self):
         queue = path(

@@ -164,7 +164,9 @@ def _decide(
                 reviewer_name=name,
                 notes=notes,
                 redo_step=plan.step if plan else "",
-                redo_scenes=redo_scenes,
+                # What an edit made again is named too, so the record never says "every scene"
+                # of a redo that remade one.
+                redo_scenes=redo_scenes or (_edited_units(plan) if plan and redo_changed else []),
                 rejected_cut=cut,
             )
             audit_log_record(
@@ -189,6 +191,12 @@ def _decide(
             f"task {task.pk} was already decided by someone else; your {decision} was not recorded"
         ) from conflict
     return review
+
+
+def _edited_units(plan):
+    """The units of its first step a redo-what-changed plan makes again ([] for the whole video's
+    assembly)."""
+    return [] if plan.step == "assembly" else list(plan.units.get(plan.step, []))
 
 
 def task_redo(*, task_id, actor, step="", units=(), notes="", changed=False):

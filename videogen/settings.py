@@ -230,6 +230,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["videogen.formats"]
 USE_I18N = True
 USE_TZ = True
 
