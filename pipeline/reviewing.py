@@ -188,7 +188,8 @@ def _decide(
                 dispatch.dispatch_advance(task.pk)
     except TransitionConflict as conflict:
         raise ReviewError(
-            f"task {task.pk} was already decided by someone else; your {decision} was not recorded"
+            f"task {task.pk} was already decided by someone else; your "
+            f"{'approval' if decision == Decision.APPROVED else 'rejection'} was not recorded"
         ) from conflict
     return review
 
