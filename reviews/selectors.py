@@ -1,5 +1,6 @@
 """Reads behind the review queue and the review page."""
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -11,6 +12,7 @@ from django.urls import reverse
 from channels_app.models import Channel
 from costs.models import VideoCost
 from pipeline import paths
+from pipeline.integrations.youtube_metadata import thumbnail_source
 from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, VideoTask, WorkItem, WorkState
 from pipeline.status import (
     DRAFT_STEP,
@@ -23,6 +25,7 @@ from pipeline.status import (
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
+from pipeline.youtube_limits import category_label
 from reviews.models import Decision, NotionUser, Review, notion_user_id_normalize
 
 MONEY = DecimalField(max_digits=12, decimal_places=4)
@@ -252,6 +255,60 @@ def published_link(task):
         return ("YouTube", f"https://youtu.be/{upload.video_id}")
     url = media_url(paths.published_video(task.channel_id, str(task.pk)))
     return ("published file (local upload provider)", url) if url else None
+
+
+@dataclass
+class Published:
+    """What went out and when: the metadata as it was sent (the upload's request to YouTube, or
+    the local upload provider's record beside its file), the thumbnail, the times, the link."""
+
+    title: str
+    description: str
+    tags: list
+    privacy: str
+    category: str
+    publish_at: object  # the scheduled public time (None: public on upload)
+    published_at: object  # when the upload finished
+    link: tuple  # (label, url)
+    thumbnail_what: str
+    thumbnail_url: str
+
+
+def published_record(task):
+    """The Published record of a published task, or None."""
+    if task.status != Status.PUBLISHED:
+        return None
+    video = Video.objects.filter(task=task).first()
+    upload = Upload.objects.filter(task=task).first()
+    body = (upload.request_body if upload else None) or {}
+    snippet, status = body.get("snippet") or {}, body.get("status") or {}
+    if not snippet:
+        # The local upload provider's record sits beside its file (pipeline/publish_local.py).
+        local = paths.published_video(task.channel_id, str(task.pk)).with_suffix(".json")
+        try:
+            record = json.loads(local.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        snippet = {
+            "title": record.get("title", task.storyboard.get("title", "")),
+            "description": record.get("description", task.storyboard.get("description", "")),
+            "tags": record.get("tags") or [],
+            "categoryId": task.channel.category_id,
+        }
+        status = {"privacyStatus": record.get("privacy_status", task.channel.privacy)}
+    what, source = thumbnail_source(task)
+    return Published(
+        title=snippet.get("title", ""),
+        description=snippet.get("description", ""),
+        tags=[tag for tag in snippet.get("tags") or [] if not tag.startswith("videogen-")],
+        privacy=status.get("privacyStatus", ""),
+        category=category_label(snippet.get("categoryId", "")),
+        publish_at=upload.publish_at if upload else None,
+        published_at=video.published_at if video else None,
+        link=published_link(task),
+        thumbnail_what=what,
+        thumbnail_url=media_url(source) if source.suffix != ".mp4" else "",
+    )
 
 
 def task_gate(task):
