@@ -12,11 +12,10 @@ class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "channel",
-        "task",
+        "task_title",
         "component",
         "provider",
-        "units",
-        "unit_name",
+        "amount",
         "usd",
     )
     list_select_related = ("channel", "task")
@@ -25,6 +24,14 @@ class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     # A full COUNT(*) over hundreds of thousands of rows on every page is the slow part.
     show_full_result_count = False
+
+    @admin.display(description="task", ordering="task__title")
+    def task_title(self, cost):
+        return cost.task.title
+
+    @admin.display(description="units", ordering="units")
+    def amount(self, cost):
+        return f"{cost.units.normalize():f} {cost.unit_name.replace('_', ' ')}"
 
 
 @admin.register(YouTubeQuotaUsage)

@@ -144,7 +144,6 @@ class VideoTaskAdmin(admin.ModelAdmin):
         "progress",
         "cost",
         "age",
-        "attempts",
     )
     list_select_related = ("channel",)
     list_filter = (LifecycleGroupFilter, GateFilter, "channel", "status")
