@@ -133,6 +133,19 @@ class NewVideoForm(forms.Form):
         help_text="Unticked, the draft waits in Draft for you to read, edit and queue it.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength in the page: the browser would cut a pasted text without a word. The form
+        # refuses it instead, saying how long it is and what to do.
+        for name, where in (("topic", "put the details in Story direction"),
+                            ("direction", "keep the beats that matter")):  # fmt: skip
+            field = self.fields[name]
+            field.widget.attrs.pop("maxlength", None)
+            field.error_messages["max_length"] = (
+                f"{field.label or name.capitalize()} is %(show_value)d characters; the writer "
+                f"takes at most %(limit_value)d. Shorten it ({where}); nothing was cut."
+            )
+
 
 @admin.register(VideoTask)
 class VideoTaskAdmin(admin.ModelAdmin):

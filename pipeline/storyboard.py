@@ -25,6 +25,7 @@ from channels_app.config_text import (
     yaml_load,
 )
 from pipeline import youtube_limits
+from pipeline.narration import narration_fit_problems
 from pipeline.storyboard_checks import (
     Errors,
     StoryboardInvalid,
@@ -88,6 +89,7 @@ def storyboard_validate(data, *, source="storyboard"):
     assets = _assets(data.get("assets"), errors)
     assets_by_id = {asset["id"]: asset for asset in assets if asset.get("id")}
     scenes = _scenes(data.get("scenes"), assets_by_id, errors)
+    _narration_fits(scenes, errors)
     result = {
         "title": _title(data.get("title"), errors),
         "channel": _channel(data.get("channel"), errors),
@@ -351,6 +353,11 @@ def _duration(value, path, errors):
         errors.add(path, f"{limits}, got {describe(value)}")
         return None
     return value
+
+
+def _narration_fits(scenes, errors):
+    for path, message in narration_fit_problems(scenes):
+        errors.add(path, message)
 
 
 # --- Helpers for the pipeline ---------------------------------------------------------------

@@ -13,7 +13,9 @@ from channels_app.models import Channel
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.integrations.youtube_metadata import thumbnail_source
+from pipeline.media import media_duration
 from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, VideoTask, WorkItem, WorkState
+from pipeline.narration import narration_seconds
 from pipeline.status import (
     DRAFT_STEP,
     ERROR_STATUSES,
@@ -369,10 +371,23 @@ def task_unit_states(task):
     }
 
 
+def narration_length(task, scene, unit_states):
+    """(seconds, measured) of a scene's narration: the audio file's length once it is made,
+    the estimate from its words before."""
+    if unit_states.get(("audio", scene["id"])) == WorkState.DONE:
+        seconds = media_duration(STEP_BY_NAME["audio"].output(task, scene["id"]))
+        if seconds:
+            return seconds, True
+    return narration_seconds(scene.get("narration", "")), False
+
+
 def storyboard_scenes(task, unit_states):
-    """The storyboard scene by scene, with each scene's state per step."""
+    """The storyboard scene by scene, with each scene's state per step and how long its
+    narration runs against the scene's length."""
     scenes = []
     for scene in task.storyboard.get("scenes", []):
+        spoken, measured = narration_length(task, scene, unit_states)
+        duration = scene.get("duration") or 0
         composite = scene.get("composite") or {}
         parts = [composite.get("character"), composite.get("environment")]
         scenes.append(
@@ -382,6 +397,9 @@ def storyboard_scenes(task, unit_states):
                 "motion": scene.get("motion", ""),
                 "sfx": scene.get("sfx", ""),
                 "duration": scene.get("duration", ""),
+                "spoken": spoken,
+                "spoken_measured": measured,
+                "spoken_over": bool(duration) and spoken > duration + 0.5,
                 "made_of": ", ".join(p for p in parts if p) or ", ".join(scene.get("split") or []),
                 "states": [
                     (step, unit_states[(step, scene["id"])])
