@@ -99,6 +99,13 @@ WAIT_ACTIONS = {
 }
 
 
+def waiting_actions(task, kind):
+    # A notes-only rejection made nothing that failed: there is nothing to retry.
+    if kind == WAIT_STOPPED and last_line(task.error_log).startswith("Rejected at "):
+        return "redo or cancel"
+    return WAIT_ACTIONS.get(kind, "")
+
+
 @require_GET
 def queue(request):
     _require_view(request)
@@ -114,7 +121,7 @@ def queue(request):
                 "kind": kind,
                 "kind_label": WAIT_LABELS.get(kind, ""),
                 "why": waiting_why(task, kind),
-                "actions": WAIT_ACTIONS.get(kind, ""),
+                "actions": waiting_actions(task, kind),
                 "gate": task_gate(task),
                 "waiting": now - task.status_changed_at,
                 "progress": progress.get(task.pk, {}),
