@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from pipeline.models import VideoTask
+from pipeline.status import Status
 from reviews.models import AuditLog, NotionUser, Review, audit_action_label
 from reviews.services import audit_log_record
 from videogen.admin_base import ReadOnlyAdminMixin
@@ -46,8 +47,11 @@ class ActionFilter(admin.SimpleListFilter):
         return queryset.filter(action=self.value()) if self.value() else queryset
 
 
-def _words(value):
-    """A metadata value as text: lists joined, mappings as "key: values"."""
+def _words(value, key=""):
+    """A metadata value as text: a status by its board column, lists joined, mappings as
+    "key: values"."""
+    if key == "status" and value in Status.values:
+        return Status(value).label
     if isinstance(value, dict):
         return "; ".join(f"{key}: {_words(item)}" for key, item in value.items())
     if isinstance(value, list | tuple):
@@ -109,7 +113,9 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         metadata = dict(entry.metadata or {})
         diff = metadata.pop("diff", "")
         rows = [
-            format_html("<div><strong>{}</strong>: {}</div>", key.replace("_", " "), _words(value))
+            format_html(
+                "<div><strong>{}</strong>: {}</div>", key.replace("_", " "), _words(value, key)
+            )
             for key, value in metadata.items()
             if value not in ("", None, [], {})
         ]

@@ -117,7 +117,7 @@ class AuditLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {audit_action_label(self.action)}"
 
 
 def notion_user_id_normalize(value):
