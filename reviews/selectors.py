@@ -133,13 +133,6 @@ def waiting_queue():
     )
 
 
-def review_queue():
-    """Every task waiting for a reviewer at a gate, oldest wait first."""
-    return VideoTask.objects.filter(_at_a_gate(), cancelled_at__isnull=True).order_by(
-        "status_changed_at", "created_at"
-    )
-
-
 def waiting_kind(task):
     """Why a task waits for a person (WAIT_REVIEW, ...), or "" when it does not."""
     if task.cancelled_at:
