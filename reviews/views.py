@@ -2,6 +2,8 @@
 staff only, anonymous users get the admin login). Decisions go through pipeline.reviewing, the
 same services as `manage.py review`."""
 
+from zoneinfo import ZoneInfo
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -86,7 +88,8 @@ def waiting_why(task, kind):
         return "drafted: read, edit and queue it"
     if kind == WAIT_STOPPED:
         return last_line(task.error_log) or f"stopped in {task.get_status_display()}"
-    until = timezone.localtime(task.next_attempt_at).strftime(" until %Y-%m-%d %H:%M")
+    zone = ZoneInfo(task.channel.timezone or "UTC")
+    until = task.next_attempt_at.astimezone(zone).strftime(" until %Y-%m-%d %H:%M %Z")
     what = "the channel's budget" if task.waiting_reason == "budget" else "YouTube's daily quota"
     return f"held by {what}{until if task.next_attempt_at else ''}"
 
