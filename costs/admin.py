@@ -16,7 +16,7 @@ class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "component",
         "provider",
         "amount",
-        "usd",
+        "usd_text",
     )
     list_select_related = ("channel", "task")
     list_filter = ("component", "provider", "channel")
@@ -28,6 +28,10 @@ class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="task", ordering="task__title")
     def task_title(self, cost):
         return cost.task.title
+
+    @admin.display(description="USD", ordering="usd")
+    def usd_text(self, cost):
+        return f"${cost.usd:.2f}"
 
     @admin.display(description="units", ordering="units")
     def amount(self, cost):
