@@ -106,6 +106,8 @@ def waiting_actions(task, kind):
     # A notes-only rejection made nothing that failed: there is nothing to retry.
     if kind == WAIT_STOPPED and last_line(task.error_log).startswith("Rejected at "):
         return "redo or cancel"
+    if kind == WAIT_HELD and task.waiting_reason == "quota":
+        return "wait for the reset, or cancel"
     return WAIT_ACTIONS.get(kind, "")
 
 
