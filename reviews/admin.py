@@ -130,7 +130,10 @@ class AuditLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
     @admin.display(description="object")
     def object(self, entry):
-        return f"{entry.object_type} {entry.object_id}".strip() or "-"
+        # What the task column names needs no id; an object of no task keeps its id.
+        if entry.task_id:
+            return entry.object_type.replace("_", " ") or "-"
+        return f"{entry.object_type.replace('_', ' ')} {entry.object_id}".strip() or "-"
 
     @admin.display(description="notes")
     def notes_short(self, entry):
