@@ -109,14 +109,16 @@ class NewVideoForm(forms.Form):
     topic = forms.CharField(
         max_length=TOPIC_MAX_CHARACTERS,
         widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="What the video is about; the writer drafts the storyboard from it.",
+        help_text=f"What the video is about, up to {TOPIC_MAX_CHARACTERS:,} characters; the "
+        "writer drafts the storyboard from it.",
     )
     direction = forms.CharField(
         label="Story direction",
         required=False,
         max_length=DIRECTION_MAX_CHARACTERS,
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Optional: the angle, the beats, how it ends.",
+        help_text=f"Optional, up to {DIRECTION_MAX_CHARACTERS:,} characters: the angle, the "
+        "beats, how it ends.",
     )
     priority = forms.ChoiceField(
         choices=[("", "The channel's default"), *Priority.choices], required=False
