@@ -4,7 +4,7 @@ channels' gates."""
 
 from django.utils.functional import SimpleLazyObject
 
-from reviews.selectors import waiting_counts
+from reviews.waiting import waiting_counts
 
 
 def waiting(request):

@@ -32,25 +32,27 @@ from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.transitions import TransitionConflict
 from reviews.editing import editing_context
 from reviews.selectors import (
-    WAIT_DRAFT,
-    WAIT_HELD,
-    WAIT_LABELS,
-    WAIT_REVIEW,
-    WAIT_STOPPED,
     cut_label,
-    draft_failed,
-    last_line,
     published_link,
     published_record,
     rejected_cuts,
     review_media,
-    stopped_by_rejection,
     storyboard_scenes,
     task_gate,
     task_repeated_calls,
     task_stopped,
     task_unit_states,
     tasks_progress,
+)
+from reviews.waiting import (
+    WAIT_DRAFT,
+    WAIT_HELD,
+    WAIT_LABELS,
+    WAIT_REVIEW,
+    WAIT_STOPPED,
+    draft_failed,
+    last_line,
+    stopped_by_rejection,
     waiting_kind,
     waiting_queue,
 )
