@@ -16,6 +16,7 @@ from channels_app.services import ChannelSecretInvalid, channel_secret_set
 from costs.services import BudgetOverrideInvalid, budget_override
 from pipeline.models import VideoTask
 from pipeline.status import Status
+from pipeline.youtube_limits import category_label
 
 BUDGET_FIELDS = ("budget_daily_usd", "budget_weekly_usd")
 
@@ -91,7 +92,7 @@ class ChannelAdmin(admin.ModelAdmin):
                     "quota_project",
                     "privacy",
                     "made_for_kids",
-                    "category_id",
+                    "category",
                     "default_language",
                     "tags",
                     "notion_database_id",
@@ -105,7 +106,11 @@ class ChannelAdmin(admin.ModelAdmin):
             field.name
             for field in Channel._meta.fields
             if field.name not in BUDGET_FIELDS and field.name not in ("created_at", "updated_at")
-        ]
+        ] + ["category"]
+
+    @admin.display(description="YouTube category", ordering="category_id")
+    def category(self, channel):
+        return category_label(channel.category_id)
 
     def get_queryset(self, request):
         in_flight = VideoTask.objects.filter(

@@ -108,7 +108,9 @@ class Channel(models.Model):
         ]
 
     def __str__(self):
-        return self.id
+        # What people read wherever a channel is shown (lists, dropdowns); the id is for files,
+        # commands and URLs.
+        return self.name or self.id
 
 
 class SecretName(models.TextChoices):

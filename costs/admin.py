@@ -12,12 +12,11 @@ class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
         "created_at",
         "channel",
-        "task",
+        "task_title",
         "component",
         "provider",
-        "units",
-        "unit_name",
-        "usd",
+        "amount",
+        "usd_text",
     )
     list_select_related = ("channel", "task")
     list_filter = ("component", "provider", "channel")
@@ -25,6 +24,18 @@ class VideoCostAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     # A full COUNT(*) over hundreds of thousands of rows on every page is the slow part.
     show_full_result_count = False
+
+    @admin.display(description="task", ordering="task__title")
+    def task_title(self, cost):
+        return cost.task.title
+
+    @admin.display(description="USD", ordering="usd")
+    def usd_text(self, cost):
+        return f"${cost.usd:.2f}"
+
+    @admin.display(description="units", ordering="units")
+    def amount(self, cost):
+        return f"{cost.units.normalize():f} {cost.unit_name.replace('_', ' ')}"
 
 
 @admin.register(YouTubeQuotaUsage)

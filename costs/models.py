@@ -105,6 +105,8 @@ class YouTubeQuotaUsage(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
+        verbose_name = "YouTube quota usage"
+        verbose_name_plural = "YouTube quota usage"
         ordering = ["-pacific_date", "quota_project"]
         constraints = [
             models.UniqueConstraint(
@@ -132,6 +134,9 @@ class YouTubeUploadHold(models.Model):
     refused_at = models.DateTimeField()
     until = models.DateTimeField()
     reason = models.CharField(max_length=100, default="uploadLimitExceeded")
+
+    class Meta:
+        verbose_name = "YouTube upload hold"
 
     def __str__(self):
         return f"{self.channel_id} held until {self.until:%Y-%m-%d %H:%M} UTC"

@@ -17,7 +17,7 @@ from pipeline.models import TaskEvent, VideoTask, WorkItem
 from pipeline.status import (
     ERROR_STATUSES,
     LIFECYCLE_GROUPS,
-    STEP_ORDER,
+    WORK_STEPS,
     Status,
     lifecycle_group,
 )
@@ -374,7 +374,7 @@ def recent_failures(*, now=None, hours=24):
     since = (now or timezone.now()) - dt.timedelta(hours=hours)
     return (
         TaskEvent.objects.filter(to_status__in=ERROR_STATUSES, created_at__gte=since)
-        .select_related("task")
+        .select_related("task__channel")
         .order_by("-created_at")
     )
 
@@ -417,7 +417,8 @@ class StepStats:
 
 
 def step_stats(*, days=7, now=None):
-    """{channel_id: [StepStats in step order]} for the units that ran in the last `days` days.
+    """{channel_id: [StepStats in step order, drafting first]} for the units that ran in the last
+    `days` days.
     One grouped query (per video and step, summed in SQL); the rows are videos x steps, never
     units or cost rows."""
     since = (now or timezone.now()) - dt.timedelta(days=days)
@@ -446,7 +447,7 @@ def step_stats(*, days=7, now=None):
             entry.durations.append((row["last_finish"] - row["first_start"]).total_seconds())
     by_channel = {}
     for entry in sorted(
-        stats.values(), key=lambda entry: (entry.channel_id, STEP_ORDER.index(entry.step))
+        stats.values(), key=lambda entry: (entry.channel_id, WORK_STEPS.index(entry.step))
     ):
         by_channel.setdefault(entry.channel_id, []).append(entry)
     return by_channel

@@ -34,7 +34,6 @@ from costs.selectors import (
 )
 from pipeline.models import VideoTask
 from pipeline.selectors import tasks_stuck
-from reviews.selectors import review_queue
 
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50
@@ -234,7 +233,6 @@ def dashboard(request):
             stuck_count=stuck.count(),
             failures=list(failures[:LIST_LIMIT]),
             failure_count=failures.count(),
-            waiting_review=review_queue().count(),
             stuck_minutes=settings.PIPELINE_STUCK_MINUTES,
             now=now,
         ),

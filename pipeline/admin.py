@@ -1,7 +1,6 @@
 """Tasks in the admin: read-only records (only the pipeline's services move a task), with retry and
 cancel as actions that call those services."""
 
-from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten_fieldsets
 from django.contrib.admin.views.main import ChangeList
@@ -13,13 +12,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
-from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
-from channels_app.models import Channel, Priority
-from pipeline.drafting import DIRECTION_MAX_CHARACTERS, TOPIC_MAX_CHARACTERS, task_draft_create
-from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem
+from pipeline.admin_forms import NewVideoForm
+from pipeline.drafting import task_draft_create
+from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
 from pipeline.selectors import task_progress
 from pipeline.services import PipelineError
-from pipeline.status import GATE_BY_STATUS, GATES, LIFECYCLE_GROUPS, IllegalTransition, Status
+from pipeline.status import (
+    ERROR_STATUSES,
+    GATE_BY_STATUS,
+    GATES,
+    LIFECYCLE_GROUPS,
+    IllegalTransition,
+    Status,
+)
 from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
@@ -79,41 +84,20 @@ class WorkItemInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = WorkItem
     verbose_name = "unit of work"
     verbose_name_plural = "per-scene status"
-    fields = ("step", "unit", "state", "provider", "attempts", "calls", "exit_code", "error")
+    fields = ("step", "unit", "state_text", "provider", "attempts", "calls", "exit_code", "error")
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("task")
 
-class NewVideoForm(forms.Form):
-    """The admin's way to start a video: a topic for the writer (pipeline.drafting)."""
-
-    channel = forms.ModelChoiceField(queryset=Channel.objects.filter(is_active=True))
-    topic = forms.CharField(
-        max_length=TOPIC_MAX_CHARACTERS,
-        widget=forms.Textarea(attrs={"rows": 2, "cols": 80}),
-        help_text="What the video is about; the writer drafts the storyboard from it.",
-    )
-    direction = forms.CharField(
-        label="Story direction",
-        required=False,
-        max_length=DIRECTION_MAX_CHARACTERS,
-        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
-        help_text="Optional: the angle, the beats, how it ends.",
-    )
-    priority = forms.ChoiceField(
-        choices=[("", "The channel's default"), *Priority.choices], required=False
-    )
-    scenes = forms.IntegerField(
-        min_value=SCENE_COUNT_MIN,
-        max_value=SCENE_COUNT_MAX,
-        required=False,
-        help_text=f"{SCENE_COUNT_MIN}-{SCENE_COUNT_MAX}; empty: the channel brief's scene count.",
-    )
-    queue = forms.BooleanField(
-        label="Queue it as soon as it is drafted",
-        required=False,
-        help_text="Unticked, the draft waits in Draft for you to read, edit and queue it.",
-    )
+    @admin.display(description="state")
+    def state_text(self, item):
+        # A unit reset by a notes-only rejection or a redo waits for the person's next action,
+        # not for a worker: "pending" alone would say it is about to run.
+        if item.state == WorkState.PENDING and item.task.status in ERROR_STATUSES:
+            return "to be made again on the next redo or retry"
+        return item.get_state_display()
 
 
 @admin.register(VideoTask)
@@ -126,7 +110,6 @@ class VideoTaskAdmin(admin.ModelAdmin):
         "progress",
         "cost",
         "age",
-        "attempts",
     )
     list_select_related = ("channel",)
     list_filter = (LifecycleGroupFilter, GateFilter, "channel", "status")
@@ -214,22 +197,22 @@ class VideoTaskAdmin(admin.ModelAdmin):
 
     @admin.display(description="links")
     def links(self, task):
-        parts = []
-        if task.status in GATE_BY_STATUS and not task.cancelled_at:
-            parts.append(
-                format_html(
-                    '<a href="{}">Open the review page</a>',
-                    reverse("reviews:task", args=[task.pk]),
-                )
+        # The task's page: where it is reviewed, its storyboard edited and its draft queued.
+        parts = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("reviews:task", args=[task.pk]),
+                "Open the review page"
+                if task.status in GATE_BY_STATUS and not task.cancelled_at
+                else "Open its page (storyboard, actions)",
             )
+        ]
         if task.notion_page_id:
             page = task.notion_page_id.replace("-", "")
             parts.append(format_html('<a href="https://www.notion.so/{}">Notion card</a>', page))
         published = published_link(task)
         if published:
             parts.append(format_html('<a href="{}">Published: {}</a>', published[1], published[0]))
-        if not parts:
-            return "-"
         return format_html(" · ".join(["{}"] * len(parts)), *parts)
 
     @admin.display(description="draft")
@@ -243,6 +226,12 @@ class VideoTaskAdmin(admin.ModelAdmin):
             "Queue this draft</button> its storyboard, as it is now, goes into production",
             reverse("admin:pipeline_videotask_queue", args=[task.pk]),
         )
+
+    def history_view(self, request, object_id, extra_context=None):
+        # A task's history is its audit log (every human action on it) and its timeline (on the
+        # record itself); Django's own history (admin edits) is empty, since tasks are read-only.
+        url = reverse("admin:reviews_auditlog_changelist")
+        return HttpResponseRedirect(f"{url}?task={object_id}")
 
     def get_urls(self):
         queue = path(
@@ -283,9 +272,8 @@ class VideoTaskAdmin(admin.ModelAdmin):
                     + (", then it is queued." if data["queue"] else "; queue it when ready."),
                     messages.SUCCESS,
                 )
-                return HttpResponseRedirect(
-                    reverse("admin:pipeline_videotask_change", args=[task.pk])
-                )
+                # To the page where the draft is read, edited and queued.
+                return HttpResponseRedirect(reverse("reviews:task", args=[task.pk]))
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -4,7 +4,8 @@ Embedded default (no PostgreSQL, no Redis, no API keys): migrate the SQLite data
 channel configs, start a real Celery worker on the serverless (filesystem) broker, have the
 writer draft a storyboard from a topic (scripts/generate_storyboard.py, local provider), queue it
 and run it with the local provider through steps 1-6 to final review, print the finished MP4 and
-how to approve it, then serve the admin on 127.0.0.1:8000 (SERVE=0 stops after printing).
+how to approve it, then serve the admin on 127.0.0.1:8000 (PORT changes the port; SERVE=0 stops
+after printing the commands that serve it later).
 """
 
 import os
@@ -133,22 +134,27 @@ def main():
         say("approve it (it then 'publishes' through the local upload provider):")
         say(f"  .venv/bin/python manage.py review approve {task.pk} --as {username}")
         say("  (or reject it with a redo: review reject ... --notes '...' --redo-step videos)")
+        # runserver with DEBUG off serves no static files; WhiteNoise serves the collected ones.
+        # Collected now, so the admin is styled whether it is served now or later.
+        call_command("collectstatic", interactive=False, verbosity=0)
+        address = f"127.0.0.1:{os.environ.get('PORT') or '8000'}"
         if os.environ.get("SERVE", "1") == "0":
             say()
             password_file = Path(settings.DATA_DIR) / "demo_password"
             say(f"admin login: {username} / {password}  (the password is kept in {password_file})")
-            say("SERVE=0: stopping here. To serve the admin later, and run a worker so an "
-                "approval or a redo goes on:")  # fmt: skip
-            say("  .venv/bin/python manage.py runserver 127.0.0.1:8000 --noreload")
+            say("SERVE=0: stopping here. To serve the admin later, run these three, each in its "
+                "own terminal: the admin, a worker (so an approval or a redo goes on) and beat "
+                "(the schedules: reconciler, watchdog, quota reset):")  # fmt: skip
+            say(f"  .venv/bin/python manage.py runserver {address} --noreload")
             say("  .venv/bin/celery -A videogen worker --pool threads --queues control,units")
-            say(f"  then open http://127.0.0.1:8000/admin/review/{task.pk}/")
+            say("  .venv/bin/celery -A videogen beat -S videogen.beat:Scheduler")
+            say(f"  then open http://{address}/admin/review/{task.pk}/")
+            say(f"  (its health: http://{address}/health)")
             return 0
-        # runserver with DEBUG off serves no static files; WhiteNoise serves the collected ones.
-        call_command("collectstatic", interactive=False, verbosity=0)
         say()
-        say(f"admin: http://127.0.0.1:8000/admin/  login {username} / {password}  (Ctrl-C stops)")
+        say(f"admin: http://{address}/admin/  login {username} / {password}  (Ctrl-C stops)")
         server = subprocess.run(  # noqa: S603
-            [sys.executable, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"],
+            [sys.executable, "manage.py", "runserver", address, "--noreload"],
             cwd=BASE_DIR,
             check=False,
         )

@@ -40,7 +40,6 @@ from reviews.services import audit_log_record
 # The step each gate reviews: a rejection's default redo step, and (by its error status) the
 # column a notes-only rejection stops in.
 GATE_STEP = {"assets": "assets", "video": "videos", "audio": "audio", "final": "assembly"}
-SCENE_STEPS = ("composites", "videos", "audio", "sfx")
 WHAT_MISSING = {"audio": "narration", "sfx": "sfx"}
 
 
@@ -167,7 +166,9 @@ def _decide(
                 reviewer_name=name,
                 notes=notes,
                 redo_step=plan.step if plan else "",
-                redo_scenes=redo_scenes,
+                # What an edit made again is named too, so the record never says "every scene"
+                # of a redo that remade one.
+                redo_scenes=redo_scenes or (_edited_units(plan) if plan and redo_changed else []),
                 rejected_cut=cut,
                 cut_sha256=cut_sha256,
                 via=via,
@@ -194,9 +195,16 @@ def _decide(
                 dispatch.dispatch_advance(task.pk)
     except TransitionConflict as conflict:
         raise ReviewError(
-            f"task {task.pk} was already decided by someone else; your {decision} was not recorded"
+            f"task {task.pk} was already decided by someone else; your "
+            f"{'approval' if decision == Decision.APPROVED else 'rejection'} was not recorded"
         ) from conflict
     return review
+
+
+def _edited_units(plan):
+    """The units of its first step a redo-what-changed plan makes again ([] for the whole video's
+    assembly)."""
+    return [] if plan.step == "assembly" else list(plan.units.get(plan.step, []))
 
 
 def task_redo(*, task_id, actor, step="", units=(), notes="", changed=False):
@@ -315,15 +323,6 @@ def redo_changed_plan(task, *, allowed=PRODUCTION_STEPS):
         )
     ordered = {name: merged[name] for name in STEP_ORDER if merged.get(name)}
     return RedoPlan(step=first, units=ordered, asked=[f"{step} {unit}" for step, unit in changed])
-
-
-def redo_changed_preview(task, *, allowed=PRODUCTION_STEPS):
-    """(plan, estimated USD, "") or (None, 0, why not) for the review page, before confirming."""
-    try:
-        plan = redo_changed_plan(task, allowed=allowed)
-    except ReviewError as error:
-        return None, 0, str(error)
-    return plan, redo_estimate_usd(task, plan), ""
 
 
 def _scene_assets(scene):

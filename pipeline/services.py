@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from channels_app.input_bounds import topic_problems
 from channels_app.models import PRIORITY_RANK, Channel, Priority
+from costs.models import VideoCost
 from costs.prices import price
 from costs.services import budget_check
 from pipeline import dispatch
@@ -270,15 +271,39 @@ def step_complete_if_done(task_id, step_name):
     running, done, _ = STEP_STATUSES[step_name]
     if task.status != running or task.cancelled_at:
         return False
-    count = WorkItem.objects.filter(task_id=task_id, step=step_name).count()
     try:
         task = task_transition(
-            task=task, to=done, expected=running, reason=f"{step_name}: {count} done"
+            task=task, to=done, expected=running, reason=step_done_summary(task, step_name)
         )
     except TransitionConflict:
         return False
     task_advance(task.pk)
     return True
+
+
+def step_done_summary(task, step_name):
+    """What this pass through the step made and what it cost, for the timeline: "videos: 4 made
+    ($5.60)", or after a redo "videos: s02 made again ($1.40), 3 kept". A unit finished since
+    the task entered the step's running status was made in this pass."""
+    units = list(
+        WorkItem.objects.filter(task=task, step=step_name).values_list("pk", "unit", "finished_at")
+    )
+    made = [
+        (pk, unit)
+        for pk, unit, finished in units
+        if finished and finished >= task.status_changed_at
+    ]
+    usd = sum(
+        VideoCost.objects.filter(
+            work_item_id__in=[pk for pk, _ in made], created_at__gte=task.status_changed_at
+        ).values_list("usd", flat=True),
+        0,
+    )
+    kept = len(units) - len(made)
+    if not kept:
+        return f"{step_name}: {len(made)} made (${usd:.2f})"
+    names = ", ".join(unit for _, unit in made[:8]) + (" ..." if len(made) > 8 else "")
+    return f"{step_name}: {names or 'nothing'} made again (${usd:.2f}), {kept} kept"
 
 
 def task_advance(task_id):

@@ -32,6 +32,7 @@ from channels_app.input_bounds import (
     value_problems,
 )
 from pipeline import youtube_limits
+from pipeline.narration import narration_fit_problems
 from pipeline.storyboard_checks import (
     Errors,
     StoryboardInvalid,
@@ -102,6 +103,8 @@ def storyboard_validate(data, *, source="storyboard"):
     assets = _assets(data.get("assets"), errors)
     assets_by_id = {asset["id"]: asset for asset in assets if asset.get("id")}
     scenes = _scenes(data.get("scenes"), assets_by_id, errors)
+    for path, message in narration_fit_problems(scenes):
+        errors.add(path, message)
     result = {
         "title": _title(data.get("title"), errors),
         "channel": _channel(data.get("channel"), errors),

@@ -36,13 +36,14 @@ def task_queue(*, task_id, actor, storyboard=None):
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     if task.cancelled_at:
         raise PipelineError(f"task {task.pk} is cancelled; it cannot be queued")
-    if task.status == S.QUEUED:
-        return task, False
-    if task.status != S.DRAFT:
+    if task.status in ERROR_STATUSES:
         raise PipelineError(
             f"task {task.pk} is in {task.get_status_display()}, not Draft: only a draft can be "
             "queued (a task in an error status is sent back with retry_task)"
         )
+    if task.status != S.DRAFT:
+        return task, False  # queued before, and maybe on its way since: nothing to do
+
     if not task.channel.is_active:
         raise PipelineError(f"channel {task.channel_id} is inactive; activate it in its YAML first")
     source = f"task {task.pk}: storyboard"

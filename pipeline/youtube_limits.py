@@ -124,3 +124,30 @@ def tags_fit(tags, *, reserve_upload_marker=True):
 
 def _without_forbidden(text):
     return "".join(character for character in text if character not in FORBIDDEN_CHARACTERS)
+
+
+# YouTube's video categories that a video may be assigned (videoCategories.list, assignable, for
+# the US region): the channel file names one by number, people read it by name.
+CATEGORY_NAMES = {
+    "1": "Film & Animation",
+    "2": "Autos & Vehicles",
+    "10": "Music",
+    "15": "Pets & Animals",
+    "17": "Sports",
+    "19": "Travel & Events",
+    "20": "Gaming",
+    "22": "People & Blogs",
+    "23": "Comedy",
+    "24": "Entertainment",
+    "25": "News & Politics",
+    "26": "Howto & Style",
+    "27": "Education",
+    "28": "Science & Technology",
+    "29": "Nonprofits & Activism",
+}
+
+
+def category_label(category_id):
+    """ "Pets & Animals (15)"; an unknown number as "category 99"."""
+    name = CATEGORY_NAMES.get(str(category_id))
+    return f"{name} ({category_id})" if name else f"category {category_id}"

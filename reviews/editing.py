@@ -8,8 +8,25 @@ from django.utils import timezone
 
 from pipeline.editing import storyboard_editable, storyboard_yaml
 from pipeline.integrations.youtube_metadata import publication_preview
-from pipeline.reviewing import redo_changed_preview, redo_steps, redo_steps_after_stop
+from pipeline.reviewers import ReviewError
+from pipeline.reviewing import (
+    redo_changed_plan,
+    redo_estimate_usd,
+    redo_steps,
+    redo_steps_after_stop,
+)
+from pipeline.status import PRODUCTION_STEPS
+from pipeline.youtube_limits import category_label
 from reviews.selectors import media_url
+
+
+def redo_changed_preview(task, *, allowed=PRODUCTION_STEPS):
+    """(plan, estimated USD, "") or (None, 0, why not) for the review page, before confirming."""
+    try:
+        plan = redo_changed_plan(task, allowed=allowed)
+    except ReviewError as error:
+        return None, 0, str(error)
+    return plan, redo_estimate_usd(task, plan), ""
 
 
 def editing_context(task, *, gate, stopped, **edits):
@@ -46,6 +63,7 @@ def _publication(task, edits):
         "publish_local_text": local.strftime("%Y-%m-%d %H:%M") if local else "",
         "publish_utc_text": utc.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M") if utc else "",
         "thumbnail_what": what,
+        "category": category_label(snippet.get("categoryId", "")),
         "thumbnail_url": media_url(source) if source.suffix != ".mp4" else "",
         "thumbnail_choices": [("", "a frame of the final video")]
         + [(scene, f"scene {scene} (composite)") for scene in scenes]

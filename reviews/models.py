@@ -64,6 +64,36 @@ class Review(models.Model):
         return f"{self.gate} {self.decision} by {self.reviewer_name}"
 
 
+# What each audit action is called on screen; an action missing here shows as its words.
+AUDIT_ACTION_LABELS = {
+    "review_approved": "approved at a gate",
+    "review_rejected": "rejected at a gate",
+    "storyboard_edit": "storyboard edited",
+    "task_queue": "draft queued",
+    "task_retry": "retried the failed step",
+    "task_redo": "redo asked",
+    "task_cancel": "cancelled",
+    "task_draft_create": "new video drafted",
+    "task_draft_retry": "draft written again",
+    "budget_override": "budget overridden",
+    "credential_changed": "credential changed",
+    "notion_card_recreated": "Notion card recreated",
+    "notion_move_refused": "Notion move refused",
+    "notion_user_mapped": "Notion user mapped",
+    "notion_user_unmapped": "Notion user unmapped",
+    "upload_found_by_marker": "upload found on YouTube",
+    "upload_not_found_by_marker": "upload not found on YouTube",
+    "upload_outcome_unknown": "upload outcome unknown",
+    "upload_reconciled": "upload reconciled",
+    "upload_settled": "upload settled",
+    "youtube_oauth_setup": "YouTube authorized",
+}
+
+
+def audit_action_label(action):
+    return AUDIT_ACTION_LABELS.get(action) or action.replace("_", " ")
+
+
 class AuditLog(models.Model):
     """Every human action, append-only: the database itself refuses UPDATE, DELETE and TRUNCATE
     on this table (triggers in migration 0002). Kept at least two years."""
@@ -102,7 +132,7 @@ class AuditLog(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor} {self.action}"
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor}: {audit_action_label(self.action)}"
 
 
 def notion_user_id_normalize(value):

@@ -1,5 +1,6 @@
 """Reads behind the review queue and the review page."""
 
+import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -8,20 +9,21 @@ from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
-from channels_app.models import Channel
 from costs.models import VideoCost
 from pipeline import paths
-from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, VideoTask, WorkItem, WorkState
+from pipeline.integrations.youtube_metadata import thumbnail_source
+from pipeline.media import media_duration
+from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, WorkItem, WorkState
+from pipeline.narration import narration_seconds
 from pipeline.status import (
     ERROR_STATUSES,
     GATE_BY_STATUS,
-    GATES,
-    OPTIONAL_GATES,
     STEP_ORDER,
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
-from reviews.models import Decision, NotionUser, Review, notion_user_id_normalize
+from pipeline.youtube_limits import category_label
+from reviews.models import NotionUser, Review, notion_user_id_normalize
 
 MONEY = DecimalField(max_digits=12, decimal_places=4)
 
@@ -53,39 +55,6 @@ def tasks_progress(task_ids):
         task_id: {step: steps[step] for step in STEP_ORDER if step in steps}
         for task_id, steps in by_task.items()
     }
-
-
-def review_queue():
-    """Every task waiting for a reviewer, oldest wait first. An optional gate's status counts only
-    for channels that have the gate on (with it off, the task only passes through it); final
-    review always counts."""
-    channels_by_gate = {gate: [] for gate in OPTIONAL_GATES}
-    # review_gates is a JSON list; filtered here rather than with __contains, which SQLite (the
-    # embedded default) does not support. There are tens of channels, not thousands.
-    for channel_id, gates in Channel.objects.values_list("id", "review_gates"):
-        for gate in gates or []:
-            if gate in channels_by_gate:
-                channels_by_gate[gate].append(channel_id)
-    waiting = Q(status=Status.FINAL_REVIEW)
-    for gate, channel_ids in channels_by_gate.items():
-        if channel_ids:
-            waiting |= Q(status=GATES[gate][0], channel_id__in=channel_ids)
-    rejections = (
-        Review.objects.filter(task=OuterRef("pk"), gate="final", decision=Decision.REJECTED)
-        .order_by()
-        .values("task")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return (
-        VideoTask.objects.filter(waiting, cancelled_at__isnull=True)
-        .select_related("channel")
-        .annotate(
-            cost_usd=task_cost_subquery(),
-            rejections=Coalesce(Subquery(rejections), Value(0)),
-        )
-        .order_by("status_changed_at", "created_at")
-    )
 
 
 CUT_NAMES = {1: "first cut", 2: "second cut", 3: "third cut"}
@@ -153,6 +122,60 @@ def published_link(task):
     return ("published file (local upload provider)", url) if url else None
 
 
+@dataclass
+class Published:
+    """What went out and when: the metadata as it was sent (the upload's request to YouTube, or
+    the local upload provider's record beside its file), the thumbnail, the times, the link."""
+
+    title: str
+    description: str
+    tags: list
+    privacy: str
+    category: str
+    publish_at: object  # the scheduled public time (None: public on upload)
+    published_at: object  # when the upload finished
+    link: tuple  # (label, url)
+    thumbnail_what: str
+    thumbnail_url: str
+
+
+def published_record(task):
+    """The Published record of a published task, or None."""
+    if task.status != Status.PUBLISHED:
+        return None
+    video = Video.objects.filter(task=task).first()
+    upload = Upload.objects.filter(task=task).first()
+    body = (upload.request_body if upload else None) or {}
+    snippet, status = body.get("snippet") or {}, body.get("status") or {}
+    if not snippet:
+        # The local upload provider's record sits beside its file (pipeline/publish_local.py).
+        local = paths.published_video(task.channel_id, str(task.pk)).with_suffix(".json")
+        try:
+            record = json.loads(local.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            record = {}
+        snippet = {
+            "title": record.get("title", task.storyboard.get("title", "")),
+            "description": record.get("description", task.storyboard.get("description", "")),
+            "tags": record.get("tags") or [],
+            "categoryId": task.channel.category_id,
+        }
+        status = {"privacyStatus": record.get("privacy_status", task.channel.privacy)}
+    what, source = thumbnail_source(task)
+    return Published(
+        title=snippet.get("title", ""),
+        description=snippet.get("description", ""),
+        tags=[tag for tag in snippet.get("tags") or [] if not tag.startswith("videogen-")],
+        privacy=status.get("privacyStatus", ""),
+        category=category_label(snippet.get("categoryId", "")),
+        publish_at=upload.publish_at if upload else None,
+        published_at=video.published_at if video else None,
+        link=published_link(task),
+        thumbnail_what=what,
+        thumbnail_url=media_url(source) if source.suffix != ".mp4" else "",
+    )
+
+
 def task_gate(task):
     """The gate a task is waiting at ("assets", "video", "audio", "final"), or None."""
     return GATE_BY_STATUS.get(Status(task.status))
@@ -211,10 +234,23 @@ def task_unit_states(task):
     }
 
 
+def narration_length(task, scene, unit_states):
+    """(seconds, measured) of a scene's narration: the audio file's length once it is made,
+    the estimate from its words before."""
+    if unit_states.get(("audio", scene["id"])) == WorkState.DONE:
+        seconds = media_duration(STEP_BY_NAME["audio"].output(task, scene["id"]))
+        if seconds:
+            return seconds, True
+    return narration_seconds(scene.get("narration", "")), False
+
+
 def storyboard_scenes(task, unit_states):
-    """The storyboard scene by scene, with each scene's state per step."""
+    """The storyboard scene by scene, with each scene's state per step and how long its
+    narration runs against the scene's length."""
     scenes = []
     for scene in task.storyboard.get("scenes", []):
+        spoken, measured = narration_length(task, scene, unit_states)
+        duration = scene.get("duration") or 0
         composite = scene.get("composite") or {}
         parts = [composite.get("character"), composite.get("environment")]
         scenes.append(
@@ -224,6 +260,9 @@ def storyboard_scenes(task, unit_states):
                 "motion": scene.get("motion", ""),
                 "sfx": scene.get("sfx", ""),
                 "duration": scene.get("duration", ""),
+                "spoken": spoken,
+                "spoken_measured": measured,
+                "spoken_over": bool(duration) and spoken > duration + 0.5,
                 "made_of": ", ".join(p for p in parts if p) or ", ".join(scene.get("split") or []),
                 "states": [
                     (step, unit_states[(step, scene["id"])])

@@ -18,6 +18,7 @@ project_on_path()
 
 from channels_app.brief import brief_description  # noqa: E402
 from pipeline import youtube_limits  # noqa: E402
+from pipeline.narration import narration_trimmed  # noqa: E402
 
 STOPWORDS = set(
     "a an and the of in on at to for with from by about into over under how why what who when "
@@ -195,7 +196,8 @@ def draft_locally(request):
         else:
             scene["composite"] = {"environment": environment_id, "character": subject_id}
         scene["motion"] = MOTIONS[((seed >> 7) + index) % len(MOTIONS)].format(**names)
-        scene["narration"] = narration
+        # Written to the scene's length: a long topic or direction must not make a long scene.
+        scene["narration"] = narration_trimmed(narration, brief["clip_seconds"])
         scene["sfx"] = sfx
         scene["duration"] = brief["clip_seconds"]
         scenes.append(scene)

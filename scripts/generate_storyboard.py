@@ -64,6 +64,11 @@ from channels_app.brief import (  # noqa: E402
 )
 from channels_app.config_text import CHANNEL_ID_PATTERN, yaml_error_message, yaml_load  # noqa: E402
 from pipeline import youtube_limits  # noqa: E402
+from pipeline.narration import (  # noqa: E402
+    NARRATION_MAX_RATIO,
+    WORDS_PER_SECOND,
+    narration_word_budget,
+)
 from pipeline.storyboard import (  # noqa: E402
     ASSET_KINDS,
     DURATION_MAX,
@@ -338,8 +343,11 @@ def system_instruction(request):
         "(composite) or two assets side by side (split), animated by a video model, with "
         "narration read by a text-to-speech voice.",
         f"Write exactly {request.scenes} scenes, ids s01, s02, ..., each {brief['clip_seconds']} "
-        f"seconds long (duration {DURATION_MIN}-{DURATION_MAX}); narration of about "
-        f"{round(brief['clip_seconds'] * 2.5)} words per scene; every scene has narration.",
+        f"seconds long (duration {DURATION_MIN}-{DURATION_MAX}); every scene has narration, "
+        f"written to the scene's length: about {narration_word_budget(brief['clip_seconds'])} "
+        f"words for a {brief['clip_seconds']}-second scene ({WORDS_PER_SECOND:g} words per "
+        f"second of duration), never more than {NARRATION_MAX_RATIO} times that: a storyboard "
+        "whose narration runs longer is refused.",
         "Asset ids are 1-64 lowercase letters, digits, '-' or '_'. A character or prop prompt "
         "shows one subject, full body, isolated on a plain background; an environment prompt "
         "shows the place with no characters in it. Every asset a scene names must be listed.",

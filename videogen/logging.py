@@ -20,7 +20,7 @@ SHARED_PROCESSORS = [
 ]
 
 
-def configure_logging(*, level="INFO", fmt="json"):
+def configure_logging(*, level="INFO", fmt="json", stream="stdout"):
     renderer = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -44,7 +44,7 @@ def configure_logging(*, level="INFO", fmt="json"):
             "handlers": {
                 "stdout": {
                     "class": "logging.StreamHandler",
-                    "stream": sys.stdout,
+                    "stream": sys.stderr if stream == "stderr" else sys.stdout,
                     "formatter": "structlog",
                 }
             },

@@ -161,6 +161,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "reviews.context_processors.waiting",
             ],
         },
     },
@@ -181,6 +182,9 @@ if EMBEDDED:
             },
         }
     }
+    # SQLite has no covering indexes: the INCLUDE columns of the cost indexes are simply not
+    # used there (PostgreSQL uses them), so the warning would only repeat on every command.
+    SILENCED_SYSTEM_CHECKS = ["models.W040"]
 else:
     try:
         DATABASES = {"default": env.db_url("DATABASE_URL")}
@@ -233,6 +237,7 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+FORMAT_MODULE_PATH = ["videogen.formats"]
 USE_I18N = True
 USE_TZ = True
 
@@ -418,7 +423,12 @@ from videogen.logging import configure_logging  # noqa: E402
 
 # structlog owns logging: our dictConfig replaces Django's (one JSON line per event).
 LOGGING_CONFIG = None
-configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT)
+# The servers log to stdout; manage.py commands (LOG_STREAM=stderr, set by manage.py) keep their
+# stdout for the words they print to a person.
+LOG_STREAM = env.str("LOG_STREAM", default="stdout")
+if LOG_STREAM not in {"stdout", "stderr"}:
+    raise ImproperlyConfigured(f"LOG_STREAM: must be stdout or stderr, got {LOG_STREAM!r}")
+configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT, stream=LOG_STREAM)
 
 # --- Pipeline ----------------------------------------------------------------------------------
 # Default provider per script family; `local` makes real media offline at zero cost.

@@ -2,6 +2,9 @@
 a progress bar of scenes done per step. Used by the admin classes and the review templates alike,
 so a task looks the same everywhere."""
 
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django import template
 from django.utils.html import format_html, format_html_join
 
@@ -113,4 +116,24 @@ def meter(ratio):
         round(ratio * 100),
         level,
         min(100, round(ratio * 100)),
+    )
+
+
+@register.simple_tag
+def when(moment, zone=""):
+    """A moment in one format, in `zone` (the channel's time zone; UTC when none), with UTC on
+    hover: <time title="2026-12-03 22:16 UTC">2026-12-03 14:16 PST</time>."""
+    if not moment:
+        return "-"
+    try:
+        local = moment.astimezone(ZoneInfo(zone or "UTC"))
+    except (ZoneInfoNotFoundError, ValueError):
+        local = moment.astimezone(dt.UTC)
+    utc = moment.astimezone(dt.UTC)
+    return format_html(
+        '<time datetime="{}" title="{} UTC" style="white-space:nowrap">{} {}</time>',
+        utc.isoformat(),
+        utc.strftime("%Y-%m-%d %H:%M:%S"),
+        local.strftime("%Y-%m-%d %H:%M"),
+        local.tzname(),
     )

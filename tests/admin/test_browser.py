@@ -82,7 +82,7 @@ def test_it_reviews_and_approves_a_final_video_in_a_real_browser(live_server, br
 
     page.goto(f"{live_server.url}/admin/reviews/auditlog/")
     row = page.inner_text("#result_list tbody tr:first-child")
-    assert "rita" in row and "review_approved" in row and "Looks great: ship it" in row
+    assert "rita" in row and "approved at a gate" in row and "Looks great: ship it" in row
 
     page.goto(f"{live_server.url}/admin/pipeline/videotask/")
     page.screenshot(path=str(ARTIFACTS / "task-changelist.png"), full_page=True)

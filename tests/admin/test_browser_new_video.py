@@ -39,9 +39,10 @@ def test_an_operator_starts_a_video_from_a_topic_in_the_browser(
     page.fill("#id_scenes", "6")
     page.screenshot(path=str(ARTIFACTS / "new-video-form.png"), full_page=True)
     page.click("#vg-new-video-form input[type=submit]")
-    page.wait_for_url("**/change/")
+    page.wait_for_url("**/admin/review/*/")  # the draft's page, where it is read and queued
 
     assert "the writer is drafting its storyboard" in page.inner_text(".messagelist")
+    assert page.is_visible("#vg-drafting")
     task = VideoTask.objects.get()
     assert (task.status, task.topic, task.priority, task.draft_scenes) == (
         Status.DRAFT, "the secret life of axolotls", "high", 6,

@@ -45,7 +45,7 @@ def test_posting_it_creates_a_draft_whose_storyboard_the_writer_drafts(
 
     task = VideoTask.objects.get()
     assert response.status_code == 302
-    assert response["Location"] == reverse("admin:pipeline_videotask_change", args=[task.pk])
+    assert response["Location"] == reverse("reviews:task", args=[task.pk])  # where it is queued
     assert (task.status, task.storyboard, task.topic) == (
         Status.DRAFT, {}, "the secret life of axolotls",
     )  # fmt: skip
@@ -60,6 +60,7 @@ def test_posting_it_creates_a_draft_whose_storyboard_the_writer_drafts(
     assert audit.actor == superuser.username
     page = admin_client.get(response["Location"]).content.decode()
     assert "the writer is drafting its storyboard; queue it when ready." in page
+    assert 'id="vg-drafting"' in page
 
 
 def test_the_queue_box_asks_to_queue_it_once_drafted(admin_client, channel):
@@ -77,7 +78,7 @@ def test_the_queue_box_asks_to_queue_it_once_drafted(admin_client, channel):
         ({"scenes": "2"}, "Ensure this value is greater than or equal to 4."),
         ({"channel": "nope"}, "Select a valid choice."),
         ({"priority": "urgent"}, "Select a valid choice."),
-        ({"topic": "x" * 1001}, "Ensure this value has at most 1000 characters"),
+        ({"topic": "x" * 1001}, "Topic is 1001 characters; the writer takes at most 1000"),
     ],
 )
 def test_bad_input_is_shown_on_the_form_and_creates_nothing(admin_client, channel, data, error):
@@ -100,4 +101,17 @@ def test_staff_without_the_add_permission_get_403_and_no_link(client, viewer, ch
     assert client.post(NEW, {"channel": "pokechannel1", "topic": "axolotls"}).status_code == 403
     html = client.get(reverse("admin:pipeline_videotask_changelist")).content.decode()
     assert "vg-new-video" not in html
+    assert not VideoTask.objects.exists()
+
+
+def test_a_topic_over_the_limit_is_refused_saying_so_and_never_cut(admin_client, channel):
+    topic = "axolotls " * 560 + "!"  # 5,041 characters
+
+    form = admin_client.get(NEW).content.decode()
+    response = admin_client.post(NEW, {"channel": "pokechannel1", "topic": topic})
+
+    page = response.content.decode()
+    assert 'maxlength="1000"' not in form
+    assert "Topic is 5041 characters; the writer takes at most 1000" in page
+    assert "nothing was cut" in page
     assert not VideoTask.objects.exists()

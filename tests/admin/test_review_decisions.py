@@ -129,7 +129,7 @@ def test_it_shows_the_reason_naming_the_task_when_a_rejection_has_no_notes(
 ):
     response = _decide(reviewer_client, final_task, decision="reject", notes=" ")
 
-    assert response["Location"] == reverse("reviews:task", args=[final_task.pk])
+    assert response.status_code == 400  # the page again, with the form as it was sent
     [(level, text)] = _messages(response)
     assert level == "error"
     assert text.startswith("'The Secret Life of Bulbasaur': a rejection needs notes")
@@ -170,3 +170,30 @@ def test_it_names_the_bad_field_when_the_form_is_not_valid(reviewer_client, fina
     assert level == "error"
     assert text.startswith("'The Secret Life of Bulbasaur': nothing was recorded: redo_units:")
     assert not Review.objects.exists()
+
+
+def test_a_refused_reject_and_redo_comes_back_with_the_scene_still_ticked(
+    reviewer_client, final_task
+):
+    response = _decide(
+        reviewer_client, final_task, decision="reject", notes="", redo_step="composites",
+        redo_units=["s01"],
+    )  # fmt: skip
+
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert "a rejection needs notes" in page
+    assert 'value="s01" checked' in page and 'value="forest" checked' not in page
+    assert '<option value="composites" selected>' in page
+    assert VideoTask.objects.get(pk=final_task.pk).status == Status.FINAL_REVIEW
+
+
+def test_a_refused_decision_keeps_the_notes_typed(reviewer_client, final_task):
+    response = _decide(
+        reviewer_client, final_task, decision="reject_changed", notes="the fox is blue"
+    )
+    VideoTask.objects.filter(pk=final_task.pk).update(status_changed_at=final_task.created_at)
+    stale = _decide(reviewer_client, final_task, decision="approve", notes="looks fine to me")
+
+    assert ">looks fine to me</textarea>" in stale.content.decode()
+    assert response.status_code in (302, 400)

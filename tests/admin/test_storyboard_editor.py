@@ -127,7 +127,8 @@ def test_final_review_shows_exactly_what_goes_to_youtube(reviewer_client, worksp
     assert "18:00 Europe/Berlin" in html
     assert 'id="vg-pub-kids">no<' in html
     assert 'id="vg-pub-synthetic">yes (disclosed to viewers)<' in html
-    assert 'id="vg-pub-category">15<' in html and 'id="vg-pub-language">de<' in html
+    assert 'id="vg-pub-category">Pets &amp; Animals (15)<' in html
+    assert 'id="vg-pub-language">de<' in html
     assert "scene s01&#x27;s composite" in html and "/composites/s01.png" in html
     assert "<code>videogen-" in html
 

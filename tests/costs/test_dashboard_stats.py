@@ -34,6 +34,7 @@ def week():
         unit(task, "videos", "s02", started=start, seconds=seconds, attempts=2)
     unit(tasks[3], "videos", "s01", started=start, seconds=5, state=WorkState.FAILED, attempts=3)
     unit(tasks[0], "assets", "forest", started=start, seconds=4)
+    unit(tasks[0], "draft", "storyboard", started=start, seconds=3)
     old = VideoTaskFactory(channel=channel)
     unit(old, "videos", "s01", started=now - dt.timedelta(days=8), seconds=999)
     for task, usd in ((tasks[0], "6.00"), (tasks[1], "10.00")):
@@ -49,8 +50,8 @@ def test_it_reports_each_steps_success_durations_and_retries_over_seven_days(wee
 
     stats = step_stats(days=7, now=now)[channel.pk]
 
-    assert [entry.step for entry in stats] == ["assets", "videos"]
-    videos = stats[1]
+    assert [entry.step for entry in stats] == ["draft", "assets", "videos"]
+    videos = stats[2]
     assert (videos.done, videos.failed) == (6, 1)
     assert videos.success_rate == pytest.approx(6 / 7)
     assert sorted(videos.durations) == [10, 20, 100]  # the 8-day-old video is left out

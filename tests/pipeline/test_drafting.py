@@ -162,7 +162,7 @@ def test_only_a_failed_draft_can_be_drafted_again(channel):
         call_command("draft_task", "--retry", str(hand_written.pk))
     with pytest.raises(CommandError, match="'nope' is not a task id"):
         call_command("draft_task", "--retry", "nope")
-    with pytest.raises(CommandError, match="--channel and --topic are required"):
+    with pytest.raises(CommandError, match="^--channel: which channel the video is for"):
         call_command("draft_task", "--topic", "axolotls")
 
 

@@ -59,8 +59,17 @@ def test_queueing_twice_is_a_no_op():
     assert AuditLog.objects.count() == 1
 
 
-@pytest.mark.parametrize("status", [Status.GENERATING_ASSETS, Status.VIDEO_ERROR, Status.PUBLISHED])
-def test_a_task_that_is_not_a_draft_is_refused_naming_its_status(status):
+@pytest.mark.parametrize("status", [Status.GENERATING_ASSETS, Status.PUBLISHED])
+def test_a_task_queued_before_is_left_alone(status):
+    task = VideoTaskFactory(status=status)
+
+    assert task_queue(task_id=task.pk, actor="ann") == (task, False)
+    assert VideoTask.objects.get(pk=task.pk).status == status
+    assert not AuditLog.objects.exists()
+
+
+@pytest.mark.parametrize("status", [Status.VIDEO_ERROR, Status.UPLOAD_ERROR])
+def test_a_task_stopped_in_an_error_column_is_refused_naming_its_status(status):
     task = VideoTaskFactory(status=status)
     with pytest.raises(PipelineError) as error:
         task_queue(task_id=task.pk, actor="ann")
@@ -98,12 +107,22 @@ def test_queue_task_queues_a_draft_and_says_so_the_second_time():
     task = draft()
     assert f"task {task.pk} is queued" in call("queue_task", str(task.pk))
     assert VideoTask.objects.get(pk=task.pk).status == Status.QUEUED
-    assert call("queue_task", str(task.pk)) == f"task {task.pk} was already queued; nothing to do\n"
+    assert call("queue_task", str(task.pk)[:8]) == (
+        f"task {task.pk} was already queued (now Queued); nothing to do\n"
+    )
 
 
-def test_queue_task_refuses_a_running_task_naming_its_status():
-    task = VideoTaskFactory(status=Status.GENERATING_AUDIO)
-    with pytest.raises(CommandError, match="is in Generating Audio, not Draft"):
+def test_queueing_a_task_already_on_its_way_does_nothing_and_says_so():
+    task = VideoTaskFactory(status=Status.CLAIMED)
+
+    assert call("queue_task", str(task.pk)) == (
+        f"task {task.pk} was already queued (now Claimed); nothing to do\n"
+    )
+
+
+def test_queue_task_refuses_a_stopped_task_naming_its_status():
+    task = VideoTaskFactory(status=Status.AUDIO_ERROR)
+    with pytest.raises(CommandError, match="is in Audio Error, not Draft.*retry_task"):
         call("queue_task", str(task.pk))
 
 
@@ -124,7 +143,7 @@ def test_retry_task_on_a_draft_points_to_queue_task():
 def test_the_admin_action_queues_drafts_and_names_the_others(admin_client):
     drafts = [draft(), draft()]
     already = VideoTaskFactory(title="Waiting", status=Status.QUEUED)
-    running = VideoTaskFactory(title="Busy", status=Status.ASSEMBLING)
+    running = VideoTaskFactory(title="Busy", status=Status.AUDIO_ERROR)
 
     response = admin_client.post(
         reverse(CHANGELIST),
@@ -136,7 +155,7 @@ def test_the_admin_action_queues_drafts_and_names_the_others(admin_client):
     assert ("success", "2 tasks queued.") in messages
     assert (
         "error",
-        f"'Busy' ({running.pk}) could not be queued: task {running.pk} is in Assembling, not "
+        f"'Busy' ({running.pk}) could not be queued: task {running.pk} is in Audio Error, not "
         "Draft: only a draft can be queued (a task in an error status is sent back with "
         "retry_task)",
     ) in messages

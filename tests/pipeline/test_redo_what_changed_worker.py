@@ -7,9 +7,10 @@ import pytest
 from costs.models import VideoCost
 from pipeline.editing import storyboard_yaml, task_storyboard_edit
 from pipeline.models import VideoTask, WorkItem
-from pipeline.reviewing import redo_changed_preview, review_approve, review_reject
+from pipeline.reviewing import review_approve, review_reject
 from pipeline.services import video_task_create
 from pipeline.status import Status
+from reviews.editing import redo_changed_preview
 from tests.factories import ChannelFactory, reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard

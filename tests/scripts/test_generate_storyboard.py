@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from channels_app.brief import brief_for_writer
+from pipeline.narration import narration_seconds
 from pipeline.storyboard import storyboard_parse
 from tests.fakes.base import unused_port_url
 from tests.fakes.gemini import FakeGemini
@@ -507,3 +508,16 @@ def test_an_unreadable_200_answer_is_booked_as_unknown_usage_not_as_zero_tokens(
     assert run.result["paid"] is True
     assert run.result["usage"]["usage_unknown"] is True
     assert "token usage is unknown" in run.error
+
+
+def test_the_local_writer_keeps_a_long_topic_to_the_scenes_length(run_script, tmp_path):
+    output = tmp_path / "draft.yaml"
+    topic = "the secret life of Bulbasaur " + "in the old forest at dawn " * 38
+
+    run = run_script("generate_storyboard.py", "--provider", "local", "--topic", topic[:1000],
+                     "--direction", "and then " * 200, "--output", output)  # fmt: skip
+
+    assert run.returncode == 0, run
+    storyboard = storyboard_parse(output.read_text())
+    for scene in storyboard["scenes"]:
+        assert narration_seconds(scene["narration"]) <= scene["duration"] * 1.1, scene

@@ -32,8 +32,16 @@ class Command(BaseCommand):
     def handle(self, *args, channel, topic, direction, scenes, priority, queue, actor, **options):
         if options["retry"]:
             return self._retry(options["retry"], actor)
-        if not channel or not topic:
-            raise CommandError("--channel and --topic are required (or --retry TASK_ID)")
+        missing = [
+            f"{flag}: {why}"
+            for flag, value, why in (
+                ("--channel", channel, "which channel the video is for (its id)"),
+                ("--topic", topic, "what the video is about (not empty)"),
+            )
+            if not (value or "").strip()
+        ]
+        if missing:
+            raise CommandError("; ".join(missing) + " (or --retry TASK_ID to draft again)")
         found = Channel.objects.filter(pk=channel).first()
         if found is None:
             known = list(Channel.objects.order_by("id").values_list("id", flat=True))

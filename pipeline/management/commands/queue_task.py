@@ -22,4 +22,7 @@ class Command(BaseCommand):
         if queued:
             self.stdout.write(f"task {task.pk} is queued; a worker starts it when there is room")
         else:
-            self.stdout.write(f"task {task.pk} was already queued; nothing to do")
+            self.stdout.write(
+                f"task {task.pk} was already queued (now {task.get_status_display()}); "
+                "nothing to do"
+            )

@@ -6,14 +6,36 @@ from django.core.management.base import BaseCommand, CommandError
 from pipeline.models import VideoTask
 from pipeline.selectors import task_cost, task_progress, task_waits_for_person
 
+SHORT_ID_MIN = 6
+
+
+def _is_uuid(text):
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
 
 def load_task(task_id):
+    """The task of a full id, or of the short id the admin shows (its first hex digits, at least
+    SHORT_ID_MIN of them) when exactly one task starts with it."""
+    text = str(task_id).strip().lower()
+    if not _is_uuid(text):
+        if len(text) < SHORT_ID_MIN or any(c not in "0123456789abcdef-" for c in text):
+            raise CommandError(
+                f"{task_id!r} is not a task id: give the id (a UUID) or its first "
+                f"{SHORT_ID_MIN} or more characters, as the admin shows them"
+            )
+        matches = list(
+            VideoTask.objects.filter(pk__startswith=text).values_list("pk", flat=True)[:2]
+        )
+        if len(matches) != 1:
+            which = "no task" if not matches else "more than one task"
+            raise CommandError(f"{which} has an id starting with {text}; give more of the id")
+        text = str(matches[0])
     try:
-        uuid.UUID(str(task_id))
-    except ValueError as error:
-        raise CommandError(f"{task_id!r} is not a task id (a UUID)") from error
-    try:
-        return VideoTask.objects.select_related("channel").get(pk=task_id)
+        return VideoTask.objects.select_related("channel").get(pk=text)
     except VideoTask.DoesNotExist as error:
         raise CommandError(f"no task with id {task_id}") from error
 
