@@ -27,7 +27,7 @@ from pipeline.status import Status
 from pipeline.task_actions import task_cancel
 from reviews.models import AuditLog
 from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user, add_costs, make_outputs
-from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory
+from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory, reviewer_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,13 +88,14 @@ def every_kind_of_task(final_task, sample_media):
 
     tasks["rejected"] = _task(channel, sample_media, "Charmander by the fire",
                               Status.FINAL_REVIEW, steps=every)  # fmt: skip
-    review_reject(task_id=tasks["rejected"].pk, reviewer_name="rita", notes="too dark at s01")
+    rita = reviewer_user("rita")
+    review_reject(task_id=tasks["rejected"].pk, reviewer=rita, notes="too dark at s01")
     edited = {**tasks["rejected"].storyboard, "atmosphere": "a bright morning"}
     task_storyboard_edit(task_id=tasks["rejected"].pk, actor="rita", text=storyboard_yaml(edited))
 
     tasks["redone"] = _task(channel, sample_media, "Jigglypuff sings", Status.FINAL_REVIEW,
                             steps=every)  # fmt: skip
-    review_reject(task_id=tasks["redone"].pk, reviewer_name="rita", notes="s01 is blurred",
+    review_reject(task_id=tasks["redone"].pk, reviewer=rita, notes="s01 is blurred",
                   redo_step="videos", redo_scenes=["s01"])  # fmt: skip
 
     tasks["failed"] = _task(
@@ -131,6 +132,7 @@ def _pages(tasks):
         "spend": reverse("spend"),
         "quota": reverse("quota"),
         "new-video": reverse("admin:pipeline_videotask_new"),
+        "compliance": reverse("reviews:compliance"),
     }
     for model in admin.site._registry:
         meta = model._meta
