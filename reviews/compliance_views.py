@@ -5,6 +5,7 @@ may read the report."""
 import datetime as dt
 
 from django import forms
+from django.contrib import admin
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -43,9 +44,8 @@ class ComplianceForm(forms.Form):
 def compliance_report(request):
     form = ComplianceForm(request.GET or None)
     if not form.is_valid():
-        return render(
-            request, "reviews/compliance_form.html", {"form": form, "title": "Compliance report"}
-        )
+        context = {**admin.site.each_context(request), "form": form, "title": "Compliance report"}
+        return render(request, "reviews/compliance_form.html", context)
     data = form.cleaned_data
     channel = data["channel"]
     start = dt.datetime.combine(data["start"], dt.time.min, tzinfo=dt.UTC)
