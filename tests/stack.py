@@ -96,14 +96,14 @@ class Worker:
         self.process = None
         self.count = 0
 
-    def start(self, concurrency=8, pool="threads", hostname=None):
+    def start(self, concurrency=8, pool="threads", hostname=None, queues="control,units"):
         self.count += 1
         log_path = self.log_dir / f"worker-{self.count}.log"
         self.log_path = log_path
         command = [
             sys.executable, "-m", "celery", "-A", "videogen", "worker",
             "--pool", pool, "--concurrency", str(concurrency),
-            "--queues", "control,units", "--without-gossip", "--without-mingle",
+            *(["--queues", queues] if queues else []), "--without-gossip", "--without-mingle",
             "--without-heartbeat", "--loglevel", "INFO",
             "--hostname", hostname or f"test-{uuid.uuid4().hex[:6]}@%h",
         ]  # fmt: skip

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Queue
 
 from scripts._catalogue import PIPELINE_SCRIPTS
 
@@ -368,6 +369,9 @@ CELERY_BEAT_SCHEDULE = {
     "youtube-reconcile-uploads": {"task": "pipeline.youtube_reconcile_uploads", "schedule": 600.0},
 }
 CELERY_TASK_ROUTES = {"pipeline.run_unit": {"queue": "units"}}
+# Every queue the pipeline uses: a plain `celery -A videogen worker` (no -Q) consumes them all;
+# `-Q units` or `-Q control` still makes a dedicated worker.
+CELERY_TASK_QUEUES = [Queue("control"), Queue("units")]
 # Task modules beside the apps' tasks.py (autodiscovered): the Notion and YouTube integrations.
 CELERY_IMPORTS = ["pipeline.integrations.notion_tasks", "pipeline.integrations.youtube_tasks"]
 CELERY_TASK_DEFAULT_QUEUE = "control"

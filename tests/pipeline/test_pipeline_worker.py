@@ -130,3 +130,14 @@ def test_an_asset_with_a_reference_is_made_after_it_and_given_its_image(
     assert "--reference-image" not in by_asset["forest"]["args"]
     assert calls.count("start", "generate_asset") == 3  # waiting cost no extra run
     assert WorkItem.objects.get(task=task, step="assets", unit="bulbasaur").attempts == 1
+
+
+def test_a_plain_worker_without_queues_named_runs_a_whole_video(
+    pipeline_env, worker, local_channel
+):
+    worker.start(queues=None)  # `celery -A videogen worker`, as everyone types it
+    task = video_task_create(channel=local_channel, storyboard=storyboard(2))
+
+    wait_for(lambda: status_of(task) == Status.FINAL_REVIEW, timeout=90,
+             describe=lambda: describe(task, worker))  # fmt: skip
+    assert "units" in worker.log() and "control" in worker.log()  # its banner lists both
