@@ -78,7 +78,8 @@ def many_rows(workspace):
 PAGES = [
     ("admin:pipeline_videotask_changelist", 9),
     ("admin:reviews_review_changelist", 9),
-    ("admin:reviews_auditlog_changelist", 10),
+    # + the channel and actor filters' choices (one query each, whatever the number of rows)
+    ("admin:reviews_auditlog_changelist", 12),
     ("admin:costs_videocost_changelist", 10),
     ("admin:channels_app_channel_changelist", 8),
     ("admin:channels_app_channelsecret_changelist", 8),
