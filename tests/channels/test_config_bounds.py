@@ -2,31 +2,15 @@
 no traceback, and every other file is still checked and synced."""
 
 import io
-from pathlib import Path
 
 import pytest
-import yaml
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from channels_app.models import Channel
+from tests.channels.test_sync_channels import write_config
 
 pytestmark = pytest.mark.django_db
-
-BASE = {
-    "name": "A Channel",
-    "schedule": "daily",
-    "timezone": "UTC",
-    "publish_time": "15:00",
-    "budget": {"daily_usd": 10, "weekly_usd": 50},
-}
-
-
-def write(folder, channel_id, **changes):
-    path = Path(folder) / f"{channel_id}.yaml"
-    path.write_text(yaml.safe_dump({"id": channel_id, **BASE, **changes}, sort_keys=False))
-    return path
-
 
 def sync(folder, *extra):
     stdout, stderr = io.StringIO(), io.StringIO()
@@ -42,22 +26,22 @@ def folder(tmp_path):
     """A folder with one good channel (alpha) and one file per bound broken."""
     configs = tmp_path / "channel_configs"
     configs.mkdir()
-    write(configs, "alpha")
-    text = write(configs, "deep").read_text()
+    write_config(configs, "alpha")
+    text = write_config(configs, "deep").read_text()
     (configs / "deep.yaml").write_text(text + "brief: " + "[" * 1000 + "]" * 1000 + "\n")
-    text = write(configs, "nulname").read_text()
+    text = write_config(configs, "nulname").read_text()
     (configs / "nulname.yaml").write_text(text.replace("A Channel", '"A \\0 Channel"'))
-    text = write(configs, "rawnul").read_text()
+    text = write_config(configs, "rawnul").read_text()
     (configs / "rawnul.yaml").write_text(text.replace("A Channel", "A \x00 Channel"))
-    text = write(configs, "latin").read_text()
+    text = write_config(configs, "latin").read_text()
     (configs / "latin.yaml").write_bytes(text.replace("A Channel", "Caf\xe9").encode("latin-1"))
-    text = write(configs, "nan").read_text()
+    text = write_config(configs, "nan").read_text()
     (configs / "nan.yaml").write_text(text.replace("daily_usd: 10", "daily_usd: .nan"))
-    text = write(configs, "inf").read_text()
+    text = write_config(configs, "inf").read_text()
     (configs / "inf.yaml").write_text(text.replace("weekly_usd: 50", "weekly_usd: .inf"))
-    write(configs, "voice", voice_id="../../etc/passwd")
-    write(configs, "model", video_model="--output=/tmp/x")
-    write(configs, "narrator", narration={"model": "a b"})
+    write_config(configs, "voice", voice_id="../../etc/passwd")
+    write_config(configs, "model", video_model="--output=/tmp/x")
+    write_config(configs, "narrator", narration={"model": "a b"})
     secret = tmp_path / "elsewhere.txt"
     secret.write_text("id: linked\nname: PRIVATE CONTENT OF ANOTHER FILE\n")
     (configs / "linked.yaml").symlink_to(secret)
