@@ -153,11 +153,6 @@ def quota_record_exceeded(project, *, now=None):
     return reset
 
 
-def quota_usage(project, *, now=None):
-    """Today's row for `project` (created empty when absent)."""
-    return _usage_row(project, pacific_date(now or timezone.now()))
-
-
 # --- The channel's own upload limit ---------------------------------------------------------------
 
 

@@ -37,7 +37,6 @@ class ChannelSpend:
     spent: Decimal = ZERO
     wasted: Decimal = ZERO
     would_be: Decimal = ZERO
-    made_again: Decimal = ZERO  # calls after a unit's first attempt: redos and retries
 
     @property
     def today_ratio(self):

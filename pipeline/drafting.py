@@ -39,22 +39,6 @@ from reviews.services import audit_log_record
 log = structlog.get_logger(__name__)
 
 S = Status
-_drafted_listeners = []
-
-
-def on_drafted(listener):
-    """Register listener(task_id), called after the commit that wrote a drafted storyboard to its
-    task (the Notion integration writes it into the card's body)."""
-    if listener not in _drafted_listeners:
-        _drafted_listeners.append(listener)
-    return listener
-
-
-def _notify_drafted(task_id):
-    for listener in _drafted_listeners:
-        listener(task_id)
-
-
 def _check_request(channel, topic, direction, scenes, title):
     problems = []
     if not channel.is_active:
@@ -146,8 +130,6 @@ def draft_start(task):
 def draft_retry(*, task_id, actor):
     """Draft again a draft whose writer failed (after fixing the cause: a key, the brief, the
     topic): a new round of attempts of the same unit, as retry_task does for a production step."""
-    from django.db.models import F
-
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     if task.status != S.DRAFT or task.cancelled_at or task.storyboard:
         raise PipelineError(
@@ -158,12 +140,7 @@ def draft_retry(*, task_id, actor):
     with transaction.atomic():
         updated = WorkItem.objects.filter(
             task=task, step=DRAFT_STEP, state=WorkState.FAILED
-        ).update(
-            state=WorkState.PENDING,
-            retry_base=F("attempts"),
-            next_attempt_at=None,
-            error="",
-        )
+        ).new_round()
         if not updated:
             raise PipelineError(f"task {task.pk}: its draft has not failed; it is still drafting")
         audit_log_record(actor=actor, action="task_draft_retry", task=task)
@@ -193,7 +170,6 @@ def draft_complete(task_id):
             storyboard=storyboard, title=storyboard["title"][:200]
         )
         notify_task_changed(task.pk)
-        transaction.on_commit(lambda: _notify_drafted(task.pk))
     log.info("draft_written", task_id=str(task.pk), scenes=len(storyboard["scenes"]))
     if task.queue_when_drafted:
         try:

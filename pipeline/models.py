@@ -88,6 +88,21 @@ class WorkState(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+class WorkItemQuerySet(models.QuerySet):
+    def new_round(self):
+        """Make these units pending for a new round of attempts (a retry, a redo, a draft again):
+        the attempt counter never goes back, since it numbers the cost rows; the round's
+        attempt cap counts from it (retry_base). Returns how many units."""
+        return self.update(
+            state=WorkState.PENDING,
+            retry_base=models.F("attempts"),
+            next_attempt_at=None,
+            lease_owner="",
+            lease_expires_at=None,
+            error="",
+        )
+
+
 class WorkItem(models.Model):
     """The work ledger: one row per unit of paid work (an asset, a scene of a step, the assembly,
     the upload). A worker claims it with a lease (conditional UPDATE), and records the result only
@@ -120,6 +135,8 @@ class WorkItem(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = WorkItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["task", "step", "unit"]

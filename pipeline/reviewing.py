@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
 
 from costs.prices import price
 from pipeline import dispatch, paths
@@ -368,13 +367,7 @@ def _redo_start(task, plan, *, expected, actor, why):
     # Units that failed (the reason a task stopped) from the redo step on get a new round too,
     # or their step could never finish.
     later = STEP_ORDER[STEP_ORDER.index(plan.step) :]
-    WorkItem.objects.filter(task=task, step__in=later, state=WorkState.FAILED).update(
-        state=WorkState.PENDING,
-        retry_base=F("attempts"),
-        next_attempt_at=None,
-        lease_owner="",
-        lease_expires_at=None,
-    )
+    WorkItem.objects.filter(task=task, step__in=later, state=WorkState.FAILED).new_round()
     dispatch.dispatch_step(task.pk, plan.step)
     return cut
 
@@ -387,14 +380,7 @@ def _reset_units(task, units_by_step):
     channel_id, task_id = task.channel_id, str(task.pk)
     removals, cut = [], ""
     for step, units in units_by_step.items():
-        WorkItem.objects.filter(task=task, step=step, unit__in=units).update(
-            state=WorkState.PENDING,
-            retry_base=F("attempts"),
-            next_attempt_at=None,
-            lease_owner="",
-            lease_expires_at=None,
-            error="",
-        )
+        WorkItem.objects.filter(task=task, step=step, unit__in=units).new_round()
         for unit in units:
             output = paths.ensure_inside_workspace(STEP_BY_NAME[step].output(task, unit))
             if step == "assembly":

@@ -80,7 +80,6 @@ STEP_STATUSES = {
     "upload": (S.UPLOADING, S.PUBLISHED, S.UPLOAD_ERROR),
 }
 STEP_ORDER = list(STEP_STATUSES)
-ERROR_STATUS_BY_STEP = {step: error for step, (_, _, error) in STEP_STATUSES.items()}
 
 # Drafting (step 0, the writers' room) is a unit of work too, but not a production step: it runs
 # while its task is in Draft and leaves it there (pipeline/drafting.py), so it has no running,

@@ -4,7 +4,6 @@ one table (pipeline.transitions) with its audit row."""
 
 import structlog
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from pipeline import dispatch
@@ -104,14 +103,7 @@ def task_retry(*, task_id, actor, notes=""):
             waiting_reason="",
         )
         later_steps = STEP_ORDER[STEP_ORDER.index(step) :]
-        # A new round of attempts (the counter itself never goes back: it numbers cost rows).
-        WorkItem.objects.filter(task=task, step__in=later_steps, state=WorkState.FAILED).update(
-            state=WorkState.PENDING,
-            retry_base=F("attempts"),
-            next_attempt_at=None,
-            lease_owner="",
-            lease_expires_at=None,
-        )
+        WorkItem.objects.filter(task=task, step__in=later_steps, state=WorkState.FAILED).new_round()
         audit_log_record(
             actor=actor, action="task_retry", task=task, notes=notes, metadata={"step": step}
         )

@@ -63,5 +63,6 @@ class UnitSpec:
 
     @property
     def slot(self):
-        """The concurrency cap this unit counts against."""
-        return self.provider if self.provider != "ffmpeg" else "ffmpeg"
+        """The concurrency cap this unit counts against: its provider's (FFmpeg's for local
+        work)."""
+        return self.provider
