@@ -61,9 +61,13 @@ def worker_instance():
 
 
 def worker_identity():
-    """The owner of one lease: this process (as its heartbeat names it) and this execution."""
-    process = _instance or f"{socket.gethostname()[:40]}:{os.getpid()}"
-    return f"{process}/{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+    """The owner of one lease: this worker process (as its heartbeat names it) and this
+    execution. Outside a worker (no heartbeat to watch) the owner names no instance, so the lease
+    is never taken back for a lost worker; it runs out by itself."""
+    execution = f"{threading.get_ident()}:{uuid.uuid4().hex[:8]}"
+    if _instance:
+        return f"{_instance}/{execution}"
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{execution}"
 
 
 def lease_instance(lease_owner):

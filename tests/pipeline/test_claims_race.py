@@ -200,3 +200,11 @@ def test_it_starts_each_queued_task_once_and_within_the_channels_limit_when_sche
     for outcome in results:
         started = [task_id for claimed in outcome for task_id in claimed]
         assert len(started) == len(set(started)) == 3
+
+
+def test_a_lease_names_its_worker_only_inside_a_worker(monkeypatch):
+    from pipeline import workers
+
+    assert workers.lease_instance(workers.worker_identity()) == ""  # a command, a test: never lost
+    monkeypatch.setattr(workers, "_instance", "host:42:abcd1234")
+    assert workers.lease_instance(workers.worker_identity()) == "host:42:abcd1234"
