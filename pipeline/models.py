@@ -89,6 +89,16 @@ class WorkState(models.TextChoices):
 
 
 class WorkItemQuerySet(models.QuerySet):
+    def leased_to(self, owner, attempt=None):
+        """The units a lease holds (fencing): running, under this owner and, when given, this
+        attempt. A lease taken back or recorded meanwhile matches nothing."""
+        held = self.filter(state=WorkState.RUNNING, lease_owner=owner)
+        return held if attempt is None else held.filter(attempts=attempt)
+
+    def lease_give_back(self):
+        """These units pending again, their lease cleared (the attempt counted stays counted)."""
+        return self.update(state=WorkState.PENDING, lease_owner="", lease_expires_at=None)
+
     def new_round(self):
         """Make these units pending for a new round of attempts (a retry, a redo, a draft again):
         the attempt counter never goes back, since it numbers the cost rows; the round's

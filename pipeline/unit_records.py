@@ -49,9 +49,7 @@ S = Status
 
 
 def fenced(item_id, owner, attempt):
-    return WorkItem.objects.filter(
-        pk=item_id, state=WorkState.RUNNING, lease_owner=owner, attempts=attempt
-    )
+    return WorkItem.objects.filter(pk=item_id).leased_to(owner, attempt)
 
 
 def units_not_done(task_id, step_name, units):

@@ -286,9 +286,7 @@ def _unit_record_when_database_answers(item, owner, attempt, spec, result):
 def _unit_give_back(item_id, owner):
     """After a database outage: the unit back to pending if this execution held it, and sent
     again (a pending unit sent twice is claimed once)."""
-    released = WorkItem.objects.filter(
-        pk=item_id, state=WorkState.RUNNING, lease_owner=owner
-    ).update(state=WorkState.PENDING, lease_owner="", lease_expires_at=None)
+    released = WorkItem.objects.filter(pk=item_id).leased_to(owner).lease_give_back()
     pending = WorkItem.objects.filter(pk=item_id, state=WorkState.PENDING).exists()
     if released or pending:
         dispatch.dispatch_unit(item_id)

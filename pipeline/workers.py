@@ -121,12 +121,11 @@ def units_take_back_from_lost_workers(*, now=None):
             state=WorkState.RUNNING, lease_owner__startswith=prefix
         ).select_related("task"):
             with transaction.atomic():
-                back = WorkItem.objects.filter(
-                    pk=item.pk,
-                    state=WorkState.RUNNING,
-                    lease_owner=item.lease_owner,
-                    attempts=item.attempts,
-                ).update(state=WorkState.PENDING, lease_owner="", lease_expires_at=None)
+                back = (
+                    WorkItem.objects.filter(pk=item.pk)
+                    .leased_to(item.lease_owner, item.attempts)
+                    .lease_give_back()
+                )
                 if back:
                     dispatch.dispatch_unit(item.pk)
                     taken.append(item)
