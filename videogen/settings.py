@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_celery_beat",
+    "core",
     "channels_app",
     "pipeline",
     "reviews",
