@@ -25,6 +25,7 @@ from channels_app.input_bounds import (  # noqa: F401 (re-exported for the admin
     character_problem,
     topic_problems,
 )
+from core.media_store import MediaStoreError, media_key, media_store
 from pipeline import dispatch, paths
 from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
@@ -160,8 +161,10 @@ def draft_complete(task_id):
         if locked.status != S.DRAFT or locked.storyboard:
             return False  # already written (a redelivered message)
         try:
-            storyboard = storyboard_parse(path.read_bytes(), source=str(path))
-        except (OSError, StoryboardInvalid) as error:
+            storyboard = storyboard_parse(
+                media_store().read_bytes(media_key(path)), source=str(path)
+            )
+        except (OSError, MediaStoreError, StoryboardInvalid) as error:
             draft_stopped(task, f"step draft: the drafted storyboard {path} is not usable: {error}")
             return False
         # The draft belongs to the task's channel, whatever the file says.

@@ -12,6 +12,7 @@ from functools import partial
 
 import structlog
 
+from core.media_store import media_key, media_store
 from pipeline import paths
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
@@ -42,18 +43,18 @@ def reviewer_check(reviewer):
     return reviewer.get_username()
 
 
-def file_sha256(path):
+def stored_sha256(key):
+    """SHA-256 of a stored object, read in chunks (memory stays flat for any size)."""
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    for block in media_store().chunks(key):
+        digest.update(block)
     return digest.hexdigest()
 
 
 def final_cut_sha256(task):
     """The fingerprint of the task's final cut as it is now, or "" when there is none."""
-    final = paths.final_video(task.channel_id, str(task.pk))
-    return file_sha256(final) if final.exists() else ""
+    final = media_key(paths.final_video(task.channel_id, str(task.pk)))
+    return stored_sha256(final) if media_store().exists(final) else ""
 
 
 def disclosure_flags(channel):

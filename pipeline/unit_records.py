@@ -14,6 +14,7 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
+from core.media_store import media_key, media_store
 from costs.models import Outcome as CostOutcome
 from costs.models import VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
@@ -42,6 +43,7 @@ from pipeline.transitions import (
     notify_task_changed,
     task_transition,
 )
+from pipeline.workers import lease_instance
 
 log = structlog.get_logger(__name__)
 
@@ -107,7 +109,10 @@ def _output_uncosted(item, spec):
     worker died, or the database was down, before it could record the result."""
     if not spec.script:
         return False
-    written = dt.datetime.fromtimestamp(spec.output.stat().st_mtime, tz=dt.UTC)
+    stored = media_store().stat(media_key(spec.output))
+    if stored is None:
+        return False
+    written = stored.modified
     # Cost rows are written seconds after the file; allow for clocks of other machines.
     recorded_since = written - dt.timedelta(minutes=2)
     return (
@@ -152,6 +157,8 @@ def unit_done(item, owner, attempt, spec, result):
                     "estimated": not result.json_line,
                     "stale": current != 1,
                     "recovered": recovered,
+                    # Which worker process made it (the cost ledger answers "where did it run").
+                    "worker": lease_instance(owner),
                 },
             )
             notify_task_changed(item.task_id)
@@ -189,7 +196,8 @@ def _upload_record(task_id, result):
 
 def _local_upload_record(item, spec):
     """The local upload provider's publish, in the Uploads list like a YouTube upload."""
-    size = spec.output.stat().st_size if spec.output.exists() else 0
+    stored = media_store().stat(media_key(spec.output))
+    size = stored.size if stored else 0
     Upload.objects.update_or_create(
         task_id=item.task_id,
         defaults={

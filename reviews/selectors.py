@@ -9,6 +9,8 @@ from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from core.media_cache import media_local_copy
+from core.media_store import MediaKeyError, MediaStoreError, media_key, media_store
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.integrations.youtube_metadata import thumbnail_source
@@ -151,8 +153,8 @@ def published_record(task):
         # The local upload provider's record sits beside its file (pipeline/publish_local.py).
         local = paths.published_video(task.channel_id, str(task.pk)).with_suffix(".json")
         try:
-            record = json.loads(local.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = json.loads(media_store().read_bytes(media_key(local)))
+        except (OSError, ValueError, MediaStoreError):
             record = {}
         snippet = {
             "title": record.get("title", task.storyboard.get("title", "")),
@@ -193,15 +195,15 @@ MEDIA_KIND = {".png": "image", ".mp4": "video", ".mp3": "audio"}
 
 
 def media_url(path):
-    """The media view's URL of a workspace file, or "" when it is missing or outside."""
+    """The media view's URL of a workspace file in the media store, or "" when it is missing or
+    outside the workspace."""
     try:
-        resolved = paths.ensure_inside_workspace(path)
-    except paths.UnsafePath:
+        key = media_key(paths.ensure_inside_workspace(path))
+    except (paths.UnsafePath, MediaKeyError):
         return ""
-    if not resolved.is_file():
+    if not media_store().exists(key):
         return ""
-    relative = resolved.relative_to(paths.workspace_root()).as_posix()
-    return reverse("media", kwargs={"relative": relative})
+    return reverse("media", kwargs={"relative": key})
 
 
 def review_media(task, gate, unit_states):
@@ -238,7 +240,11 @@ def narration_length(task, scene, unit_states):
     """(seconds, measured) of a scene's narration: the audio file's length once it is made,
     the estimate from its words before."""
     if unit_states.get(("audio", scene["id"])) == WorkState.DONE:
-        seconds = media_duration(STEP_BY_NAME["audio"].output(task, scene["id"]))
+        try:
+            local = media_local_copy(media_key(STEP_BY_NAME["audio"].output(task, scene["id"])))
+        except (FileNotFoundError, MediaStoreError):
+            local = None
+        seconds = media_duration(local) if local else None
         if seconds:
             return seconds, True
     return narration_seconds(scene.get("narration", "")), False

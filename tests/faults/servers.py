@@ -176,3 +176,42 @@ class ThrowawayPostgres:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+class S3Server:
+    """An S3-compatible server on 127.0.0.1 (moto's server mode, a dev dependency) on a free
+    port, for the media store's bucket: start(), url, stop(). It keeps its objects in memory."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the server's life
+            prefix="moto-", suffix=".log", delete=False
+        )
+
+    def start(self):
+        import sys
+
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_until(lambda: _answers(self.port), timeout=30, what=f"S3 server on {self.url}")
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError(f"{Path(self.log.name).read_text()[-2000:]}") from None
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        Path(self.log.name).unlink(missing_ok=True)
