@@ -48,6 +48,10 @@ class MediaCache:
     def fetch(self, store, key):
         """The cached file of the object's current version (downloaded when missing). Raises
         FileNotFoundError when the store has no such object."""
+        return self._fetch(store, key)[0]
+
+    def _fetch(self, store, key):
+        """(cached file, bytes downloaded for it now: 0 when it was in the cache)."""
         stat = store.stat(key)
         if stat is None:
             raise FileNotFoundError(key)
@@ -55,7 +59,7 @@ class MediaCache:
         with self._lock(entry):
             if entry.exists():
                 os.utime(entry)  # the LRU order is the files' modification times
-                return entry
+                return entry, 0
             entry.parent.mkdir(parents=True, exist_ok=True)
             temporary = entry.with_name(f".{entry.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
             got = store.get_to_file(key, temporary)
@@ -67,12 +71,12 @@ class MediaCache:
             self.downloads += 1
             self.bytes_downloaded += got.size
         self.evict(keep=entry)
-        return entry
+        return entry, got.size
 
     def fetch_to(self, store, key, destination):
         """Put the object's current version at destination (a hard link to the cached copy, a
-        copy across file systems); returns the bytes it holds."""
-        entry = self.fetch(store, key)
+        copy across file systems); returns the bytes downloaded for it (0 from the cache)."""
+        entry, downloaded = self._fetch(store, key)
         destination = Path(destination)
         destination.parent.mkdir(parents=True, exist_ok=True)
         destination.unlink(missing_ok=True)
@@ -80,7 +84,7 @@ class MediaCache:
             os.link(entry, destination)
         except OSError:
             shutil.copyfile(entry, destination)
-        return destination.stat().st_size
+        return downloaded
 
     def size(self):
         return sum(size for _, size, _ in self._entries())

@@ -24,6 +24,7 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import time
 import uuid
 from pathlib import Path
 
@@ -82,7 +83,8 @@ class UnitFolder:
     original: object  # the UnitSpec with workspace paths
     root: Path
     scratch: bool
-    moved_bytes: int = 0
+    moved_bytes: int = 0  # fetched and stored, for the log line (and bench/media_store.py)
+    moved_seconds: float = 0.0
     _pushed: dict = dataclasses.field(default_factory=dict)
 
     @property
@@ -138,6 +140,14 @@ class UnitFolder:
             if key.rsplit("/", 1)[-1] not in present:
                 store.delete(key)
 
+    @contextlib.contextmanager
+    def moving(self):
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.moved_seconds += time.monotonic() - started
+
     def heartbeat(self, renew):
         """The lease heartbeat, storing the script's leftovers as it goes."""
         if not self.scratch:
@@ -145,7 +155,8 @@ class UnitFolder:
 
         def beat():
             try:
-                self.push_side_files()
+                with self.moving():
+                    self.push_side_files()
             except (MediaStoreError, OSError) as error:
                 log.warning("unit_leftover_not_stored", error=str(error)[:300])
             return renew()
@@ -159,13 +170,14 @@ class UnitFolder:
             return result
         store = media_store()
         try:
-            if result.ok and output_valid(self.spec.output):
-                store.put_file(self.output_key, self.spec.output)
-                self.moved_bytes += self.spec.output.stat().st_size
-                self.push_side_files()
-                self.delete_stale_side_files()
-            else:
-                self.push_side_files()
+            with self.moving():
+                if result.ok and output_valid(self.spec.output):
+                    store.put_file(self.output_key, self.spec.output)
+                    self.moved_bytes += self.spec.output.stat().st_size
+                    self.push_side_files()
+                    self.delete_stale_side_files()
+                else:
+                    self.push_side_files()
         except (MediaStoreError, OSError) as error:
             log.warning("unit_output_not_stored", error=str(error)[:300])
             paid = {"usage": result.usage, "paid": True} if result.ok and result.usage else {}
@@ -210,6 +222,7 @@ def unit_folder(spec):
         return
     root = Path(settings.MEDIA_SCRATCH_DIR) / f"{spec.unit}-{uuid.uuid4().hex[:12]}"
     root.mkdir(parents=True)
+    folder = None
     try:
         if spec.prepare:
             spec.prepare()  # writes into this worker's own workspace folder
@@ -219,20 +232,31 @@ def unit_folder(spec):
             args=[_relocate(value, root) for value in spec.args],
         )
         folder = UnitFolder(spec=relocated, original=spec, root=root, scratch=True)
-        for path in input_files(spec):
-            key = media_key(path)
-            target = root / key
-            if store.exists(key):
-                folder.moved_bytes += media_cache().fetch_to(store, key, target)
-            elif path.is_file():
-                # Written by prepare (the manifest): it names workspace paths, which here are
-                # the scratch folder's.
-                target.parent.mkdir(parents=True, exist_ok=True)
-                text = path.read_text(encoding="utf-8")
-                target.write_text(text.replace(str(workspace_root()), str(root)), "utf-8")
-            else:
-                raise UnitInputMissing(f"{key}: not in the {store.describe()}")
-        folder.fetch_side_files()
+        with folder.moving():
+            _fetch_inputs(store, spec, root, folder)
+            folder.fetch_side_files()
         yield folder
     finally:
+        if folder is not None:
+            log.info(
+                "unit_media_moved",
+                bytes=folder.moved_bytes,
+                seconds=round(folder.moved_seconds, 3),
+            )
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _fetch_inputs(store, spec, root, folder):
+    for path in input_files(spec):
+        key = media_key(path)
+        target = root / key
+        if store.exists(key):
+            folder.moved_bytes += media_cache().fetch_to(store, key, target)
+        elif path.is_file():
+            # Written by prepare (the manifest): it names workspace paths, which here are the
+            # scratch folder's.
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text(encoding="utf-8")
+            target.write_text(text.replace(str(workspace_root()), str(root)), "utf-8")
+        else:
+            raise UnitInputMissing(f"{key}: not in the {store.describe()}")

@@ -193,11 +193,14 @@ class S3Server:
     def start(self):
         import sys
 
+        from pipeline.processes import die_with_parent
+
         self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - an aborted run leaves no server behind
         )
         try:
             _wait_until(lambda: _answers(self.port), timeout=30, what=f"S3 server on {self.url}")

@@ -24,6 +24,7 @@ from core.media_store import media_key, media_store
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.models import Upload, Video, WorkItem, WorkState
+from pipeline.processes import die_with_parent
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.retention import media_prune
 from pipeline.reviewing import review_approve
@@ -70,6 +71,7 @@ class WebProcess:
                  "-c", "python:videogen.gunicorn_conf",
                  "--bind", f"127.0.0.1:{self.port}", "--workers", "1"],
                 cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                preexec_fn=die_with_parent,  # an aborted test run leaves no server behind
             )  # fmt: skip
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -122,7 +124,12 @@ def test_it_makes_reviews_and_publishes_a_video_across_processes_that_share_noth
     kind, backend_env = backend
     settings.PIPELINE_RECONCILE_GRACE_SECONDS = 2
     shares_workspace = kind == "local"
-    base = {**pipeline_env, "FAKE_KEEP_RAW_GENERATE_VIDEO": "1", "FAKE_LATENCY_GENERATE_VIDEO": "6"}
+    base = {
+        **pipeline_env,
+        "FAKE_KEEP_RAW_GENERATE_VIDEO": "1",
+        "FAKE_LATENCY_GENERATE_VIDEO": "8",
+        "PROVIDER_CAP_LOCAL": "5",  # every clip at once: each is paid for and in flight
+    }
     store = media_store()
 
     web = WebProcess(
