@@ -54,6 +54,14 @@ def output_stored(spec):
     return store.exists(media_key(spec.output))
 
 
+def output_made(spec):
+    """Whether a run made its output: a script's is checked where it ran (the workspace, or the
+    scratch folder before it is stored); an in-process unit (an upload) writes to the store."""
+    if spec.function:
+        return output_stored(spec)
+    return output_valid(spec.output)
+
+
 def input_files(spec):
     """The workspace files a unit is made from: the path arguments its step built (a Path, not a
     prompt that happens to look like one), and the files it declares beyond them."""

@@ -22,7 +22,6 @@ from pipeline import dispatch, drafting
 from pipeline.alerts import alert_send
 from pipeline.clock import later_expression, now_expression
 from pipeline.fingerprints import unit_fingerprint
-from pipeline.media import output_valid
 from pipeline.models import (
     LOCAL_VIDEO_ID_PREFIX,
     Upload,
@@ -43,6 +42,7 @@ from pipeline.transitions import (
     notify_task_changed,
     task_transition,
 )
+from pipeline.unit_media import output_made
 from pipeline.workers import lease_instance
 
 log = structlog.get_logger(__name__)
@@ -81,7 +81,7 @@ def _dispatch_dependents(item, step):
 
 
 def unit_record(item, owner, attempt, spec, result):
-    if result.ok and not output_valid(spec.output):
+    if result.ok and not output_made(spec):
         result = ScriptResult(
             script=result.script,
             exit_code=result.exit_code,

@@ -50,6 +50,7 @@ def test_every_check_passes_on_the_test_setup(machinery_alive):
 
     assert [name for name, _, _ in results] == [
         "broker",
+        "media store",
         "visibility timeout",
         "encryption key",
         "audit triggers",

@@ -150,14 +150,17 @@ def test_it_makes_reviews_and_publishes_a_video_across_processes_that_share_noth
         scenes = [scene["id"] for scene in task.storyboard["scenes"]]
 
         # Worker 1 has paid for every clip and its paid answers are in the store (its heartbeat
-        # stored them): worker 2 comes up, and worker 1 dies mid-clip.
+        # stored them): it dies mid-clip, and worker 2 comes up.
         wait_for(
             lambda: all(store.exists(_raw_key(task, scene)) for scene in scenes),
             timeout=150,
+            interval=0.1,
             describe=lambda: _describe(task, first),
         )
-        second.start(queues="")
         first.kill()
+        assert not any(entry["event"] == "done" for entry in calls.entries()
+                       if entry["script"] == "generate_video")  # fmt: skip
+        second.start(queues="")
 
         _until(task, Status.FINAL_REVIEW, [second])
 
