@@ -93,6 +93,7 @@ class UnitFolder:
     scratch: bool
     moved_bytes: int = 0  # fetched and stored, for the log line (and bench/media_store.py)
     moved_seconds: float = 0.0
+    moved_spans: list = dataclasses.field(default_factory=list)  # (start, end) wall clock
     _pushed: dict = dataclasses.field(default_factory=dict)
 
     @property
@@ -150,11 +151,12 @@ class UnitFolder:
 
     @contextlib.contextmanager
     def moving(self):
-        started = time.monotonic()
+        started, wall = time.monotonic(), time.time()
         try:
             yield
         finally:
             self.moved_seconds += time.monotonic() - started
+            self.moved_spans.append((round(wall, 3), round(time.time(), 3)))
 
     def heartbeat(self, renew):
         """The lease heartbeat, storing the script's leftovers as it goes."""
@@ -250,6 +252,7 @@ def unit_folder(spec):
                 "unit_media_moved",
                 bytes=folder.moved_bytes,
                 seconds=round(folder.moved_seconds, 3),
+                spans=folder.moved_spans,
             )
         shutil.rmtree(root, ignore_errors=True)
 
