@@ -73,6 +73,24 @@ class MediaCache:
         self.evict(keep=entry)
         return entry, got.size
 
+    def adopt(self, key, stat, source):
+        """Keep a file this process just stored as the cached copy of that version (a hard link,
+        or a copy across file systems): the next unit on this worker that reads it, most often
+        the very next step, finds it here instead of downloading it again."""
+        entry = self._entry(key, stat.etag)
+        with self._lock(entry):
+            if entry.exists():
+                return entry
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            temporary = entry.with_name(f".{entry.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}")
+            try:
+                os.link(source, temporary)
+            except OSError:
+                shutil.copyfile(source, temporary)
+            os.replace(temporary, entry)
+        self.evict(keep=entry)
+        return entry
+
     def fetch_to(self, store, key, destination):
         """Put the object's current version at destination (a hard link to the cached copy, a
         copy across file systems); returns the bytes downloaded for it (0 from the cache)."""

@@ -103,9 +103,6 @@ class UnitFolder:
     def _folder_key(self):
         return self.output_key.rsplit("/", 1)[0]
 
-    def _here(self, path):
-        return self.root / media_key(path)
-
     def side_files_local(self):
         folder = self.spec.output.parent
         if not folder.is_dir():
@@ -116,7 +113,11 @@ class UnitFolder:
     def side_files_stored(self):
         store = media_store()
         folder = self._folder_key()
-        keys = {key.rsplit("/", 1)[-1]: key for key, _ in store.keys(folder)}
+        keys = {
+            key.rsplit("/", 1)[-1]: key
+            for key, _ in store.keys(folder)
+            if key.rsplit("/", 1)[0] == folder  # beside the output, not in a folder below it
+        }
         return [keys[name] for name in _side_files_of(self.spec.output.name, keys)]
 
     def fetch_side_files(self):
@@ -182,8 +183,10 @@ class UnitFolder:
         try:
             with self.moving():
                 if result.ok and output_valid(self.spec.output):
-                    store.put_file(self.output_key, self.spec.output)
+                    stored = store.put_file(self.output_key, self.spec.output)
                     self.moved_bytes += self.spec.output.stat().st_size
+                    if stored and stored.size == self.spec.output.stat().st_size:
+                        media_cache().adopt(self.output_key, stored, self.spec.output)
                     self.push_side_files()
                     self.delete_stale_side_files()
                 else:

@@ -211,3 +211,19 @@ def test_processes_sharing_one_cache_folder_each_get_the_whole_file(media_bucket
 
     (path,) = paths
     assert Path(path).read_bytes() == data
+
+
+def test_a_file_this_process_stored_is_read_from_the_cache_without_a_download(
+    media_bucket, tmp_path
+):
+    store = media_store()
+    cache = MediaCache(root=tmp_path / "cache", max_bytes=10**9)
+    made = tmp_path / "scratch" / "s1.mp4"
+    made.parent.mkdir()
+    made.write_bytes(b"a clip this worker made")
+
+    cache.adopt(KEY, store.put_file(KEY, made), made)
+    made.unlink()  # the scratch folder goes once the unit is recorded
+
+    assert cache.fetch(store, KEY).read_bytes() == b"a clip this worker made"
+    assert cache.downloads == 0
