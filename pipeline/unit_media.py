@@ -274,3 +274,23 @@ def _fetch_inputs(store, spec, root, folder):
             target.write_text(text.replace(str(workspace_root()), str(root)), "utf-8")
         else:
             raise UnitInputMissing(f"{key}: not in the {store.describe()}")
+
+
+def scratch_clear_stale():
+    """Remove what killed runs left: scratch folders older than the longest a unit may run (the
+    hard time limit; another worker sharing the disk may still be running a younger one), and the
+    cache's half-written downloads. Called when a worker starts."""
+    limit = settings.PIPELINE_STEP_HARD_LIMIT
+    cutoff = time.time() - limit
+    scratch = Path(settings.MEDIA_SCRATCH_DIR)
+    removed = 0
+    if scratch.is_dir():
+        for folder in scratch.iterdir():
+            try:
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+            except FileNotFoundError:
+                continue
+    media_cache().clear_stale_temporaries(older_than_seconds=limit)
+    return removed

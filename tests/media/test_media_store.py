@@ -12,6 +12,7 @@ import pytest
 
 from core.media_cache import MediaCache
 from core.media_store import MediaKeyError, media_key, media_store
+from pipeline.unit_media import scratch_clear_stale
 from tests.stack import ROOT
 
 KEY = "channels/poke/projects/t1/videos/s1.mp4"
@@ -227,3 +228,21 @@ def test_a_file_this_process_stored_is_read_from_the_cache_without_a_download(
 
     assert cache.fetch(store, KEY).read_bytes() == b"a clip this worker made"
     assert cache.downloads == 0
+
+
+def test_a_worker_start_clears_the_scratch_folders_and_downloads_killed_runs_left(
+    media_bucket, settings
+):
+    scratch = Path(settings.MEDIA_SCRATCH_DIR)
+    old, young = scratch / "s1-old", scratch / "s2"
+    half = Path(settings.MEDIA_CACHE_DIR) / "ab" / ".abcd.mp4.123-x"
+    for folder in (old, young, half.parent):
+        folder.mkdir(parents=True)
+    half.write_bytes(b"half a download")
+    long_ago = 1_000_000
+    os.utime(old, (long_ago, long_ago))
+    os.utime(half, (long_ago, long_ago))
+
+    assert scratch_clear_stale() == 1
+
+    assert not old.exists() and young.exists() and not half.exists()
