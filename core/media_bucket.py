@@ -223,7 +223,14 @@ CAUSE_BY_CODE = {
 def bucket_problem(store, bucket_variable):
     """One line naming the variable to fix when the bucket cannot be used, else None."""
     try:
-        store.client.head_bucket(Bucket=store.bucket_name)
+        try:
+            store.client.head_bucket(Bucket=store.bucket_name)
+        except botocore.exceptions.ClientError as error:
+            if _code(error) not in ("403", "AccessDenied"):
+                raise
+            # A HEAD answer has no body to say which half of the key was refused; a listing's
+            # does (InvalidAccessKeyId, SignatureDoesNotMatch, AccessDenied).
+            store.client.list_objects_v2(Bucket=store.bucket_name, MaxKeys=1)
     except botocore.exceptions.ClientError as error:
         code = _code(error)
         variable = CAUSE_BY_CODE.get(code, bucket_variable)

@@ -6,12 +6,13 @@ import os
 import subprocess
 import sys
 
+import boto3
 import pytest
 
 from core.media_store import media_store
 from pipeline import doctor
 from pipeline.watchdog import heartbeat_record
-from tests.faults.servers import free_port
+from tests.faults.servers import S3Server, free_port
 from tests.stack import ROOT
 
 
@@ -62,6 +63,59 @@ def test_it_stops_start_up_naming_the_endpoint_when_nothing_answers_there(media_
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("videogen: AWS_ENDPOINT_URL: nothing answers at http://127.0.0.1:")
     assert media_bucket["AWS_SECRET_ACCESS_KEY"] not in result.stderr + result.stdout
+
+
+@pytest.fixture(scope="module")
+def keyed_bucket():
+    """A bucket on a server that checks keys (moto refuses unknown or wrongly signed requests
+    once its key is made), with the environment that reaches it."""
+    server = S3Server(checks_keys=True).start()
+    key_id, secret = server.key_pair()
+    boto3.client(
+        "s3", endpoint_url=server.url, region_name="us-east-1",
+        aws_access_key_id=key_id, aws_secret_access_key=secret,
+    ).create_bucket(Bucket="videogen-keyed")  # fmt: skip
+    yield server, {
+        "AWS_S3_BUCKET_NAME": "videogen-keyed",
+        "AWS_ENDPOINT_URL": server.url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+    }
+    server.stop()
+
+
+def test_it_starts_with_the_right_key_on_a_server_that_checks_keys(keyed_bucket):
+    _, env = keyed_bucket
+
+    result = _manage_check(env)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_it_stops_start_up_naming_the_access_key_the_bucket_does_not_know(keyed_bucket):
+    server, env = keyed_bucket
+
+    result = _manage_check({**env, "AWS_ACCESS_KEY_ID": "AKIAUNKNOWNKEY000000"})
+
+    assert result.returncode == 78
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith(
+        f"videogen: AWS_ACCESS_KEY_ID: the bucket 'videogen-keyed' at {server.url} refused it "
+        "(InvalidAccessKeyId"
+    )
+
+
+def test_it_stops_start_up_naming_the_secret_key_that_signs_wrong(keyed_bucket):
+    _, env = keyed_bucket
+
+    result = _manage_check({**env, "AWS_SECRET_ACCESS_KEY": "not-the-secret-of-this-key"})
+
+    assert result.returncode == 78
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("videogen: AWS_SECRET_ACCESS_KEY: the bucket 'videogen-keyed'")
+    assert "SignatureDoesNotMatch" in line
+    assert "not-the-secret-of-this-key" not in result.stderr + result.stdout
 
 
 def test_it_names_the_missing_half_of_the_key_pair(media_bucket):
