@@ -16,14 +16,14 @@ import botocore.exceptions
 from boto3.s3.transfer import TransferConfig
 from storages.backends.s3 import S3Storage
 
-from core.media_keys import CHUNK_BYTES, MediaStat, MediaStoreError, media_key
+from core.media_keys import CHUNK_BYTES, MediaStat, MediaStoreBase, MediaStoreError, media_key
 
 # Parts of 16 MB: a final of a few hundred MB goes in a few dozen requests, memory stays flat.
 TRANSFER = TransferConfig(multipart_threshold=16 * 1024**2, multipart_chunksize=16 * 1024**2)
 NOT_FOUND_CODES = {"404", "NoSuchKey", "NotFound"}
 
 
-class BucketStore:
+class BucketStore(MediaStoreBase):
     kind = "bucket"
     shares_disk = False  # units run in a scratch folder; inputs fetched, outputs stored
 
@@ -69,15 +69,6 @@ class BucketStore:
         return MediaStat(
             size=head["ContentLength"], etag=head["ETag"].strip('"'), modified=head["LastModified"]
         )
-
-    def exists(self, key):
-        return self.stat(key) is not None
-
-    def size(self, key):
-        found = self.stat(key)
-        if found is None:
-            raise FileNotFoundError(key)
-        return found.size
 
     def put_file(self, key, source):
         try:
@@ -185,14 +176,6 @@ class BucketStore:
             Params={"Bucket": self.bucket_name, "Key": media_key(key)},
             ExpiresIn=seconds,
         )
-
-    def probe(self):
-        key = f".probe/{uuid.uuid4().hex}"
-        payload = b"videogen media store probe"
-        self.put_bytes(key, payload)
-        if self.read_bytes(key) != payload:
-            raise MediaStoreError(f"{self.describe()}: the probe read back other bytes")
-        self.delete(key)
 
     def _error(self, what, key, error):
         return MediaStoreError(f"{self.describe()}: {what} {key}: {_describe(error)}")

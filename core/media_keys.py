@@ -1,6 +1,8 @@
-"""What both media store backends share: keys, the stat of an object, the store's errors."""
+"""What both media store backends share: keys, the stat of an object, the store's errors, and
+what follows from a backend's own operations (exists, size, the probe)."""
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -36,3 +38,30 @@ def media_key(path_or_key):
     if not key.parts or any(part in ("", ".", "..") for part in key.parts) or "\x00" in text:
         raise MediaKeyError(f"{text!r} is not a workspace-relative media path")
     return key.as_posix()
+
+
+PROBE_BYTES = b"videogen media store probe"
+
+
+class MediaStoreBase:
+    """exists, size and the probe, from a backend's stat, put_bytes, read_bytes and delete."""
+
+    def exists(self, key):
+        return self.stat(key) is not None
+
+    def size(self, key):
+        found = self.stat(key)
+        if found is None:
+            raise FileNotFoundError(key)
+        return found.size
+
+    def probe(self):
+        """Write, read back and delete a small object; raises MediaStoreError naming the cause."""
+        key = f".probe/{uuid.uuid4().hex}"
+        try:
+            self.put_bytes(key, PROBE_BYTES)
+            if self.read_bytes(key) != PROBE_BYTES:
+                raise MediaStoreError(f"{self.describe()}: the probe read back other bytes")
+            self.delete(key)
+        except OSError as error:
+            raise MediaStoreError(f"{self.describe()}: probe: {error}") from error

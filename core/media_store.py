@@ -23,7 +23,14 @@ from pathlib import Path
 from django.conf import settings
 
 from core.media_bucket import BucketStore
-from core.media_keys import CHUNK_BYTES, MediaKeyError, MediaStat, MediaStoreError, media_key
+from core.media_keys import (
+    CHUNK_BYTES,
+    MediaKeyError,
+    MediaStat,
+    MediaStoreBase,
+    MediaStoreError,
+    media_key,
+)
 
 __all__ = [
     "BucketStore",
@@ -36,7 +43,7 @@ __all__ = [
 ]
 
 
-class LocalStore:
+class LocalStore(MediaStoreBase):
     """The folder WORKSPACE_ROOT as the store: the file at <root>/<key> is the object."""
 
     kind = "local"
@@ -73,38 +80,14 @@ class LocalStore:
             modified=dt.datetime.fromtimestamp(info.st_mtime, tz=dt.UTC),
         )
 
-    def exists(self, key):
-        return self.stat(key) is not None
-
-    def size(self, key):
-        found = self.stat(key)
-        if found is None:
-            raise FileNotFoundError(key)
-        return found.size
-
     def put_file(self, key, source):
         target = self.path(key)
-        source = Path(source)
-        if source.resolve() == target.resolve():
-            return self.stat(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.put-{uuid.uuid4().hex[:12]}")
-        try:
-            shutil.copyfile(source, temporary)
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        if Path(source).resolve() != target.resolve():  # a unit that ran in the workspace itself
+            _write_atomically(target, lambda temporary: shutil.copyfile(source, temporary))
         return self.stat(key)
 
     def put_bytes(self, key, data):
-        target = self.path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        temporary = target.with_name(f".{target.name}.put-{uuid.uuid4().hex[:12]}")
-        try:
-            temporary.write_bytes(data)
-            os.replace(temporary, target)
-        finally:
-            temporary.unlink(missing_ok=True)
+        _write_atomically(self.path(key), lambda temporary: temporary.write_bytes(data))
         return self.stat(key)
 
     def get_to_file(self, key, destination):
@@ -171,24 +154,18 @@ class LocalStore:
                     continue
                 yield path.relative_to(self.root).as_posix(), size
 
-    def probe(self):
-        """Write, read back and delete a small object; raises MediaStoreError naming the cause."""
-        key = f".probe/{uuid.uuid4().hex}"
-        try:
-            self.put_bytes(key, b"videogen media store probe")
-            if self.read_bytes(key) != b"videogen media store probe":
-                raise MediaStoreError(f"{self.describe()}: the probe read back other bytes")
-            self.delete(key)
-        except OSError as error:
-            raise MediaStoreError(f"{self.describe()}: {error}") from error
-
 
 def _copy_atomically(source, destination):
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    temporary = destination.with_name(f".{destination.name}.get-{uuid.uuid4().hex[:12]}")
+    _write_atomically(destination, lambda temporary: shutil.copyfile(source, temporary))
+
+
+def _write_atomically(target, write):
+    """write(temporary) beside target, then one rename: a reader sees the old file or the new."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temporary = target.with_name(f".{target.name}.tmp-{uuid.uuid4().hex[:12]}")
     try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, destination)
+        write(temporary)
+        os.replace(temporary, target)
     finally:
         temporary.unlink(missing_ok=True)
 
