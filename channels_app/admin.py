@@ -13,10 +13,10 @@ from django.db.models.functions import Coalesce
 
 from channels_app.models import Channel, ChannelSecret
 from channels_app.services import ChannelSecretInvalid, channel_secret_set
+from core.text.youtube_text_limits import category_label
 from costs.services import BudgetOverrideInvalid, budget_override
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from pipeline.youtube_limits import category_label
 
 BUDGET_FIELDS = ("budget_daily_usd", "budget_weekly_usd")
 

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from channels_app.config import channel_configs_load_directory
 from channels_app.models import Channel, ChannelSecret, SecretName
-from reviews.services import audit_log_record
+from core.audit import audit_log_record
 
 
 @dataclass

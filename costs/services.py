@@ -11,9 +11,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from core.alerts import alert_send
 from costs.models import Outcome, VideoCost
 from costs.prices import price, would_be_price
-from pipeline.alerts import alert_send
 from pipeline.models import Alert
 
 log = structlog.get_logger(__name__)
@@ -200,7 +200,7 @@ def budget_override(*, channel, actor, daily_usd=None, weekly_usd=None, notes):
     reason in the audit log. The channel's YAML file stays the source of truth: the next
     sync_channels sets the budgets from it again (edit the file to make a change last)."""
     from channels_app.models import Channel
-    from reviews.services import audit_log_record
+    from core.audit import audit_log_record
 
     if not (notes or "").strip():
         raise BudgetOverrideInvalid("a budget override needs notes: say why the budget changes")

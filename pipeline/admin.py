@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from core.admin_mixins import ReadOnlyAdminMixin
 from pipeline.admin_forms import NewVideoForm
 from pipeline.drafting import task_draft_create
 from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
@@ -29,7 +30,6 @@ from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
 from reviews.selectors import published_link, task_cost_subquery, tasks_progress
-from videogen.admin_base import ReadOnlyAdminMixin
 
 # Errors an operator action can meet; each is shown naming the task and the reason.
 ACTION_ERRORS = (PipelineError, IllegalTransition, TransitionConflict)

@@ -274,7 +274,7 @@ class Upload(models.Model):
     publish_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=100, blank=True)
-    # The SHA-256 of the file sent (the cut approved at the final gate: pipeline/reviewers.py).
+    # The SHA-256 of the file sent (the cut approved at the final gate: reviews/reviewer_checks.py).
     sha256 = models.CharField(max_length=64, blank=True)
     disclosure = models.JSONField(default=dict, blank=True)  # the declarations it carried
     lease_expires_at = models.DateTimeField(null=True, blank=True)

@@ -206,6 +206,10 @@ def _child_env(extra_env, correlation_id):
     env.update({k: str(v) for k, v in (extra_env or {}).items() if v is not None})
     env["VIDEOGEN_CORRELATION_ID"] = str(correlation_id or "")
     env["PYTHONUNBUFFERED"] = "1"
+    # The scripts share plain-Python code with the apps through the core package (core.text,
+    # core.ffmpeg): the repository root goes first on the child's path, whatever else it carries.
+    inherited = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.BASE_DIR), inherited]))
     return env
 
 

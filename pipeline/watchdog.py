@@ -29,7 +29,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.db.models import Case, Count, F, Max, Q, Sum, When
 from django.utils import timezone
 
-from pipeline.alerts import alert_send, alert_send_direct
+from core.alerts import alert_send, alert_send_direct
 from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.models import Heartbeat, VideoTask, WorkerStart, WorkItem, WorkState
 from pipeline.status import RUNNING_STATUSES, Status

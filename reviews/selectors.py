@@ -9,12 +9,13 @@ from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Va
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 
+from core.text.narration import narration_seconds
+from core.text.youtube_text_limits import category_label
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.integrations.youtube_metadata import thumbnail_source
 from pipeline.media import media_duration
 from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, WorkItem, WorkState
-from pipeline.narration import narration_seconds
 from pipeline.status import (
     ERROR_STATUSES,
     GATE_BY_STATUS,
@@ -22,7 +23,6 @@ from pipeline.status import (
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
-from pipeline.youtube_limits import category_label
 from reviews.models import NotionUser, Review, notion_user_id_normalize
 
 MONEY = DecimalField(max_digits=12, decimal_places=4)

@@ -424,7 +424,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 if LOG_FORMAT not in {"json", "console"}:
     raise ImproperlyConfigured(f"LOG_FORMAT: must be json or console, got {LOG_FORMAT!r}")
 
-from videogen.logging import configure_logging  # noqa: E402
+from core.logging import configure_logging  # noqa: E402
 
 # structlog owns logging: our dictConfig replaces Django's (one JSON line per event).
 LOGGING_CONFIG = None

@@ -4,7 +4,7 @@ The poll (notion_intake) hands every card of ours whose column differs from its 
 `notion_card_act` before correcting it. Two moves are actions:
 
 - Final Review -> Approved: approves the video at the final gate, as the admin does
-  (pipeline.reviewing.review_approve), in the name of the Django user the mover is mapped to.
+  (reviews.decisions.review_approve), in the name of the Django user the mover is mapped to.
 - Asset/Video/Audio/Upload Error -> Queued: a retry from the failed step (pipeline.services
   .task_retry, what `manage.py retry_task` and the admin's retry action call).
 
@@ -31,16 +31,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import NotionPush
+from core.audit import audit_log_record
 from pipeline.integrations.notion_client import rich_text
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
-from pipeline.reviewers import VIA_NOTION
-from pipeline.reviewing import ReviewError, review_approve
 from pipeline.services import PipelineError
 from pipeline.status import ERROR_STATUSES, Status, board_column
 from pipeline.task_actions import task_retry
 from pipeline.transitions import TransitionConflict
+from reviews.decisions import ReviewError, review_approve
+from reviews.reviewer_checks import VIA_NOTION
 from reviews.selectors import notion_user_resolve
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 

@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from channels_app.models import Channel, NotionBoard, NotionPush, Priority
+from core.text.storyboard import StoryboardInvalid, storyboard_parse
 from pipeline.integrations.notion_actions import DONE, notion_card_act
 from pipeline.integrations.notion_board import notion_board_for, notion_data_source_resolve
 from pipeline.integrations.notion_client import (
@@ -54,7 +55,6 @@ from pipeline.integrations.notion_drafts import yaml_block_text
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
 from pipeline.models import VideoTask
 from pipeline.status import Status, board_column
-from pipeline.storyboard import StoryboardInvalid, storyboard_parse
 
 log = structlog.get_logger(__name__)
 

@@ -4,8 +4,8 @@ channel acted on), and the admin filters by channel, action, actor and period.""
 import pytest
 from django.urls import reverse
 
+from core.audit import audit_log_record
 from reviews.models import AuditLog
-from reviews.services import audit_log_record
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

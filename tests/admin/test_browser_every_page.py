@@ -19,12 +19,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from pipeline.editing import storyboard_yaml, task_storyboard_edit
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
 from pipeline.publish_local import publish_locally
-from pipeline.reviewing import review_reject
 from pipeline.status import Status
+from pipeline.storyboard_edits import storyboard_yaml, task_storyboard_edit
 from pipeline.task_actions import task_cancel
+from reviews.decisions import review_reject
 from reviews.models import AuditLog
 from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user, add_costs, make_outputs
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory, reviewer_user

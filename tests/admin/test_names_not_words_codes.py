@@ -7,8 +7,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from pipeline.editing import storyboard_yaml, task_storyboard_edit
 from pipeline.models import VideoTask
+from pipeline.storyboard_edits import storyboard_yaml, task_storyboard_edit
 from reviews.models import AuditLog
 
 pytestmark = pytest.mark.django_db

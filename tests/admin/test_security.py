@@ -6,10 +6,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.audit import audit_log_record
 from pipeline.models import VideoTask
 from pipeline.status import Status
 from reviews.models import AuditLog, Review
-from reviews.services import audit_log_record
 
 pytestmark = pytest.mark.django_db
 

@@ -6,9 +6,9 @@ import html as html_module
 import pytest
 from django.urls import reverse
 
-from channels_app.input_bounds import MAX_STORYBOARD_BYTES
-from pipeline.editing import storyboard_yaml
+from core.text.input_bounds import MAX_STORYBOARD_BYTES
 from pipeline.models import VideoTask
+from pipeline.storyboard_edits import storyboard_yaml
 from reviews.models import AuditLog
 
 pytestmark = pytest.mark.django_db

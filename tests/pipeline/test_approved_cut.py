@@ -5,11 +5,11 @@ import pytest
 
 from pipeline import paths
 from pipeline.models import Alert, Upload
-from pipeline.reviewers import file_sha256
-from pipeline.reviewing import review_approve
 from pipeline.services import video_task_create
 from pipeline.status import Status
+from reviews.decisions import review_approve
 from reviews.models import AuditLog, Review
+from reviews.reviewer_checks import file_sha256
 from tests.factories import reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard

@@ -5,8 +5,8 @@ import pytest
 
 from pipeline.models import Upload, UploadState, VideoTask
 from pipeline.reconcile import pipeline_reconcile
-from pipeline.reviewing import review_approve
 from pipeline.status import Status
+from reviews.decisions import review_approve
 from tests.factories import reviewer_user
 from tests.fakes.youtube import FakeYouTube
 from tests.pipeline.conftest import wait_for
@@ -166,7 +166,7 @@ def test_fault_12_two_approvals_and_two_upload_triggers_make_one_upload(
     from django.db import connection
 
     from pipeline import tasks
-    from pipeline.reviewing import ReviewError
+    from reviews.decisions import ReviewError
 
     worker_youtube.chunk_delay = 0.2
     channel = youtube_channel()
