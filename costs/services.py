@@ -12,9 +12,9 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from core.alerts import alert_send
+from core.models import Alert
 from costs.models import Outcome, VideoCost
 from costs.prices import price, would_be_price
-from pipeline.models import Alert
 
 log = structlog.get_logger(__name__)
 # The unit name of a call that was answered (so maybe billed) with a bill we could not read: a

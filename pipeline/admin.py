@@ -13,9 +13,10 @@ from django.utils.html import format_html
 from django.utils.timesince import timesince
 
 from core.admin_mixins import ReadOnlyAdminMixin
+from core.models import Alert
 from pipeline.admin_forms import NewVideoForm
 from pipeline.drafting import task_draft_create
-from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
+from pipeline.models import TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
 from pipeline.selectors import task_progress
 from pipeline.services import PipelineError
 from pipeline.status import (
@@ -230,7 +231,7 @@ class VideoTaskAdmin(admin.ModelAdmin):
     def history_view(self, request, object_id, extra_context=None):
         # A task's history is its audit log (every human action on it) and its timeline (on the
         # record itself); Django's own history (admin edits) is empty, since tasks are read-only.
-        url = reverse("admin:reviews_auditlog_changelist")
+        url = reverse("admin:core_auditlog_changelist")
         return HttpResponseRedirect(f"{url}?task={object_id}")
 
     def get_urls(self):

@@ -9,10 +9,10 @@ from django.urls import reverse
 
 from channels_app.models import ChannelSecret
 from channels_app.services import channel_secret_get
+from core.models import AuditLog
 from costs.services import BudgetOverrideInvalid, budget_override
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

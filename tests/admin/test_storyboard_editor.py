@@ -8,12 +8,13 @@ import pytest
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 
+from core.models import AuditLog
 from pipeline.fingerprints import task_fingerprints
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.status import Status
 from pipeline.storyboard_edits import storyboard_yaml
 from reviews.decisions import redo_changed_plan, redo_estimate_usd
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.admin.conftest import make_outputs
 from tests.factories import ChannelFactory, VideoTaskFactory
 

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from core.models import Alert
 from costs.models import CostDay, Outcome, VideoCost
 from costs.prices import would_be_price
 from costs.selectors import channel_spend_overview, spend_totals, video_cost_breakdown
 from costs.services import failure_line, video_cost_record, video_cost_record_failed
-from pipeline.models import Alert, WorkItem
+from pipeline.models import WorkItem
 from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,10 @@ from decimal import Decimal
 import imageio_ffmpeg
 import pytest
 
+from core.models import Alert
 from costs.models import Outcome, VideoCost
 from costs.selectors import video_cost_breakdown
-from pipeline.models import Alert, VideoTask, WorkItem
+from pipeline.models import VideoTask, WorkItem
 from pipeline.services import video_task_create
 from pipeline.status import Status
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, UserFactory

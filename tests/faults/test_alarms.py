@@ -13,9 +13,10 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from core.models import Alert
 from costs.models import VideoCost
 from pipeline.integrations.ratelimit import NotionRateLimiter
-from pipeline.models import Alert, WorkItem
+from pipeline.models import WorkItem
 from pipeline.services import step_run
 from pipeline.status import Status
 from pipeline.watchdog import heartbeat_record

@@ -11,9 +11,10 @@ import time
 
 import pytest
 
+from core.models import Alert
 from costs.models import VideoCost
 from pipeline import tasks
-from pipeline.models import Alert, VideoTask, WorkItem, WorkState
+from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.services import video_task_create
 from pipeline.status import Status

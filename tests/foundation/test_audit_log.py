@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
 from core.audit import audit_log_record
-from reviews.models import AuditLog
+from core.models import AuditLog
 from tests.factories import VideoTaskFactory
 
 APPEND_ONLY = "append-only"

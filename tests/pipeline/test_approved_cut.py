@@ -3,12 +3,13 @@ upload sends only that file, and what was sent is recorded beside the video id."
 
 import pytest
 
+from core.models import Alert, AuditLog
 from pipeline import paths
-from pipeline.models import Alert, Upload
+from pipeline.models import Upload
 from pipeline.services import video_task_create
 from pipeline.status import Status
 from reviews.decisions import review_approve
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from reviews.reviewer_checks import file_sha256
 from tests.factories import reviewer_user
 from tests.pipeline.conftest import wait_for

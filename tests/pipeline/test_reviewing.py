@@ -3,6 +3,7 @@ what is made from them back into production at once; reject with notes only stop
 
 import pytest
 
+from core.models import AuditLog
 from pipeline import paths
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.services import task_advance
@@ -16,7 +17,7 @@ from reviews.decisions import (
     review_reject,
     task_redo,
 )
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.factories import ChannelFactory, VideoTaskFactory, reviewer_user
 from tests.pipeline.test_pipeline_worker import storyboard
 

@@ -4,6 +4,7 @@ diff; the final review's metadata and thumbnail go through the same service."""
 
 import pytest
 
+from core.models import AuditLog
 from core.text.storyboard import storyboard_validate
 from pipeline.status import Status
 from pipeline.storyboard_edits import (
@@ -13,7 +14,6 @@ from pipeline.storyboard_edits import (
     task_storyboard_edit,
     task_thumbnail_pick,
 )
-from reviews.models import AuditLog
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

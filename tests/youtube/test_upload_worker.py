@@ -127,9 +127,8 @@ def test_fault_11_timeout_after_the_last_chunk_is_reconciled_without_a_second_in
     the outcome is unknown. The task stops in Upload Error with a CRITICAL alert and an audit
     row; reconciliation asks the session, finds the video and publishes it; nothing is inserted
     twice."""
+    from core.models import Alert, AuditLog
     from pipeline.integrations.youtube_reconcile import uploads_reconcile
-    from pipeline.models import Alert
-    from reviews.models import AuditLog
 
     worker_youtube.hang_after_last_chunk = True
     worker_youtube.unanswerable_status_queries = True
