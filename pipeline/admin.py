@@ -14,10 +14,11 @@ from django.utils.timesince import timesince
 
 from core.admin_mixins import ReadOnlyAdminMixin
 from core.models import Alert
+from pipeline import admin_channels  # noqa: F401  (channels with their tasks in flight)
 from pipeline.admin_forms import NewVideoForm
 from pipeline.drafting import task_draft_create
 from pipeline.models import TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
-from pipeline.selectors import task_progress
+from pipeline.selectors import published_link, task_cost_subquery, task_progress, tasks_progress
 from pipeline.services import PipelineError
 from pipeline.status import (
     ERROR_STATUSES,
@@ -30,7 +31,6 @@ from pipeline.status import (
 from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
-from reviews.selectors import published_link, task_cost_subquery, tasks_progress
 
 # Errors an operator action can meet; each is shown naming the task and the reason.
 ACTION_ERRORS = (PipelineError, IllegalTransition, TransitionConflict)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from pipeline import paths
 from pipeline.unit_spec import UnitSpec
-from reviews.reviewer_checks import disclosure_flags
+from pipeline.upload_guard import disclosure_flags
 
 
 def write_atomically(path, text):

@@ -20,7 +20,7 @@ from pipeline import paths
 from pipeline.publish_local import local_upload_unit, write_atomically
 from pipeline.status import DRAFT_STEP
 from pipeline.unit_spec import UnitSpec
-from reviews.reviewer_checks import upload_unit_guarded
+from pipeline.upload_guard import upload_unit_guarded
 
 # Provider family per step and the real provider used when a channel names none.
 REAL_PROVIDERS = {

@@ -15,8 +15,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.alerts import alert_send
-from costs.models import Outcome as CostOutcome
-from costs.models import VideoCost
+from costs.models import CostOutcome, VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, drafting
 from pipeline.clock import later_expression, now_expression

@@ -33,8 +33,9 @@ from pipeline.status import (
 )
 from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import TransitionConflict, task_transition
+from pipeline.upload_guard import final_cut_sha256
 from reviews.models import Decision, Review
-from reviews.reviewer_checks import VIA_ADMIN, ReviewError, final_cut_sha256, reviewer_check
+from reviews.reviewer_checks import VIA_ADMIN, ReviewError, reviewer_check
 
 # The step each gate reviews: a rejection's default redo step, and (by its error status) the
 # column a notes-only rejection stops in.

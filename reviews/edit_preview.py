@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from core.text.youtube_text_limits import category_label
 from pipeline.integrations.youtube_metadata import publication_preview
+from pipeline.selectors import media_url
 from pipeline.status import PRODUCTION_STEPS
 from pipeline.storyboard_edits import storyboard_editable, storyboard_yaml
 from reviews.decisions import (
@@ -17,7 +18,6 @@ from reviews.decisions import (
     redo_steps_after_stop,
 )
 from reviews.reviewer_checks import ReviewError
-from reviews.selectors import media_url
 
 
 def redo_changed_preview(task, *, allowed=PRODUCTION_STEPS):

@@ -16,7 +16,13 @@ from django.views.decorators.http import require_GET, require_POST
 from costs.selectors import VideoCosts, video_cost_breakdown
 from pipeline.drafting import draft_retry
 from pipeline.models import VideoTask
-from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
+from pipeline.selectors import (
+    published_link,
+    task_cost,
+    task_cost_breakdown,
+    task_progress,
+    tasks_progress,
+)
 from pipeline.services import PipelineError
 from pipeline.status import IllegalTransition, Status
 from pipeline.task_actions import task_cancel, task_queue, task_retry
@@ -33,7 +39,6 @@ from reviews.decisions import (
 from reviews.edit_preview import editing_context
 from reviews.selectors import (
     cut_label,
-    published_link,
     published_record,
     rejected_cuts,
     review_media,
@@ -42,7 +47,6 @@ from reviews.selectors import (
     task_repeated_calls,
     task_stopped,
     task_unit_states,
-    tasks_progress,
 )
 from reviews.waiting import (
     WAIT_DRAFT,

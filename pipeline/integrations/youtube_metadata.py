@@ -16,7 +16,7 @@ from pipeline import paths
 from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
-from reviews.reviewer_checks import disclosure_flags
+from pipeline.upload_guard import disclosure_flags
 
 PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024

@@ -8,9 +8,8 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from channels_app.models import ChannelSecret
-from channels_app.services import channel_secret_get
+from channels_app.services import BudgetOverrideInvalid, budget_override, channel_secret_get
 from core.models import AuditLog
-from costs.services import BudgetOverrideInvalid, budget_override
 from pipeline.models import VideoTask
 from pipeline.status import Status
 from tests.factories import ChannelFactory, VideoTaskFactory

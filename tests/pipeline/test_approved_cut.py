@@ -8,9 +8,9 @@ from pipeline import paths
 from pipeline.models import Upload
 from pipeline.services import video_task_create
 from pipeline.status import Status
+from pipeline.upload_guard import file_sha256
 from reviews.decisions import review_approve
 from reviews.models import Review
-from reviews.reviewer_checks import file_sha256
 from tests.factories import reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard
