@@ -20,7 +20,7 @@ from pipeline.models import Heartbeat, ProviderSlot, Upload, Video, VideoTask, W
 from reviews.models import Review
 from tests.factories import ChannelFactory, VideoTaskFactory
 
-OUR_APPS = ("channels_app", "pipeline", "reviews", "costs")
+OUR_APPS = ("core", "channels_app", "pipeline", "reviews", "costs")
 
 
 def _channel(**fields):
