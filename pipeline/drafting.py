@@ -1,5 +1,6 @@
-"""Step 0, the writers' room (design.md): a task in Draft with a topic and no storyboard gets one
-drafted by scripts/generate_storyboard.py, and stays in Draft until a person queues it.
+"""Step 0, the writers' room (before any step that makes media): a task in Draft with a topic and
+no storyboard gets one drafted by scripts/generate_storyboard.py, and stays in Draft until a
+person queues it.
 
 The draft is one unit of work like any other (pipeline/units.py: a WorkItem claimed with a lease,
 retried by exit code within PIPELINE_MAX_ATTEMPTS, run under the text provider's concurrency cap,

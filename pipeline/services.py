@@ -1,7 +1,7 @@
 """The pipeline's business logic, as plain functions. Celery tasks (pipeline/tasks.py) load ids
 and call these; so do management commands and the admin.
 
-The shape of one video's run (design.md, "Reliability"):
+The shape of one video's run (each step resumable after any crash, nothing paid twice):
 - tasks_schedule() claims queued tasks fairly across channels (conditional UPDATE).
 - step_run() creates the step's work items (one per unit of paid work) and sends one message per
   unit still to do. No chord: the last unit to finish completes the step.

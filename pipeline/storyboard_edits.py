@@ -46,8 +46,8 @@ def _in_order(mapping, keys):
 
 
 def storyboard_yaml(storyboard):
-    """The storyboard as the editor shows it and as diffs compare it: YAML, keys in the order
-    design.md documents them, so a diff shows only what was changed."""
+    """The storyboard as the editor shows it and as diffs compare it: YAML, keys always in the
+    same order (the storyboard format's own), so a diff shows only what was changed."""
     if not isinstance(storyboard, dict):
         return ""
     ordered = _in_order(storyboard, TOP_KEYS)

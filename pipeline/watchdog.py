@@ -1,4 +1,4 @@
-"""The watchdog: alarms for when the machinery itself is down (design.md, "Observability").
+"""The watchdog: alarms for when the machinery itself is down (no worker, no beat, a stuck queue).
 
 Nothing here may run on a worker only: when every worker is dead, a check that runs on the workers
 says nothing. So the watchdog runs inside the beat process (a thread started by videogen/celery.py

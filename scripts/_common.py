@@ -6,7 +6,7 @@ error lines, secrets from the environment (never argv), HTTP with timeouts and e
 classification, atomic writes, FFmpeg lookup and media probing, loudness measurement, and the
 ``local`` provider that makes real media offline.
 
-Exit codes (design.md, "The script contract"):
+Exit codes (the script contract: the runner, pipeline/runner.py, classifies a run by them):
 
     0   ok; the last stdout line is {"ok": true, "outputs": [...], "provider": ..., "usage": {...}}
     2   usage error (argparse)

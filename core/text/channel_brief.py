@@ -1,5 +1,5 @@
 """The channel's style bible: the `brief:` block of a channel file, the writer's standing
-instructions (design.md, "Step 0: the writers' room").
+instructions for every storyboard it drafts.
 
     brief:
       premise: calm nature documentaries about Pokémon as if they were real wildlife

@@ -1,4 +1,4 @@
-"""Storyboards: one video's title, assets and scenes (design.md, "Storyboard").
+"""Storyboards: one video's title, assets and scenes.
 
 `storyboard_parse` reads YAML (or JSON) text, `storyboard_validate` checks an already parsed
 dict (from Notion or the admin). Both return the storyboard normalized, with every optional key

@@ -5,7 +5,7 @@ edited on or after the board's cursor, oldest first, every result page. Handling
 idempotent, so a card seen twice (two pollers at once, the boundary minute) changes nothing the
 second time. See `poll_cursor_after` for how the cursor moves and why no edit is missed.
 
-Storyboard source (the choice for issue 7): the first code block in the page body whose language
+Storyboard source: the first code block in the page body whose language
 is YAML (blocks.children.list on the page). A block is what an operator pastes a storyboard into
 and reads back on the card; a file property would need a download from Notion's expiring file
 URLs and a second round trip.
