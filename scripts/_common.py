@@ -18,7 +18,7 @@ Exit codes (the script contract: the runner, pipeline/runner.py, classifies a ru
         wait in seconds the service asked for, when it said one
     77  auth or credit (HTTP 401/402/403, KIE body code 401/402, ElevenLabs quota_exceeded)
     78  configuration (missing API key or voice id; FFmpeg not found, older than 5.1, or
-        unable to run a filter or encoder we use: see _ffmpeg.py)
+        unable to run a filter or encoder we use: see core/ffmpeg.py)
 
 On failure the last stderr line is {"ok": false, "error": ..., "retriable": ..., "status": ...}.
 """
