@@ -1,5 +1,7 @@
 """The control room's costs, quota and dashboard pages, inside the admin (admin_view in
-videogen/urls.py: staff only, anonymous users get the admin login). Reads are in costs.selectors."""
+videogen/urls.py: staff only, anonymous users get the admin login). It shows tasks beside their
+costs, so it lives in pipeline, above costs. Reads are in costs.selectors (spend, quota) and
+pipeline.selectors (tasks: groups, failures, step statistics, uploads waiting for quota)."""
 
 import csv
 import datetime as dt
