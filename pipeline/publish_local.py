@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from core.media_store import media_key, media_store
 from pipeline import paths
-from pipeline.reviewers import disclosure_flags
 from pipeline.unit_spec import UnitSpec
+from pipeline.upload_guard import disclosure_flags
 
 
 def write_atomically(path, text):

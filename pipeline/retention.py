@@ -18,12 +18,12 @@ import structlog
 from django.db.models import Q
 from django.utils import timezone
 
+from core.audit import audit_log_record
 from core.media_store import media_key, media_store
 from pipeline import paths
 from pipeline.models import VideoTask
 from pipeline.paths import STEP_OUTPUTS
 from pipeline.status import Status
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 

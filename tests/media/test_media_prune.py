@@ -9,14 +9,14 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from core.audit import audit_log_record
 from core.media_store import media_key, media_store
+from core.models import AuditLog
 from costs.models import Component, VideoCost
 from costs.services import video_cost_record
 from pipeline import paths
 from pipeline.models import Video, WorkItem
 from pipeline.status import Status
-from reviews.models import AuditLog
-from reviews.services import audit_log_record
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

@@ -21,16 +21,16 @@ import pytest
 from django.test import Client
 
 from core.media_store import media_key, media_store
+from core.models import AuditLog
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.models import Upload, Video, WorkItem, WorkState
 from pipeline.processes import die_with_parent
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.retention import media_prune
-from pipeline.reviewing import review_approve
 from pipeline.services import video_task_create
 from pipeline.status import Status
-from reviews.models import AuditLog
+from reviews.decisions import review_approve
 from tests.factories import UserFactory, reviewer_user
 from tests.faults.servers import free_port
 from tests.pipeline.test_pipeline_worker import status_of, storyboard
