@@ -151,8 +151,10 @@ def test_it_makes_reviews_and_publishes_a_video_across_processes_that_share_noth
 
         # Worker 1 has paid for every clip and its paid answers are in the store (its heartbeat
         # stored them): it dies mid-clip, and worker 2 comes up.
+        kept = [_raw_key(task, scene) for scene in scenes]
+        kept += [f"{key}.json" for key in kept]  # each paid file with its request record
         wait_for(
-            lambda: all(store.exists(_raw_key(task, scene)) for scene in scenes),
+            lambda: all(store.exists(key) for key in kept),
             timeout=150,
             interval=0.1,
             describe=lambda: _describe(task, first),
@@ -175,7 +177,7 @@ def test_it_makes_reviews_and_publishes_a_video_across_processes_that_share_noth
         assert len(paid) == len(set(paid)) == SCENES
         assert len(reused) == SCENES
         assert set(calls.completions_per_output().values()) == {1}
-        assert not any(store.exists(_raw_key(task, scene)) for scene in scenes)  # used up
+        assert not any(store.exists(key) for key in kept)  # used up
 
         # The web serves the final cut from the store, a Range request with 206.
         final_key = media_key(paths.final_video(task.channel_id, str(task.pk)))

@@ -88,11 +88,13 @@ keep_raw = bool(os.environ.get(f"FAKE_KEEP_RAW_{upper}")) and code == 0
 reused = keep_raw and raw.exists() and raw_record.exists()
 if reused:
     record("reused")
-elif keep_raw:
+elif keep_raw:  # as scripts/_common.keep_raw: the record first, then the paid file renamed in
     record("paid")
     output.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(os.environ["FAKE_MEDIA_DIR"]) / f"template{output.suffix}", raw)
     raw_record.write_text(json.dumps({"request": args}))
+    kept = raw.with_name(f".{raw.name}.tmp-{os.getpid()}")
+    shutil.copyfile(Path(os.environ["FAKE_MEDIA_DIR"]) / f"template{output.suffix}", kept)
+    os.replace(kept, raw)
 if not reused:
     time.sleep(max(0.0, latency - process_age()))
 USAGE = {
