@@ -12,16 +12,12 @@ from pathlib import Path
 
 from django.conf import settings
 
+from pipeline.step_tables import TABLES
+
 SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
-# Output file of each step, by step name: (folder, extension).
-STEP_OUTPUTS = {
-    "assets": ("assets", ".png"),
-    "composites": ("composites", ".png"),
-    "videos": ("videos", ".mp4"),
-    "audio": ("audio", ".mp3"),
-    "sfx": ("sfx", ".mp3"),
-}
+# Output file of each step, by step name: (folder, extension), as the steps declare it.
+STEP_OUTPUTS = TABLES.step_outputs
 
 
 class UnsafePath(ValueError):

@@ -11,7 +11,7 @@ from django.conf import settings
 from channels_app.brief import brief_for_writer
 from channels_app.models import SecretName
 from costs.models import Component
-from pipeline import paths
+from pipeline import paths, step_list
 from pipeline.publish_local import local_upload_unit, write_atomically
 from pipeline.reviewers import upload_unit_guarded
 from pipeline.status import DRAFT_STEP
@@ -49,6 +49,9 @@ class Step:
 
     def units(self, task):
         raise NotImplementedError
+
+    def unit_ids(self, task):
+        return [spec.unit for spec in self.units(task)]
 
     def unit(self, task, unit_id):
         for spec in self.units(task):
@@ -311,15 +314,51 @@ class UploadStep(Step):
         return [upload_unit_guarded(unit_function(task))]
 
 
+class ScriptStep(Step):
+    """A step declared with no code of its own (pipeline/step_list.py): one local unit per scene,
+    or one for the whole video, running its script with what it is made from (--input, the
+    same unit of each step in its made_from) and --output."""
+
+    def __init__(self, declaration):
+        self.name = declaration.name
+        self.component = declaration.component
+        self.declaration = declaration
+
+    def units(self, task):
+        declared = self.declaration
+        if declared.unit == "scene":
+            unit_ids = [scene["id"] for scene in task.storyboard["scenes"]]
+        else:
+            unit_ids = ["video"]
+        script = next(iter(declared.scripts))
+        sources = [name for name in declared.made_from if STEP_UNIT[name] == declared.unit]
+        specs = []
+        for unit_id in unit_ids:
+            output = self.output(task, unit_id)
+            inputs = []
+            for source in sources:
+                inputs += ["--input", STEP_BY_NAME[source].output(task, unit_id)]
+            specs.append(
+                UnitSpec(
+                    unit=unit_id,
+                    output=output,
+                    provider="ffmpeg",
+                    script=script,
+                    args=[*inputs, "--output", output],
+                )
+            )
+        return specs
+
+
+# The code of each step that has its own; the list of steps and their order are
+# pipeline/step_list.py's.
+CODED = (AssetsStep, CompositesStep, VideosStep, AudioStep, SfxStep, AssemblyStep, UploadStep)
+STEP_CODE = {step.name: step for step in CODED}
 STEPS = [
-    AssetsStep(),
-    CompositesStep(),
-    VideosStep(),
-    AudioStep(),
-    SfxStep(),
-    AssemblyStep(),
-    UploadStep(),
+    STEP_CODE[declared.name]() if declared.name in STEP_CODE else ScriptStep(declared)
+    for declared in step_list.STEPS
 ]
+STEP_UNIT = {declared.name: declared.unit for declared in step_list.STEPS}
 
 
 class DraftStep(Step):

@@ -16,7 +16,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from scripts._catalogue import PIPELINE_SCRIPTS
+from pipeline.step_tables import TABLES as STEP_TABLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -457,10 +457,11 @@ PIPELINE_LEASE_SECONDS = env_positive_int("PIPELINE_LEASE_SECONDS", 900)
 # message again (a lost message: broker restart, crash between commit and send, killed worker).
 PIPELINE_RECONCILE_GRACE_SECONDS = env_positive_int("PIPELINE_RECONCILE_GRACE_SECONDS", 300)
 PIPELINE_STUCK_MINUTES = env_positive_int("PIPELINE_STUCK_MINUTES", 30)
-# Seconds a single script run may take, per script; the runner kills its process group after.
+# Seconds a single script run may take, per script (defaults: each step's declaration, in
+# pipeline/step_list.py); the runner kills its process group after.
 SCRIPT_TIMEOUTS = {
     name: env_positive_int(f"SCRIPT_TIMEOUT_{name.upper()}", default)
-    for name, default in PIPELINE_SCRIPTS.items()
+    for name, default in STEP_TABLES.pipeline_scripts.items()
 }
 
 # --- YouTube -----------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 from django.conf import settings
 from honcho.environ import parse
 
-from scripts._catalogue import PIPELINE_SCRIPTS
+from pipeline.step_tables import TABLES
 
 BASE_DIR = settings.BASE_DIR
 EXAMPLE = BASE_DIR / ".env.example"
@@ -30,7 +30,7 @@ def read_names():
             settings_text,
         )
     )
-    names |= {f"SCRIPT_TIMEOUT_{name.upper()}" for name in PIPELINE_SCRIPTS}
+    names |= {f"SCRIPT_TIMEOUT_{name.upper()}" for name in TABLES.pipeline_scripts}
     for path in [*(BASE_DIR / "scripts").glob("*.py"), BASE_DIR / "videogen" / "flower_access.py"]:
         names |= set(
             re.findall(
