@@ -9,7 +9,7 @@ import yaml
 from django.conf import settings
 
 from channels_app.brief import brief_for_writer
-from channels_app.models import SecretName
+from core.providers import REAL_PROVIDERS, provider_for
 from costs.models import Component
 from pipeline import paths, step_list
 from pipeline.publish_local import local_upload_unit, write_atomically
@@ -22,23 +22,11 @@ from pipeline.storyboard import (
 )
 from pipeline.unit_spec import UnitSpec
 
-# Provider family per step and the real provider used when a channel names none.
-REAL_PROVIDERS = {
-    "image": "gemini",
-    "video": "kie",
-    "voice": "elevenlabs",
-    "upload": "youtube",
-    "text": "gemini",  # the writer (scripts/generate_storyboard.py)
-}
-SECRETS_BY_PROVIDER = {
-    "gemini": [SecretName.GEMINI_API_KEY],
-    "kie": [SecretName.KIE_API_KEY],
-    "elevenlabs": [SecretName.ELEVENLABS_API_KEY],
-}
-
 
 def channel_provider(channel, family):
-    configured = (channel.providers or {}).get(family)
+    """The provider of a family (core/providers.py) for a channel: its own setting, else
+    VIDEOGEN_PROVIDER, else the real service."""
+    configured = provider_for(channel.providers, family)
     return configured or settings.VIDEOGEN_PROVIDER or REAL_PROVIDERS[family]
 
 
@@ -185,7 +173,7 @@ class AudioStep(Step):
     component = Component.NARRATION
 
     def units(self, task):
-        provider = channel_provider(task.channel, "voice")
+        provider = channel_provider(task.channel, "narration")
         narration = task.channel.narration or {}
         # --model/--stability/--similarity/--style are generate_audio.py's own command line
         # (design.md, the script contract), so they go to an operator's copy too; --speed is ours.
@@ -218,7 +206,7 @@ class SfxStep(Step):
     component = Component.SFX
 
     def units(self, task):
-        provider = channel_provider(task.channel, "voice")
+        provider = channel_provider(task.channel, "sfx")
         specs = []
         for scene in task.storyboard["scenes"]:
             if not scene.get("sfx"):

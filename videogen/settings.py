@@ -16,6 +16,7 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
+from core.providers import PROVIDER_CAPS
 from pipeline.step_tables import TABLES as STEP_TABLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -439,14 +440,10 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT, stream=LOG_STREAM)
 # Default provider per script family; `local` makes real media offline at zero cost.
 VIDEOGEN_PROVIDER = env.str("VIDEOGEN_PROVIDER", default="")
 # Concurrency caps per provider, held across every worker process and every video (Redis or,
-# in the embedded default, the database). ElevenLabs Starter allows 3 concurrent requests.
+# in the embedded default, the database); the defaults are each provider's (core/providers.py).
 PROVIDER_CONCURRENCY = {
-    "gemini": env_positive_int("PROVIDER_CAP_GEMINI", 5),
-    "kie": env_positive_int("PROVIDER_CAP_KIE", 5),
-    "elevenlabs": env_positive_int("PROVIDER_CAP_ELEVENLABS", 3),
-    "local": env_positive_int("PROVIDER_CAP_LOCAL", 2),
-    "ffmpeg": env_positive_int("PROVIDER_CAP_FFMPEG", 2),
-    "youtube": env_positive_int("PROVIDER_CAP_YOUTUBE", 2),
+    name: env_positive_int(f"PROVIDER_CAP_{name.upper()}", cap)
+    for name, cap in PROVIDER_CAPS.items()
 }
 # Videos in production at once (all channels), beside each channel's own max_concurrent.
 PIPELINE_MAX_ACTIVE_VIDEOS = env_positive_int("PIPELINE_MAX_ACTIVE_VIDEOS", 10)
