@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 from honcho.environ import parse
 
+from core.providers import PROVIDER_CAPS
 from pipeline.step_tables import TABLES
 
 BASE_DIR = settings.BASE_DIR
@@ -31,6 +32,7 @@ def read_names():
         )
     )
     names |= {f"SCRIPT_TIMEOUT_{name.upper()}" for name in TABLES.pipeline_scripts}
+    names |= {f"PROVIDER_CAP_{name.upper()}" for name in PROVIDER_CAPS}
     for path in [*(BASE_DIR / "scripts").glob("*.py"), BASE_DIR / "videogen" / "flower_access.py"]:
         names |= set(
             re.findall(
