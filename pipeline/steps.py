@@ -175,8 +175,8 @@ class AudioStep(Step):
     def units(self, task):
         provider = channel_provider(task.channel, "narration")
         narration = task.channel.narration or {}
-        # --model/--stability/--similarity/--style are generate_audio.py's own command line
-        # (design.md, the script contract), so they go to an operator's copy too; --speed is ours.
+        # --model/--stability/--similarity/--style are on generate_audio.py's original command
+        # line, so they go to an operator's copy too; --speed is one of our extensions.
         voice_args = []
         for flag, key in NARRATION_ARGS:
             if narration.get(key) is not None:
