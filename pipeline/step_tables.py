@@ -1,7 +1,7 @@
 """The tables derived from the list of steps (pipeline/step_list.py): the statuses in board order,
 the one table of allowed transitions, the gates, what comes after a status, each step's output
 folder, the scripts and their default timeouts, and the redo graph. pipeline.status,
-pipeline.services, pipeline.paths, pipeline.reviewing, settings and doctor read them from TABLES;
+pipeline.services, pipeline.paths, reviews.decisions, settings and doctor read them from TABLES;
 tables_from() derives them for any list (a test's step list with a ninth step, say).
 
 Plain Python, no Django: settings read the scripts' timeouts here."""

@@ -7,10 +7,11 @@ import dataclasses
 import pytest
 from django.conf import settings
 
-from pipeline import doctor, paths, reviewing, services, status
+from pipeline import doctor, paths, services, status
 from pipeline.step_list import STEPS, Column
 from pipeline.step_tables import TABLES, redo_units, tables_from
 from pipeline.steps import STEP_BY_NAME
+from reviews import decisions
 from tests.pipeline.ninth_step import POLISH, with_polish
 
 NINTH = tables_from(with_polish(STEPS))
@@ -39,7 +40,7 @@ def test_it_derives_every_step_table_the_pipeline_reads_from_the_one_list():
     assert [status.value for status in status.Status] == [c.value for c in TABLES.columns]
     assert dict(services.NEXT_STEP) == TABLES.next_step
     assert paths.STEP_OUTPUTS == TABLES.step_outputs
-    assert reviewing.GATE_STEP == TABLES.gate_step
+    assert decisions.GATE_STEP == TABLES.gate_step
     assert status.TRANSITIONS == TABLES.transitions
     assert set(settings.SCRIPT_TIMEOUTS) == set(TABLES.pipeline_scripts)
     assert doctor.PIPELINE_SCRIPTS == tuple(TABLES.pipeline_scripts)
