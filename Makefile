@@ -61,6 +61,7 @@ bench: venv
 	$(BIN)/python bench/assembly.py
 	$(BIN)/python bench/local_provider.py
 	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/media_store.py
 
 # Regenerate the pinned locks from requirements.in and requirements-dev.in (needs network access
 # to PyPI): the runtime lock first, since the development lock is constrained to it.

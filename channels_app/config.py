@@ -189,6 +189,12 @@ def _max_concurrent(value):
     return value
 
 
+def _retention_days(value):
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        raise Invalid(f"must be a whole number of days from 1 to 3650, got {describe(value)}")
+    return value
+
+
 def _timezone(value):
     name = _string(value, max_length=64)
     try:
@@ -343,6 +349,15 @@ CLIP_FIELDS = {
     "negative_prompt": Field(lambda value: _string(value, max_length=500), default=None),
     "cfg_scale": Field(_number_from(0, 1), default=None),
 }
+# How long a video's media is kept once it is published or cancelled (pipeline/retention.py):
+# the intermediates (assets, composites, clips, narration, sound effects, paid raw outputs) for
+# intermediates_days, the final and the rejected cuts for finals_days more.
+RETENTION_FIELDS = {
+    "intermediates_days": Field(_retention_days, default=30),
+    "finals_days": Field(_retention_days, default=90),
+}
+
+
 def _common_choices(families):
     return [name for name in PROVIDERS[families[0]] if all(name in PROVIDERS[f] for f in families)]
 
@@ -392,6 +407,7 @@ CHANNEL_FIELDS = {
     "brief": Field(_brief, default=BRIEF_DEFAULTS),
     "narration": Field(fields=NARRATION_FIELDS, default={}),
     "clips": Field(fields=CLIP_FIELDS, default={}),
+    "retention": Field(fields=RETENTION_FIELDS, default={}),
 }
 DEFAULT_VIDEO_MODEL = "kling/v2-1-standard"
 # When a daily or weekly channel publishes if its file names no time (the architecture's example
@@ -546,7 +562,13 @@ def channel_config_current_form(data):
 
 
 def _model_fields(config):
-    fields = {key: value for key, value in config.items() if key not in ("budget", "providers")}
+    fields = {
+        key: value
+        for key, value in config.items()
+        if key not in ("budget", "providers", "retention")
+    }
+    fields["keep_intermediates_days"] = config["retention"]["intermediates_days"]
+    fields["keep_finals_days"] = config["retention"]["finals_days"]
     fields["budget_daily_usd"] = config["budget"]["daily_usd"]
     fields["budget_weekly_usd"] = config["budget"]["weekly_usd"]
     fields["budget_per_video_usd"] = config["budget"]["per_video_usd"]

@@ -79,6 +79,12 @@ class Channel(models.Model):
     # {"duration", "negative_prompt", "cfg_scale"} for generate_video.py.
     narration = models.JSONField(default=dict, blank=True)
     clips = models.JSONField(default=dict, blank=True)
+    # Retention (channel file: retention.*; pipeline/retention.py): days a published or cancelled
+    # video keeps its intermediates, then its final and rejected cuts for finals days more.
+    keep_intermediates_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1)]
+    )
+    keep_finals_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
     config_file = models.CharField(max_length=255, blank=True)
     config_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from core.ffmpeg import FFmpegUnusable, cache_directory, usable_ffmpeg
+from core.media_store import MediaStoreError, media_store
 from pipeline.runner import BUNDLED_STAND_INS, script_path
 from pipeline.step_tables import TABLES
 
@@ -312,8 +313,20 @@ def check_channel_files():
     return "channel files", True, f"every file in {folder} matches the database"
 
 
+def check_media_store():
+    """Write, read back and delete a probe object in the media store (the bucket, or the local
+    folder): what every unit and the review player need."""
+    store = media_store()
+    try:
+        store.probe()
+    except (MediaStoreError, OSError) as error:
+        return "media store", False, f"{error}"
+    return "media store", True, f"{store.describe()}: a probe object written, read and deleted"
+
+
 CHECKS = (
     check_broker,
+    check_media_store,
     check_visibility_timeout,
     check_encryption_key,
     check_audit_triggers,

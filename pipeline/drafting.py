@@ -21,6 +21,7 @@ from django.db import transaction
 
 from core.alerts import alert_send
 from core.audit import audit_log_record
+from core.media_store import MediaStoreError, media_key, media_store
 from core.text.channel_brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
 from core.text.input_bounds import (  # noqa: F401 (re-exported for the admin's form)
     DIRECTION_MAX_CHARACTERS,
@@ -161,8 +162,10 @@ def draft_complete(task_id):
         if locked.status != S.DRAFT or locked.storyboard:
             return False  # already written (a redelivered message)
         try:
-            storyboard = storyboard_parse(path.read_bytes(), source=str(path))
-        except (OSError, StoryboardInvalid) as error:
+            storyboard = storyboard_parse(
+                media_store().read_bytes(media_key(path)), source=str(path)
+            )
+        except (OSError, MediaStoreError, StoryboardInvalid) as error:
             draft_stopped(task, f"step draft: the drafted storyboard {path} is not usable: {error}")
             return False
         # The draft belongs to the task's channel, whatever the file says.

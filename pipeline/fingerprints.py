@@ -15,15 +15,24 @@ storyboard edit, the units whose fingerprint differs are the ones to make again
 
 import hashlib
 import json
+import os
 from pathlib import Path
 
+from core.media_keys import media_key
 from pipeline.models import WorkItem, WorkState
+from pipeline.paths import workspace_root
 from pipeline.status import PRODUCTION_STEPS
 from pipeline.steps import STEP_BY_NAME
 
 
 def _canonical(value):
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _workspace_relative(text):
+    """A path inside the workspace as its store key; any other text (a prompt) as it is."""
+    root = str(workspace_root())
+    return media_key(text) if text.startswith(root + os.sep) else text
 
 
 def task_fingerprints(task):
@@ -50,7 +59,7 @@ def task_fingerprints(task):
                         "made_by": list(source),
                         "fingerprint": fingerprint(source, (*seen, key)),
                     }
-                return str(value)
+                return _workspace_relative(str(value))
             if isinstance(value, dict):
                 return {str(name): resolve(item) for name, item in value.items()}
             if isinstance(value, (list, tuple)):

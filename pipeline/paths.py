@@ -11,6 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from core.media_store import media_key, media_store
 from core.text.ids import SAFE_ID
 from pipeline.step_tables import TABLES
 
@@ -108,11 +109,16 @@ def rejected_cut(channel_id, task_id, number):
 
 
 def rejected_cuts(channel_id, task_id):
-    """The rejected cuts kept so far, oldest first."""
+    """The rejected cuts kept so far in the media store, oldest first."""
     folder = rejected_dir(channel_id, task_id)
-    if not folder.is_dir():
-        return []
-    cuts = [p for p in folder.glob("final-*.mp4") if p.stem.removeprefix("final-").isdigit()]
+    names = [key.rsplit("/", 1)[-1] for key, _ in media_store().keys(media_key(folder))]
+    cuts = [
+        folder / name
+        for name in names
+        if name.startswith("final-")
+        and name.endswith(".mp4")
+        and name.removeprefix("final-").removesuffix(".mp4").isdigit()
+    ]
     return sorted(cuts, key=lambda p: int(p.stem.removeprefix("final-")))
 
 

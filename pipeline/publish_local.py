@@ -3,10 +3,10 @@ core's own upload provider; others (YouTube) register themselves with the step t
 
 import json
 import os
-import shutil
 
 from django.utils import timezone
 
+from core.media_store import media_key, media_store
 from pipeline import paths
 from pipeline.unit_spec import UnitSpec
 from pipeline.upload_guard import disclosure_flags
@@ -20,14 +20,12 @@ def write_atomically(path, text):
 
 
 def publish_locally(task):
-    """The `local` upload provider: "publishes" into the workspace, for rehearsals and the demo."""
-    source = paths.final_video(task.channel_id, str(task.pk))
-    target_dir = paths.published_dir(task.channel_id)
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"{task.pk}.mp4"
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.copyfile(source, temporary)
-    os.replace(temporary, target)
+    """The `local` upload provider: "publishes" into the media store (a copy of the final cut,
+    read from the store, and its metadata beside it), for rehearsals and the demo."""
+    store = media_store()
+    source = media_key(paths.final_video(task.channel_id, str(task.pk)))
+    target = paths.published_video(task.channel_id, str(task.pk))
+    store.copy(source, media_key(target))
     flags = disclosure_flags(task.channel)
     metadata = {
         "task_id": str(task.pk),
@@ -39,14 +37,14 @@ def publish_locally(task):
         "contains_synthetic_media": flags["containsSyntheticMedia"],
         "published_at": timezone.now().isoformat(),
     }
-    write_atomically(target.with_suffix(".json"), json.dumps(metadata, indent=2))
+    store.put_bytes(media_key(target.with_suffix(".json")), json.dumps(metadata, indent=2).encode())
     return {"outputs": [str(target)], "usage": {}, "url": target.as_uri()}
 
 
 def local_upload_unit(task):
     return UnitSpec(
         unit="video",
-        output=paths.published_dir(task.channel_id) / f"{task.pk}.mp4",
+        output=paths.published_video(task.channel_id, str(task.pk)),
         provider="local",
         function=publish_locally,
     )

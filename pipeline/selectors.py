@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from core.media_store import MediaKeyError, media_key, media_store
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.models import (
@@ -156,15 +157,15 @@ def tasks_progress(task_ids):
 
 
 def media_url(path):
-    """The media view's URL of a workspace file, or "" when it is missing or outside."""
+    """The media view's URL of a workspace file in the media store, or "" when it is missing or
+    outside the workspace."""
     try:
-        resolved = paths.ensure_inside_workspace(path)
-    except paths.UnsafePath:
+        key = media_key(paths.ensure_inside_workspace(path))
+    except (paths.UnsafePath, MediaKeyError):
         return ""
-    if not resolved.is_file():
+    if not media_store().exists(key):
         return ""
-    relative = resolved.relative_to(paths.workspace_root()).as_posix()
-    return reverse("media", kwargs={"relative": relative})
+    return reverse("media", kwargs={"relative": key})
 
 
 def published_link(task):

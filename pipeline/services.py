@@ -22,6 +22,8 @@ from django.utils import timezone
 from channels_app.models import PRIORITY_RANK, Channel, Priority
 from core.alerts import alert_send
 from core.logging import bind_correlation_id
+from core.media_cache import media_local_copy
+from core.media_store import media_key, media_store
 from core.text.input_bounds import topic_problems
 from costs.models import VideoCost
 from costs.prices import price
@@ -341,12 +343,18 @@ def task_advance(task_id):
 def _video_record(task):
     spec = STEP_BY_NAME["assembly"].units(task)[0]
     path = spec.output
+    key = media_key(path)
+    try:
+        duration = media_duration(media_local_copy(key))  # from the store, on any process
+    except FileNotFoundError:
+        duration = None
+    stored = media_store().stat(key)
     Video.objects.update_or_create(
         task=task,
         defaults={
             "final_path": str(path),
-            "duration_seconds": media_duration(path),
-            "size_bytes": path.stat().st_size if path.exists() else None,
+            "duration_seconds": duration,
+            "size_bytes": stored.size if stored else None,
         },
     )
 

@@ -268,6 +268,12 @@ class AssemblyStep(Step):
                 prepare=write_manifest,
                 # The clips it joins, not the title (a title edit is no reason to assemble again).
                 inputs=self.manifest(task)["clips"],
+                files=tuple(
+                    paths.unit_output(task.channel_id, str(task.pk), step, clip["scene"])
+                    for clip in self.manifest(task)["clips"]
+                    for step in ("videos", "audio", "sfx")
+                    if step == "videos" or step in clip
+                ),
             )
         ]
 

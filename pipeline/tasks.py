@@ -6,7 +6,7 @@ the services are no-ops when their work is already done."""
 from celery import shared_task
 
 from pipeline import reconcile as reconcile_service
-from pipeline import services, units
+from pipeline import retention, services, units
 
 
 @shared_task(name="pipeline.schedule")
@@ -37,3 +37,8 @@ def advance_task(task_id):
 @shared_task(name="pipeline.reconcile")
 def reconcile():
     reconcile_service.pipeline_reconcile()
+
+
+@shared_task(name="pipeline.media_prune")
+def media_prune():
+    retention.media_prune()

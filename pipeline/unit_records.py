@@ -15,12 +15,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from core.alerts import alert_send
+from core.media_store import media_key, media_store
 from costs.models import CostOutcome, VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, drafting
 from pipeline.clock import later_expression, now_expression
 from pipeline.fingerprints import unit_fingerprint
-from pipeline.media import output_valid
 from pipeline.models import (
     LOCAL_VIDEO_ID_PREFIX,
     Upload,
@@ -41,6 +41,8 @@ from pipeline.transitions import (
     notify_task_changed,
     task_transition,
 )
+from pipeline.unit_media import output_made
+from pipeline.workers import lease_instance
 
 log = structlog.get_logger(__name__)
 
@@ -78,7 +80,7 @@ def _dispatch_dependents(item, step):
 
 
 def unit_record(item, owner, attempt, spec, result):
-    if result.ok and not output_valid(spec.output):
+    if result.ok and not output_made(spec):
         result = ScriptResult(
             script=result.script,
             exit_code=result.exit_code,
@@ -106,7 +108,10 @@ def _output_uncosted(item, spec):
     worker died, or the database was down, before it could record the result."""
     if not spec.script:
         return False
-    written = dt.datetime.fromtimestamp(spec.output.stat().st_mtime, tz=dt.UTC)
+    stored = media_store().stat(media_key(spec.output))
+    if stored is None:
+        return False
+    written = stored.modified
     # Cost rows are written seconds after the file; allow for clocks of other machines.
     recorded_since = written - dt.timedelta(minutes=2)
     return (
@@ -151,6 +156,8 @@ def unit_done(item, owner, attempt, spec, result):
                     "estimated": not result.json_line,
                     "stale": current != 1,
                     "recovered": recovered,
+                    # Which worker process made it (the cost ledger answers "where did it run").
+                    "worker": lease_instance(owner),
                 },
             )
             notify_task_changed(item.task_id)
@@ -188,7 +195,8 @@ def _upload_record(task_id, result):
 
 def _local_upload_record(item, spec):
     """The local upload provider's publish, in the Uploads list like a YouTube upload."""
-    size = spec.output.stat().st_size if spec.output.exists() else 0
+    stored = media_store().stat(media_key(spec.output))
+    size = stored.size if stored else 0
     Upload.objects.update_or_create(
         task_id=item.task_id,
         defaults={

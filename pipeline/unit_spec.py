@@ -47,6 +47,9 @@ class UnitSpec:
     prepare: object = None  # called just before the run (e.g. writes the assembly manifest)
     after: tuple = ()  # units of the same step that must be done first (a reference image)
     inputs: object = None  # what the unit is made from beyond args (the assembly's clip list)
+    # Workspace files the unit reads beyond its path arguments (the clips a manifest names): the
+    # worker fetches them from the media store into the unit's scratch folder (unit_media.py).
+    files: tuple = ()
 
     @property
     def script_extensions(self):

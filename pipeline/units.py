@@ -26,7 +26,6 @@ from channels_app.services import channel_secret_get
 from core.providers import SCRIPT_ENV_BY_SECRET, SECRETS_BY_PROVIDER
 from pipeline import dispatch, limits
 from pipeline.clock import db_now, later_expression, now_expression
-from pipeline.media import output_valid
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.processes import stop_stale_run
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script
@@ -37,6 +36,7 @@ from pipeline.transitions import (
     TransitionConflict,
     task_transition,
 )
+from pipeline.unit_media import UnitInputMissing, output_stored, unit_folder
 from pipeline.unit_records import (
     fenced,
     unit_done,
@@ -159,11 +159,26 @@ def _unit_run(item_id, owner):
             final=True,
         )
         return "failed"
-    if output_valid(spec.output):
+    if output_stored(spec):
         unit_done(item, owner, attempt, spec, result=None)
         return "resumed"
-    if spec.prepare:
-        spec.prepare()
+    try:
+        with unit_folder(spec) as folder:
+            return _unit_run_in(folder, item, owner, attempt, task, pidfile, claimed_at)
+    except UnitInputMissing as missing:
+        result = ScriptResult(
+            script=item.script,
+            exit_code=66,
+            outcome=Outcome.UNKNOWN,  # bounded retries: the unit that makes it may be redone
+            error=f"an input of {item.step} {item.unit} is missing: {missing}",
+        )
+        return _unit_record_when_database_answers(item, owner, attempt, spec, result)
+
+
+def _unit_run_in(folder, item, owner, attempt, task, pidfile, claimed_at):
+    """Run the unit in its folder (unit_media.py: the workspace, or a scratch folder with its
+    inputs fetched), store what it made, record the result."""
+    spec = folder.spec
     env = _script_env(task, spec.provider)
     close_old_connections()
     try:
@@ -212,7 +227,7 @@ def _unit_run(item_id, owner):
                     extensions=spec.script_extensions,
                     env={**spec.script_env, **env},
                     correlation_id=task.correlation_id,
-                    heartbeat=heartbeat,
+                    heartbeat=folder.heartbeat(heartbeat),
                     heartbeat_every=min(HEARTBEAT_SECONDS, settings.PIPELINE_LEASE_SECONDS / 3),
                     pidfile=pidfile,
                 )
@@ -242,6 +257,7 @@ def _unit_run(item_id, owner):
             outcome=Outcome.TEMPORARY,
             error=f"ran past the step's soft time limit ({settings.PIPELINE_STEP_SOFT_LIMIT} s)",
         )
+    result = folder.finish(result)
     return _unit_record_when_database_answers(item, owner, attempt, spec, result)
 
 

@@ -11,6 +11,7 @@ upload never goes out unreviewed because an app is missing.
 import hashlib
 from functools import partial
 
+from core.media_store import media_key, media_store
 from pipeline import paths
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
@@ -27,10 +28,20 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def stored_sha256(key):
+    """SHA-256 of an object in the media store, read in chunks (memory stays flat for any size,
+    on any process: the final cut may live in a bucket)."""
+    digest = hashlib.sha256()
+    for block in media_store().chunks(key):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 def final_cut_sha256(task):
-    """The fingerprint of the task's final cut as it is now, or "" when there is none."""
-    final = paths.final_video(task.channel_id, str(task.pk))
-    return file_sha256(final) if final.exists() else ""
+    """The fingerprint of the task's final cut as it is now in the media store, or "" when
+    there is none."""
+    final = media_key(paths.final_video(task.channel_id, str(task.pk)))
+    return stored_sha256(final) if media_store().exists(final) else ""
 
 
 def disclosure_flags(channel):

@@ -1,16 +1,22 @@
-"""Workspace media (images, clips, audio, final videos) for the review pages.
+"""Workspace media (images, clips, audio, final videos) for the review pages, streamed from the
+media store (the local folder, or the bucket: the web never reads a worker's disk).
 
 Mounted with admin_view (videogen/urls.py): anonymous users get the admin login, never the file.
 Paths are resolved by pipeline.paths.ensure_inside_workspace (following links), so `..`, absolute
 paths, encoded dots and symlinks pointing out of WORKSPACE_ROOT are all refused. HTTP Range
-requests get 206 partial content, which a <video> element needs to seek."""
+requests get 206 partial content, which a <video> element needs to seek; only the bytes asked for
+are read from the store. Streamed rather than redirected to a presigned URL: the bucket stays
+private and reachable from the web process alone, and the staff check covers every byte."""
 
 import re
+from pathlib import Path
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.views.decorators.http import require_safe
 
+from core.media_store import MediaKeyError, media_key, media_store
 from pipeline.paths import UnsafePath, ensure_inside_workspace
 
 CONTENT_TYPES = {
@@ -24,7 +30,6 @@ CONTENT_TYPES = {
     ".m4a": "audio/mp4",
 }
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-CHUNK = 64 * 1024
 
 
 def _can_view(user):
@@ -51,44 +56,41 @@ def byte_range(header, size):
     return start, end
 
 
-def _read(path, start, length):
-    with open(path, "rb") as stream:
-        stream.seek(start)
-        remaining = length
-        while remaining > 0:
-            data = stream.read(min(CHUNK, remaining))
-            if not data:
-                return
-            remaining -= len(data)
-            yield data
-
-
 @require_safe
 def media(request, relative):
     if not _can_view(request.user):
         raise PermissionDenied("media needs the pipeline.view_videotask permission")
     try:
-        path = ensure_inside_workspace(relative)
-    except UnsafePath as error:
+        key = media_key(ensure_inside_workspace(relative))
+    except (UnsafePath, MediaKeyError) as error:
         raise Http404("no such media file") from error
-    content_type = CONTENT_TYPES.get(path.suffix.lower())
-    if content_type is None or not path.is_file():
+    content_type = CONTENT_TYPES.get(Path(key).suffix.lower())
+    store = media_store()
+    stored = store.stat(key) if content_type else None
+    if stored is None:
         raise Http404("no such media file")
-    size = path.stat().st_size
+    size = stored.size
     try:
         requested = byte_range(request.headers.get("Range", ""), size)
     except ValueError:
         response = HttpResponse(status=416)
         response["Content-Range"] = f"bytes */{size}"
         return response
+    chunk = settings.MEDIA_STREAM_CHUNK_BYTES
     if requested is None:
-        response = FileResponse(open(path, "rb"), content_type=content_type)  # noqa: SIM115
+        response = StreamingHttpResponse(
+            store.chunks(key, chunk_bytes=chunk), content_type=content_type
+        )
+        response["Content-Length"] = str(size)
     else:
         start, end = requested
         response = StreamingHttpResponse(
-            _read(path, start, end - start + 1), status=206, content_type=content_type
+            store.chunks(key, start, end - start + 1, chunk_bytes=chunk),
+            status=206,
+            content_type=content_type,
         )
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
         response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
+    response["ETag"] = f'"{stored.etag}"'
     return response

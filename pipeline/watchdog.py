@@ -213,8 +213,16 @@ def check_leases(*, now=None):
     )
 
 
+def watched_folder():
+    """The disk media fills on this process: the workspace when it is the media store (the local
+    folder), else the local cache and scratch folders a worker fills with the bucket's files."""
+    if settings.MEDIA_BUCKET_NAME:
+        return Path(settings.MEDIA_CACHE_DIR)
+    return Path(settings.WORKSPACE_ROOT)
+
+
 def workspace_free_bytes():
-    path = Path(settings.WORKSPACE_ROOT)
+    path = watched_folder()
     while not path.exists() and path != path.parent:
         path = path.parent  # a fresh machine: the root is made on first use
     return shutil.disk_usage(path).free
@@ -234,9 +242,9 @@ def check_workspace_space():
                 level,
                 f"watchdog:workspace-space:{level}",
                 "workspace disk nearly full",
-                f"{settings.WORKSPACE_ROOT} has {free / GB:.1f} GB free, under "
-                f"{limit:g} GB (WORKSPACE_FREE_{level}_GB).{pause} Delete finished projects or "
-                "add space.",
+                f"{watched_folder()} has {free / GB:.1f} GB free, under "
+                f"{limit:g} GB (WORKSPACE_FREE_{level}_GB).{pause} Delete finished projects "
+                "(`manage.py media_prune`), lower MEDIA_CACHE_MAX_BYTES or add space.",
             )
     return None
 

@@ -12,12 +12,12 @@ the error column of the gate's phase until someone picks the next action: `task_
 a step) or cancel. The final cut a reviewer rejected is kept as rejected/final-<n>.mp4.
 """
 
-import os
 from dataclasses import dataclass
 
 from django.db import transaction
 
 from core.audit import audit_log_record
+from core.media_store import media_key, media_store
 from costs.prices import price
 from pipeline import dispatch, paths
 from pipeline.fingerprints import units_changed
@@ -366,26 +366,25 @@ def _reset_units(task, units_by_step):
     the next rejected/final-<n>.mp4. Returns that cut's path relative to the workspace, or ""."""
     channel_id, task_id = task.channel_id, str(task.pk)
     removals, cut = [], ""
+    store = media_store()
     for step, units in units_by_step.items():
         WorkItem.objects.filter(task=task, step=step, unit__in=units).new_round()
         for unit in units:
-            output = paths.ensure_inside_workspace(STEP_BY_NAME[step].output(task, unit))
+            output = media_key(paths.ensure_inside_workspace(STEP_BY_NAME[step].output(task, unit)))
             if step == "assembly":
-                if output.exists():
+                if store.exists(output):
                     number = len(paths.rejected_cuts(channel_id, task_id)) + 1
-                    target = paths.rejected_cut(channel_id, task_id, number)
-                    cut = target.relative_to(paths.workspace_root()).as_posix()
-                    removals.append((output, target))
+                    cut = media_key(paths.rejected_cut(channel_id, task_id, number))
+                    removals.append((output, cut))
             else:
                 removals.append((output, None))
 
     def move_outputs():
         for output, keep_as in removals:
             if keep_as is None:
-                output.unlink(missing_ok=True)
-            elif output.exists():
-                keep_as.parent.mkdir(parents=True, exist_ok=True)
-                os.replace(output, keep_as)
+                store.delete(output)
+            else:
+                store.move(output, keep_as)
 
     transaction.on_commit(move_outputs)
     return cut

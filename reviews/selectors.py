@@ -6,6 +6,8 @@ from pathlib import Path
 
 from django.db.models import Count, Q, Subquery
 
+from core.media_cache import media_local_copy
+from core.media_store import MediaStoreError, media_key, media_store
 from core.text.narration import narration_seconds
 from core.text.youtube_text_limits import category_label
 from costs.models import VideoCost
@@ -104,8 +106,8 @@ def published_record(task):
         # The local upload provider's record sits beside its file (pipeline/publish_local.py).
         local = paths.published_video(task.channel_id, str(task.pk)).with_suffix(".json")
         try:
-            record = json.loads(local.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = json.loads(media_store().read_bytes(media_key(local)))
+        except (OSError, ValueError, MediaStoreError):
             record = {}
         snippet = {
             "title": record.get("title", task.storyboard.get("title", "")),
@@ -176,7 +178,11 @@ def narration_length(task, scene, unit_states):
     """(seconds, measured) of a scene's narration: the audio file's length once it is made,
     the estimate from its words before."""
     if unit_states.get(("audio", scene["id"])) == WorkState.DONE:
-        seconds = media_duration(STEP_BY_NAME["audio"].output(task, scene["id"]))
+        try:
+            local = media_local_copy(media_key(STEP_BY_NAME["audio"].output(task, scene["id"])))
+        except (FileNotFoundError, MediaStoreError):
+            local = None
+        seconds = media_duration(local) if local else None
         if seconds:
             return seconds, True
     return narration_seconds(scene.get("narration", "")), False

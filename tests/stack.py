@@ -215,3 +215,51 @@ def wait_for(predicate, *, timeout=60, interval=0.2, describe=lambda: ""):
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met in {timeout} s. {describe()}")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """One S3-compatible server (moto) on 127.0.0.1 for the session's buckets. It is started by
+    the suite itself, so it cannot be "unreachable": a failure to start fails the tests using it,
+    in CI and locally alike, never skips them."""
+    from tests.faults.servers import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+BUCKET_KEYS = {
+    "AWS_ACCESS_KEY_ID": "videogen-test",
+    "AWS_SECRET_ACCESS_KEY": "videogen-test-secret",
+}
+
+
+@pytest.fixture
+def media_bucket(s3_server, settings, tmp_path):
+    """A new bucket on the S3 server, made this process's media store (settings), with the
+    environment a worker or web process needs to use it. Returns that environment."""
+    import boto3
+
+    from core.media_store import media_store
+
+    name = f"videogen-{uuid.uuid4().hex[:12]}"
+    boto3.client(
+        "s3", endpoint_url=s3_server.url, region_name="us-east-1",
+        aws_access_key_id=BUCKET_KEYS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=BUCKET_KEYS["AWS_SECRET_ACCESS_KEY"],
+    ).create_bucket(Bucket=name)  # fmt: skip
+    settings.MEDIA_BUCKET_NAME = name
+    settings.MEDIA_BUCKET_ENDPOINT_URL = s3_server.url
+    settings.MEDIA_BUCKET_REGION = "us-east-1"
+    settings.MEDIA_BUCKET_ACCESS_KEY_ID = BUCKET_KEYS["AWS_ACCESS_KEY_ID"]
+    settings.MEDIA_BUCKET_SECRET_ACCESS_KEY = BUCKET_KEYS["AWS_SECRET_ACCESS_KEY"]
+    settings.MEDIA_CACHE_DIR = tmp_path / "test-media-cache"
+    settings.MEDIA_SCRATCH_DIR = tmp_path / "test-scratch"
+    assert media_store().kind == "bucket"
+    return {
+        "AWS_S3_BUCKET_NAME": name,
+        "AWS_ENDPOINT_URL": s3_server.url,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **BUCKET_KEYS,
+    }

@@ -115,6 +115,14 @@ def name_this_worker_process(**kwargs):
     worker_instance_start()
 
 
+@worker_init.connect
+def clear_what_killed_runs_left(**kwargs):
+    """Scratch folders and half-written cache files of units whose worker was killed."""
+    from pipeline.unit_media import scratch_clear_stale
+
+    scratch_clear_stale()
+
+
 @worker_ready.connect
 def record_that_the_worker_is_alive(sender=None, **kwargs):
     from pipeline.watchdog import worker_heartbeat_start

@@ -279,6 +279,34 @@ SYNC_CHANNELS_ON_RELEASE = env_bool("VIDEOGEN_SYNC_CHANNELS_ON_RELEASE", False)
 # Where the pipeline scripts live; an operator may point this at their own copies.
 SCRIPTS_DIR = Path(env.str("VIDEOGEN_SCRIPTS_DIR", default=str(BASE_DIR / "scripts"))).resolve()
 
+# --- Media store (core/media_store.py) --------------------------------------------------------
+# A bucket (any S3-compatible store) when a bucket name is set: AWS_S3_BUCKET_NAME is the name
+# Railway Buckets inject, AWS_STORAGE_BUCKET_NAME django-storages'. Otherwise the local folder
+# WORKSPACE_ROOT is the store (the embedded default: one machine, today's behaviour).
+MEDIA_BUCKET_NAME = env.str("AWS_S3_BUCKET_NAME", default="") or env.str(
+    "AWS_STORAGE_BUCKET_NAME", default=""
+)
+MEDIA_BUCKET_NAME_VARIABLE = (
+    "AWS_S3_BUCKET_NAME" if env.str("AWS_S3_BUCKET_NAME", default="") else "AWS_STORAGE_BUCKET_NAME"
+)
+MEDIA_BUCKET_ENDPOINT_URL = env_secret("AWS_ENDPOINT_URL", default="") or None
+MEDIA_BUCKET_REGION = env_secret("AWS_DEFAULT_REGION", default="") or None
+MEDIA_BUCKET_ACCESS_KEY_ID = env_secret("AWS_ACCESS_KEY_ID", default="") or None
+MEDIA_BUCKET_SECRET_ACCESS_KEY = env_secret("AWS_SECRET_ACCESS_KEY", default="") or None
+if MEDIA_BUCKET_NAME and bool(MEDIA_BUCKET_ACCESS_KEY_ID) != bool(MEDIA_BUCKET_SECRET_ACCESS_KEY):
+    missing = "AWS_SECRET_ACCESS_KEY" if MEDIA_BUCKET_ACCESS_KEY_ID else "AWS_ACCESS_KEY_ID"
+    raise ImproperlyConfigured(
+        f"{missing} is not set: the bucket {MEDIA_BUCKET_NAME!r} needs both AWS_ACCESS_KEY_ID and "
+        f"AWS_SECRET_ACCESS_KEY (or their _FILE forms)"
+    )
+# Where a worker keeps the bucket's objects it fetched (keyed by name and ETag) and the scratch
+# folders its units run in: its own disk, never shared.
+MEDIA_CACHE_DIR = Path(env.str("MEDIA_CACHE_DIR", default=str(DATA_DIR / "media-cache"))).resolve()
+MEDIA_SCRATCH_DIR = Path(env.str("MEDIA_SCRATCH_DIR", default=str(DATA_DIR / "scratch"))).resolve()
+MEDIA_CACHE_MAX_BYTES = env_positive_int("MEDIA_CACHE_MAX_BYTES", 5 * 1024**3)
+# How many bytes the media view reads from the store at a time while it streams (pipeline/views.py).
+MEDIA_STREAM_CHUNK_BYTES = env_positive_int("MEDIA_STREAM_CHUNK_BYTES", 1024 * 1024)
+
 # --- Celery ------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
@@ -370,6 +398,8 @@ CELERY_BEAT_SCHEDULE = {
     "notion-push-pending": {"task": "pipeline.notion_push_pending", "schedule": 60.0},
     # Settles uploads whose outcome was unknown by asking YouTube about their session.
     "youtube-reconcile-uploads": {"task": "pipeline.youtube_reconcile_uploads", "schedule": 600.0},
+    # Deletes media past its channel's retention (pipeline/retention.py), once a day.
+    "media-prune": {"task": "pipeline.media_prune", "schedule": 24 * 3600.0},
 }
 CELERY_TASK_ROUTES = {"pipeline.run_unit": {"queue": "units"}}
 # Every queue the pipeline uses: a plain `celery -A videogen worker` (no -Q) consumes them all;

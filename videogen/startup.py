@@ -2,6 +2,7 @@
 with the one line that names it, not a traceback through Django's settings loader; a manage.py
 command run on a database without its tables says "run migrate first" in one line."""
 
+import functools
 import sys
 
 # EX_CONFIG (sysexits.h), as the worker's encryption-key check uses.
@@ -17,7 +18,22 @@ def settings_problem():
         settings.INSTALLED_APPS  # noqa: B018 - loads the settings module
     except ImproperlyConfigured as error:
         return f"videogen: {error}"
-    return None
+    return media_store_problem()
+
+
+@functools.cache  # asked once per process: celery reads its settings through here many times
+def media_store_problem():
+    """With a bucket configured, a wrong key or a missing bucket stops start-up here, naming the
+    variable, instead of failing the first unit or the first review an hour later."""
+    from django.conf import settings
+
+    if not settings.MEDIA_BUCKET_NAME:
+        return None
+    from core.media_bucket import bucket_problem
+    from core.media_store import media_store
+
+    problem = bucket_problem(media_store(), settings.MEDIA_BUCKET_NAME_VARIABLE)
+    return f"videogen: {problem}" if problem else None
 
 
 def exit_on_settings_problem():

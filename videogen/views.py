@@ -5,6 +5,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.http import JsonResponse
 from kombu import Connection
 
+from core.media_store import media_store
 from pipeline.watchdog import beat_alive, database_unreachable, workers_seen
 
 # Each probe of /health and /status answers within a few of these, whatever is down: Railway and
@@ -68,17 +69,27 @@ def _check_beat():
         raise RuntimeError(f"beat silent for over {settings.BEAT_SILENCE_SECONDS} s ({when})")
 
 
-def _checks():
+def _check_media_store():
+    """Write, read back and delete a probe object: a bucket that lost its key or its bucket
+    stops every unit and the review player, whatever the web's own liveness says."""
+    media_store().probe()
+
+
+def _checks(*, media=False):
     """Every check's answer: "ok", "error: <what>", or "unknown: <why>" when the database it
     reads from is unreachable. The database unreachable also goes straight to Discord (it cannot
-    be stored)."""
+    be stored). `media`: probe the media store too (/status; the liveness probe, called every few
+    seconds, leaves the bucket alone)."""
     checks = {}
-    for name, check in (
+    probes = [
         ("database", _check_database),
         ("broker", _check_broker),
         ("workers", _check_workers),
         ("beat", _check_beat),
-    ):
+    ]
+    if media:
+        probes.append(("media store", _check_media_store))
+    for name, check in probes:
         if name in ("workers", "beat") and checks["database"] != "ok":
             checks[name] = "unknown: the database is unreachable"
             continue
@@ -109,6 +120,6 @@ def health(request):
 
 def status(request):
     """The system's status, for uptime monitors: 503 naming what fails, including no worker seen
-    within the silence window and beat silent."""
-    checks = _checks()
+    within the silence window, beat silent and the media store failing its probe."""
+    checks = _checks(media=True)
     return _answer(checks, failing=tuple(checks))

@@ -12,6 +12,7 @@ never over a person's edits.
 import structlog
 import yaml
 
+from core.media_store import MediaStoreError, media_key, media_store
 from pipeline import paths
 from pipeline.integrations.notion_client import (
     RICH_TEXT_CHUNK,
@@ -65,8 +66,8 @@ def drafted_storyboard_text(task):
     is in the workspace, else the task's storyboard."""
     path = paths.draft_storyboard(task.channel_id, str(task.pk))
     try:
-        return path.read_text(encoding="utf-8")
-    except OSError:
+        return media_store().read_bytes(media_key(path)).decode("utf-8")
+    except (OSError, MediaStoreError, UnicodeDecodeError):
         return yaml.safe_dump(task.storyboard, sort_keys=False, allow_unicode=True, width=100)
 
 

@@ -28,11 +28,11 @@ youtube_reconcile.py; the thumbnail in youtube_thumbnail.py.
 """
 
 import json
-import os
 
 from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as GoogleTransportError
 
+from core.media_store import media_key, media_store
 from pipeline import paths
 from pipeline.integrations.youtube_client import YouTube, auth_failed
 from pipeline.integrations.youtube_row import (
@@ -109,8 +109,5 @@ def _finish(task, upload):
         "publish_at": upload.publish_at.isoformat() if upload.publish_at else None,
         "thumbnail_set": upload.thumbnail_set,
     }
-    path = receipt_path(task)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(receipt, indent=2))
-    os.replace(temporary, path)
+    media_store().put_bytes(media_key(receipt_path(task)), json.dumps(receipt, indent=2).encode())
     return {"outputs": [url], "usage": {"youtube_video_id": upload.video_id}}

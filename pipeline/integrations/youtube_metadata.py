@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
 from core.ffmpeg import choose_ffmpeg
+from core.media_cache import media_local_copy
+from core.media_store import media_key
 from core.text import youtube_text_limits
 from pipeline import paths
 from pipeline.models import Upload, UploadState
@@ -225,19 +227,26 @@ def thumbnail_image(task):
     from pipeline.media import media_duration
 
     channel_id, task_id = task.channel_id, str(task.pk)
+    # Made on this worker's own disk for the request that sends it; nothing else reads it.
     target = paths.project_dir(channel_id, task_id) / "thumbnail.jpg"
+    target.parent.mkdir(parents=True, exist_ok=True)
     named = task.storyboard.get("thumbnail")
     if named:
         source = thumbnail_source(task)[1]
         what = f"storyboard thumbnail '{named}'"
-        if not source.is_file():
-            raise ThumbnailUnusable(f"{what}: {source} is missing")
         try:
-            with Image.open(source) as image:
+            local = media_local_copy(media_key(source))  # from the media store, any worker
+        except FileNotFoundError:
+            raise ThumbnailUnusable(f"{what}: {source} is missing") from None
+        try:
+            with Image.open(local) as image:
                 return _jpeg_within_limit(image, target, what=what)
         except (UnidentifiedImageError, OSError) as error:
             raise ThumbnailUnusable(f"{what}: {source} is not a readable image ({error})") from None
-    video = paths.final_video(channel_id, task_id)
+    try:
+        video = media_local_copy(media_key(paths.final_video(channel_id, task_id)))
+    except FileNotFoundError:
+        raise ThumbnailUnusable("the final video is not in the media store") from None
     seconds = (media_duration(video) or 0) / 3
     frame = target.with_name("thumbnail-frame.png")  # lossless: re-encoded below
     try:

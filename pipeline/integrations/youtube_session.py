@@ -8,6 +8,7 @@ sends the first chunk in the same call that opens the session (no moment to save
 between) and keeps its resume state in private attributes."""
 
 import http.client
+import io
 import json
 import time
 
@@ -15,11 +16,12 @@ import httplib2
 import structlog
 from django.conf import settings
 from django.db import transaction
-from googleapiclient.http import MediaFileUpload
+from googleapiclient.http import MediaIoBaseUpload
 
 from channels_app.models import Channel
 from core.alerts import alert_send
 from core.audit import audit_log_record
+from core.media_store import media_key, media_store
 from costs.quota import (
     QuotaUnavailable,
     quota_record_exceeded,
@@ -88,14 +90,16 @@ def _request_body(task, upload):
 
 
 def upload_send(task, upload, client, owner):
-    source = paths.final_video(task.channel_id, str(task.pk))
-    if not source.is_file():
+    # The final cut is read from the media store, chunk by chunk (memory flat, any worker).
+    source = media_key(paths.final_video(task.channel_id, str(task.pk)))
+    stored = media_store().stat(source)
+    if stored is None:
         raise UnitError(
-            f"upload of task {task.pk}: {source} is missing; run the assembly step again "
-            f"(`manage.py task_retry {task.pk}` after resetting it)",
+            f"upload of task {task.pk}: {source} is missing from the media store; run the "
+            f"assembly step again (`manage.py task_retry {task.pk}` after resetting it)",
             outcome=Outcome.PERMANENT,
         )
-    total = source.stat().st_size
+    total = stored.size
     offset = 0
     if upload.session_uri:
         offset = _session_resume(task, upload, client, owner, total)
@@ -117,7 +121,8 @@ def _session_start(task, upload, client, owner, source, total):
     except QuotaUnavailable as unavailable:
         raise UnitDeferred("quota", until=unavailable.until) from None
     body = _request_body(task, upload)
-    media = MediaFileUpload(str(source), mimetype="video/mp4", resumable=True)
+    # Only to build the session's request (its URI and body): the bytes go in _chunks_send.
+    media = MediaIoBaseUpload(io.BytesIO(), mimetype="video/mp4", resumable=True)
     request = client.api.videos().insert(part=PART, body=body, media_body=media)
     headers = {
         **request.headers,
@@ -258,62 +263,60 @@ def session_gone_settle(task, upload, client, *, status):
 def _chunks_send(task, upload, http, owner, source, total, offset):
     chunk_size = settings.YOUTUBE_UPLOAD_CHUNK_BYTES
     failures = 0
-    with open(source, "rb") as file:
-        while True:
-            file.seek(offset)
-            data = file.read(chunk_size)
-            end = offset + len(data) - 1
-            headers = {"Content-Range": f"bytes {offset}-{end}/{total}"}
-            try:
-                response, content = http.request(
-                    upload.session_uri, "PUT", body=data, headers=headers
-                )
-                answer, value = _chunk_answer(response, content)
-            except TRANSPORT_ERRORS as error:
-                cause = f"{type(error).__name__}: {error}"
-                if end == total - 1:
-                    answer, value = _last_chunk_status(task, upload, http, total, cause)
-                else:
-                    answer, value = "failed", cause
-            if answer == "gone" and value[0] in (404, 410):
+    store = media_store()
+    # One ranged read of the store per chunk: memory holds one chunk, never the file.
+    while True:
+        data = b"".join(store.chunks(source, offset, min(chunk_size, total - offset)))
+        end = offset + len(data) - 1
+        headers = {"Content-Range": f"bytes {offset}-{end}/{total}"}
+        try:
+            response, content = http.request(upload.session_uri, "PUT", body=data, headers=headers)
+            answer, value = _chunk_answer(response, content)
+        except TRANSPORT_ERRORS as error:
+            cause = f"{type(error).__name__}: {error}"
+            if end == total - 1:
+                answer, value = _last_chunk_status(task, upload, http, total, cause)
+            else:
+                answer, value = "failed", cause
+        if answer == "gone" and value[0] in (404, 410):
+            raise UnitError(
+                f"upload of task {task.pk}: the upload session expired at byte {offset}; "
+                "the next attempt checks it and opens a new one only if it cannot have "
+                "completed",
+                outcome=Outcome.TEMPORARY,
+            )
+        if answer == "gone" and value[0] < 500 and value[0] != 429:
+            raise _api_failure(
+                value[0],
+                value[1],
+                what=f"upload of task {task.pk}: bytes {offset}-{end}",
+                project=upload.quota_project,
+            )
+        if answer in ("gone", "failed"):
+            failures += 1
+            cause = value if answer == "failed" else f"HTTP {value[0]}"
+            log.warning("youtube_chunk_failed", offset=offset, failures=failures, cause=cause)
+            if failures > CHUNK_RETRIES:
                 raise UnitError(
-                    f"upload of task {task.pk}: the upload session expired at byte {offset}; "
-                    "the next attempt checks it and opens a new one only if it cannot have "
-                    "completed",
+                    f"upload of task {task.pk}: {failures} chunks failed in a row at byte "
+                    f"{offset} of {total}; retried later, resuming the same session",
                     outcome=Outcome.TEMPORARY,
                 )
-            if answer == "gone" and value[0] < 500 and value[0] != 429:
-                raise _api_failure(
-                    value[0],
-                    value[1],
-                    what=f"upload of task {task.pk}: bytes {offset}-{end}",
-                    project=upload.quota_project,
-                )
-            if answer in ("gone", "failed"):
-                failures += 1
-                cause = value if answer == "failed" else f"HTTP {value[0]}"
-                log.warning("youtube_chunk_failed", offset=offset, failures=failures, cause=cause)
-                if failures > CHUNK_RETRIES:
-                    raise UnitError(
-                        f"upload of task {task.pk}: {failures} chunks failed in a row at byte "
-                        f"{offset} of {total}; retried later, resuming the same session",
-                        outcome=Outcome.TEMPORARY,
-                    )
-                time.sleep(CHUNK_RETRY_BASE_SECONDS * 2 ** (failures - 1))
-                try:
-                    answer, value = session_query(http, upload, total)
-                except TRANSPORT_ERRORS:
-                    continue  # counted; try the same chunk again
-                if answer == "gone":
-                    continue
-            if answer == "done":
-                youtube_row.video_saved(task, upload, value["id"])
-                return
-            if answer == "incomplete":
-                if value > offset:
-                    failures = 0
-                offset = value
-                progress_save(upload, owner, bytes_confirmed=offset)
+            time.sleep(CHUNK_RETRY_BASE_SECONDS * 2 ** (failures - 1))
+            try:
+                answer, value = session_query(http, upload, total)
+            except TRANSPORT_ERRORS:
+                continue  # counted; try the same chunk again
+            if answer == "gone":
+                continue
+        if answer == "done":
+            youtube_row.video_saved(task, upload, value["id"])
+            return
+        if answer == "incomplete":
+            if value > offset:
+                failures = 0
+            offset = value
+            progress_save(upload, owner, bytes_confirmed=offset)
 
 
 def _last_chunk_status(task, upload, http, total, cause):

@@ -340,6 +340,8 @@ def test_it_reads_a_minimal_file_and_fills_the_defaults(tmp_path):
         "brief": fields["brief"],  # checked in detail below
         "narration": fields["narration"],
         "clips": fields["clips"],
+        "keep_intermediates_days": 30,
+        "keep_finals_days": 90,
     }
 
 
@@ -505,6 +507,10 @@ def test_it_reads_a_brief_and_the_narration_and_clip_settings(tmp_path):
         ),
         ({"clips": {"cfg_scale": -0.1}}, "clips.cfg_scale: must be a number from 0 to 1, got -0.1"),
         (
+            {"retention": {"intermediates_days": 0}},
+            "retention.intermediates_days: must be a whole number of days from 1 to 3650, got 0",
+        ),
+        (
             {"clips": {"negative_prompt": "x" * 501}},
             "clips.negative_prompt: must be at most 500 characters, got 501",
         ),
@@ -570,3 +576,9 @@ def test_it_refuses_a_negative_expected_cost_per_video(tmp_path):
     path = config_file(tmp_path, {"budget": budget})
 
     assert errors_of(path) == [f"{path}: budget.per_video_usd: must be a positive number, got -1"]
+
+
+def test_it_reads_a_channel_retention(tmp_path):
+    path = config_file(tmp_path, {"retention": {"intermediates_days": 7, "finals_days": 365}})
+    fields = fields_of(path)
+    assert (fields["keep_intermediates_days"], fields["keep_finals_days"]) == (7, 365)

@@ -176,3 +176,77 @@ class ThrowawayPostgres:
 
     def __exit__(self, *exc):
         self.cleanup()
+
+
+class S3Server:
+    """An S3-compatible server on 127.0.0.1 (moto's server mode, a dev dependency) on a free
+    port, for the media store's bucket: start(), url, stop(). It keeps its objects in memory."""
+
+    # Requests moto serves before it checks keys: enough for key_pair() to make a user, give it
+    # a policy and a key; after them every request must be signed with a key it issued.
+    SETUP_REQUESTS = 3
+
+    def __init__(self, *, checks_keys=False):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = None
+        self.checks_keys = checks_keys
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - kept open for the server's life
+            prefix="moto-", suffix=".log", delete=False
+        )
+
+    def start(self):
+        import sys
+
+        from pipeline.processes import die_with_parent
+
+        self.process = subprocess.Popen(  # noqa: S603 - our interpreter, fixed arguments
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            env={
+                **os.environ,
+                **(
+                    {"INITIAL_NO_AUTH_ACTION_COUNT": str(self.SETUP_REQUESTS)}
+                    if self.checks_keys
+                    else {}
+                ),
+            },
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - an aborted run leaves no server behind
+        )
+        try:
+            _wait_until(lambda: _answers(self.port), timeout=30, what=f"S3 server on {self.url}")
+        except RuntimeError:
+            self.stop()
+            raise RuntimeError(f"{Path(self.log.name).read_text()[-2000:]}") from None
+        return self
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        Path(self.log.name).unlink(missing_ok=True)
+
+    def key_pair(self):
+        """(access key id, secret) of a user allowed everything (a server that checks keys)."""
+        import json
+
+        import boto3
+
+        iam = boto3.client(
+            "iam", endpoint_url=self.url, region_name="us-east-1",
+            aws_access_key_id="setup", aws_secret_access_key="setup",
+        )  # fmt: skip
+        iam.create_user(UserName="videogen")
+        policy = {"Version": "2012-10-17",
+                  "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}  # fmt: skip
+        iam.put_user_policy(
+            UserName="videogen", PolicyName="all", PolicyDocument=json.dumps(policy)
+        )
+        key = iam.create_access_key(UserName="videogen")["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]

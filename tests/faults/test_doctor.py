@@ -50,6 +50,7 @@ def test_every_check_passes_on_the_test_setup(machinery_alive):
 
     assert [name for name, _, _ in results] == [
         "broker",
+        "media store",
         "visibility timeout",
         "encryption key",
         "audit triggers",
@@ -69,9 +70,9 @@ def test_the_command_prints_one_line_per_check_and_exits_0_when_all_pass(machine
     call_command("doctor", stdout=out)
 
     lines = out.getvalue().splitlines()
-    assert len(lines) == 11
+    assert len(lines) == 12
     assert all(line.startswith("ok    ") for line in lines), lines
-    assert "ok    audit triggers: audit_no_update_delete, audit_no_truncate" in lines[3]
+    assert "ok    audit triggers: audit_no_update_delete, audit_no_truncate" in lines[4]
 
 
 def test_the_command_exits_1_and_says_fail_when_a_check_fails(settings):

@@ -67,6 +67,23 @@ def test_it_shares_one_workspace_volume_between_web_and_workers():
     assert web["image"] == worker["image"] == compose["services"]["beat"]["image"]
 
 
+def test_it_runs_a_bucket_beside_postgresql_and_redis_that_every_process_uses():
+    compose = _compose()
+    services = compose["services"]
+
+    assert services["minio"]["image"].startswith("minio/minio:RELEASE.")
+    assert services["minio"]["volumes"] == ["bucket:/data"] and "bucket" in compose["volumes"]
+    assert "mc mb --ignore-existing store/videogen-media" in services["bucket"]["entrypoint"][-1]
+    assert services["release"]["depends_on"]["bucket"] == {
+        "condition": "service_completed_successfully"
+    }
+    for name in ("release", *SERVICES):
+        environment = services[name]["environment"]
+        assert environment["AWS_S3_BUCKET_NAME"] == "videogen-media", name
+        assert environment["AWS_ENDPOINT_URL"] == "http://minio:9000", name
+        assert environment["AWS_SECRET_ACCESS_KEY"].startswith("${MINIO_ROOT_PASSWORD:?"), name
+
+
 def test_it_runs_postgresql_16_and_redis_7_with_appendonly_persistence():
     services = _compose()["services"]
 

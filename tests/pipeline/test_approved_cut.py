@@ -1,6 +1,8 @@
 """The approval covers one file: the SHA-256 of the cut the reviewer saw is recorded with it, the
 upload sends only that file, and what was sent is recorded beside the video id."""
 
+import hashlib
+
 import pytest
 
 from core.models import Alert, AuditLog
@@ -8,7 +10,6 @@ from pipeline import paths
 from pipeline.models import Upload
 from pipeline.services import video_task_create
 from pipeline.status import Status
-from pipeline.upload_guard import file_sha256
 from reviews.decisions import review_approve
 from reviews.models import Review
 from tests.factories import reviewer_user
@@ -30,7 +31,9 @@ def test_the_approved_cut_is_uploaded_and_its_fingerprint_recorded_with_the_vide
     pipeline_env, worker, local_channel
 ):
     task = _at_final_review(worker, local_channel)
-    seen = file_sha256(paths.final_video(local_channel.id, str(task.pk)))
+    seen = hashlib.sha256(
+        paths.final_video(local_channel.id, str(task.pk)).read_bytes()
+    ).hexdigest()
 
     review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="good")
 

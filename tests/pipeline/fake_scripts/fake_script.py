@@ -1,7 +1,10 @@
 """A stand-in for every pipeline script in integration tests: follows the script contract (JSON
 line, exit codes, atomic output), records each run in $FAKE_CALLS_FILE, sleeps $FAKE_LATENCY, and
 fails on demand: $FAKE_PLAN_<SCRIPT> is a comma list of exit codes for successive runs of one
-output (e.g. "75,75,0"); the last code repeats. $FAKE_MARK_RUNS makes every run's MP4 unique."""
+output (e.g. "75,75,0"); the last code repeats. $FAKE_MARK_RUNS makes every run's MP4 unique.
+$FAKE_KEEP_RAW_<SCRIPT> makes it keep its paid answer as the real scripts do (scripts/_common.py):
+"paid" for it, keep `<stem>.raw<suffix>` and its `.json` record beside the output, then work on
+it for the latency; a run that finds them reuses them ("reused", no payment)."""
 
 import json
 import os
@@ -79,7 +82,21 @@ if os.environ.get(f"FAKE_KILL_PARENT_{upper}"):
 plan = [int(code) for code in os.environ.get(f"FAKE_PLAN_{name.upper()}", "0").split(",")]
 code = plan[min(attempt, len(plan) - 1)]
 latency = float(os.environ.get(f"FAKE_LATENCY_{upper}", os.environ.get("FAKE_LATENCY", "0")))
-time.sleep(max(0.0, latency - process_age()))
+raw = output.with_name(f"{output.stem}.raw{output.suffix}")
+raw_record = raw.with_name(raw.name + ".json")
+keep_raw = bool(os.environ.get(f"FAKE_KEEP_RAW_{upper}")) and code == 0
+reused = keep_raw and raw.exists() and raw_record.exists()
+if reused:
+    record("reused")
+elif keep_raw:  # as scripts/_common.keep_raw: the record first, then the paid file renamed in
+    record("paid")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    raw_record.write_text(json.dumps({"request": args}))
+    kept = raw.with_name(f".{raw.name}.tmp-{os.getpid()}")
+    shutil.copyfile(Path(os.environ["FAKE_MEDIA_DIR"]) / f"template{output.suffix}", kept)
+    os.replace(kept, raw)
+if not reused:
+    time.sleep(max(0.0, latency - process_age()))
 USAGE = {
     "generate_asset": {"images": 1},
     "generate_video": {"clip_seconds": 5, "model": "kling/v2-1-standard"},
@@ -107,12 +124,14 @@ if os.environ.get("FAKE_MARK_RUNS") and output.suffix == ".mp4":
     marker = json.dumps({"pid": os.getpid(), "t": time.time()}).encode()
     with open(temporary, "ab") as handle:
         handle.write((8 + len(marker)).to_bytes(4, "big") + b"free" + marker)
+if keep_raw:  # the paid answer becomes the output; its record goes (as discard_raw does)
+    os.replace(raw, temporary)
+    raw_record.unlink()
 os.replace(temporary, output)
 record("done")
 usage = USAGE
 provider = args[args.index("--provider") + 1] if "--provider" in args else "fake"
-print(
-    json.dumps(
-        {"ok": True, "outputs": [str(output)], "provider": provider, "usage": usage.get(name, {})}
-    )
-)
+result = {"ok": True, "outputs": [str(output)], "provider": provider, "usage": usage.get(name, {})}
+if reused:
+    result["reused_raw"] = True
+print(json.dumps(result))
