@@ -27,6 +27,7 @@ from costs.services import budget_check
 from pipeline import dispatch
 from pipeline.alerts import alert_send
 from pipeline.clock import db_now
+from pipeline.final_cut import cut_prepare
 from pipeline.media import media_duration
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
 from pipeline.status import (
@@ -36,7 +37,7 @@ from pipeline.status import (
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
-from pipeline.transitions import TransitionConflict, task_transition
+from pipeline.transitions import TransitionConflict, error_log_append, task_transition
 from pipeline.watchdog import workspace_space_allows_new_steps
 from videogen.logging import bind_correlation_id
 
@@ -316,10 +317,20 @@ def task_advance(task_id):
     gate = GATE_BY_STATUS.get(status)
     if status == S.ASSEMBLY_READY:
         _video_record(task)
+        _, stop = cut_prepare(task)
         try:
-            task_transition(
-                task=task, to=S.FINAL_REVIEW, expected=status, reason="ready for review"
-            )
+            if stop:
+                task_transition(
+                    task=task,
+                    to=S.VIDEO_ERROR,
+                    expected=status,
+                    reason=stop[:5000],
+                    error_log=error_log_append(task.error_log, stop),
+                )
+            else:
+                task_transition(
+                    task=task, to=S.FINAL_REVIEW, expected=status, reason="ready for review"
+                )
         except TransitionConflict:
             return
         dispatch.dispatch_schedule()  # its production slot is free

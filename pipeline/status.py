@@ -150,7 +150,8 @@ TRANSITIONS = {
     S.GENERATING_SFX: {S.SFX_READY, S.AUDIO_ERROR},
     S.SFX_READY: {S.ASSEMBLING},
     S.ASSEMBLING: {S.ASSEMBLY_READY, S.VIDEO_ERROR},
-    S.ASSEMBLY_READY: {S.FINAL_REVIEW},
+    # Video Error: a channel requiring a clean cut check (pipeline/final_cut.py).
+    S.ASSEMBLY_READY: {S.FINAL_REVIEW, S.VIDEO_ERROR},
     # A final rejection with a redo goes back into the named step; one with notes only stops in
     # the error column of the gate's phase (assembly: Video Error) until someone picks the next
     # action (redo from a step, or cancel).

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
 from pipeline import paths, youtube_limits
+from pipeline.chapters import task_description
 from pipeline.models import Upload, UploadState
 from pipeline.reviewers import disclosure_flags
 from pipeline.runner import Outcome
@@ -79,7 +80,7 @@ def _body(task, *, marker, publish_at):
     return {
         "snippet": {
             "title": storyboard["title"],
-            "description": storyboard.get("description") or "",
+            "description": task_description(task),
             "tags": [*video_tags(task)[0], marker_tag(marker)],
             "categoryId": channel.category_id,
             "defaultLanguage": channel.default_language,

@@ -1,0 +1,30 @@
+"""What happens to a finished cut before a person sees it: its captions are written (WebVTT for
+the review player, SRT for YouTube) and it is checked (pipeline/cut_check.py). A channel with
+`require_clean_cut: true` sends a cut whose report is not clean to Video Error, with the report,
+instead of the final gate; every other channel's reviewer sees the report on top of the page."""
+
+import structlog
+
+from pipeline.captions import captions_write
+from pipeline.cut import cut_load
+from pipeline.cut_check import cut_check, report_summary
+
+log = structlog.get_logger(__name__)
+
+
+def cut_prepare(task):
+    """Captions and check of the task's final cut. Returns (report, stop reason or "")."""
+    cut = cut_load(task)
+    if cut is not None:
+        try:
+            captions_write(task, cut)
+        except OSError as error:  # captions are a help, never a reason to hold the video
+            log.warning("captions_not_written", error=str(error))
+    report = cut_check(task, cut)
+    log.info("cut_checked", clean=report["clean"], flagged=report.get("flagged_scenes"),
+             seconds=report.get("seconds_taken"))  # fmt: skip
+    if report["clean"] or not task.channel.require_clean_cut:
+        return report, ""
+    return report, "The cut check found problems (the channel requires a clean cut): " + (
+        report_summary(report)
+    )
