@@ -67,3 +67,55 @@ def assemble(manifest: dict, directory: Path, *, ffmpeg=None, name="final.mp4") 
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
     return output
+
+
+SAMPLE = REPO / "pipeline" / "sample_storyboards" / "bulbasaur.yaml"
+
+
+def run_script(name, *arguments):
+    completed = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / name), "--provider", "local",
+         *[str(argument) for argument in arguments]],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr[-3000:]
+
+
+def demo_cut(directory: Path, *, music=None) -> tuple[Path, dict]:
+    """The demo's cut: the sample storyboard made by the local provider (as `make demo` does)
+    and assembled; returns (final video, storyboard)."""
+    import yaml
+
+    storyboard = yaml.safe_load(SAMPLE.read_text())
+    for asset in storyboard["assets"]:
+        ratio = "16:9" if asset["kind"] == "environment" else "1:1"
+        run_script("generate_asset.py", "--prompt", asset["prompt"], "--output",
+                   directory / f"{asset['id']}.png", "--aspect-ratio", ratio)  # fmt: skip
+    clips = []
+    for number, scene in enumerate(storyboard["scenes"], start=1):
+        image = directory / f"{scene['id']}-composite.png"
+        if scene.get("split"):
+            left, right = scene["split"]
+            run_script("create_split_screen.py", "--left", directory / f"{left}.png",
+                       "--right", directory / f"{right}.png", "--output", image)  # fmt: skip
+        else:
+            composite = scene["composite"]
+            run_script("create_composite.py", "--character",
+                       directory / f"{composite['character']}.png", "--environment",
+                       directory / f"{composite['environment']}.png", "--scale",
+                       composite.get("scale", 1.0), "--output", image)  # fmt: skip
+        clip = {"clip_number": number, "scene": scene["id"],
+                "video": str(directory / f"{scene['id']}.mp4"),
+                "audio": str(directory / f"{scene['id']}.mp3")}  # fmt: skip
+        run_script("generate_video.py", "--image", image, "--prompt", scene["motion"],
+                   "--output", clip["video"], "--duration", 5)  # fmt: skip
+        run_script("generate_audio.py", "--text", scene["narration"], "--output", clip["audio"])
+        if scene.get("sfx"):
+            clip["sfx"] = str(directory / f"{scene['id']}-sfx.mp3")
+            run_script("generate_sound_effects.py", "--text", scene["sfx"], "--duration",
+                       scene["duration"], "--output", clip["sfx"])  # fmt: skip
+        clips.append(clip)
+    manifest = {"title": storyboard["title"], "clips": clips}
+    if music:
+        manifest["music"] = music
+    return assemble(manifest, directory), storyboard
