@@ -123,19 +123,27 @@ def measure(path, *, ffmpeg=None):
     duration = max(filter(None, (video_seconds, audio_seconds)), default=None)
     with tempfile.TemporaryDirectory(prefix="videogen-cut-check-") as directory:
         peaks = os.path.join(directory, "peaks.txt")
-        graph = (
-            f"[0:v]scale=160:90:flags=fast_bilinear,"
-            f"blackdetect=d={BLACK_MIN_SECONDS}:pix_th={BLACK_PIXEL_THRESHOLD},"
-            f"freezedetect=n={FREEZE_NOISE}:d={FREEZE_MIN_SECONDS}[v];"
-            f"[0:a]silencedetect=n={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS},"
-            "ebur128=peak=true:framelog=verbose,"
-            f"asetnsamples=n={PEAK_WINDOW_SAMPLES},astats=metadata=1:reset=1,"
-            f"ametadata=mode=print:key=lavfi.astats.Overall.Peak_level:file={peaks}[a]"
-        )
+        chains, outputs = [], []
+        if video_seconds is not None:
+            chains.append(
+                f"[0:v]scale=160:90:flags=fast_bilinear,"
+                f"blackdetect=d={BLACK_MIN_SECONDS}:pix_th={BLACK_PIXEL_THRESHOLD},"
+                f"freezedetect=n={FREEZE_NOISE}:d={FREEZE_MIN_SECONDS}[v]"
+            )
+            outputs += ["-map", "[v]", "-f", "null", "-"]
+        if audio_seconds is not None:
+            chains.append(
+                f"[0:a]silencedetect=n={SILENCE_NOISE_DB}dB:d={SILENCE_MIN_SECONDS},"
+                "ebur128=peak=true:framelog=verbose,"
+                f"asetnsamples=n={PEAK_WINDOW_SAMPLES},astats=metadata=1:reset=1,"
+                f"ametadata=mode=print:key=lavfi.astats.Overall.Peak_level:file={peaks}[a]"
+            )
+            outputs += ["-map", "[a]", "-f", "null", "-"]
+        if not chains:
+            raise RuntimeError(f"{path.name} has neither picture nor sound")
         completed = subprocess.run(
             [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-skip_loop_filter", "all",
-             "-i", str(path), "-filter_complex", graph,
-             "-map", "[v]", "-f", "null", "-", "-map", "[a]", "-f", "null", "-"],
+             "-i", str(path), "-filter_complex", ";".join(chains), *outputs],
             capture_output=True, text=True, errors="replace", timeout=CHECK_TIMEOUT_SECONDS,
         )  # fmt: skip
         if completed.returncode != 0:
@@ -236,6 +244,8 @@ def findings_of(measured, cut):
         whole.append(Finding(
             "true_peak", f"{measured.true_peak:.1f} dBTP, at most {TRUE_PEAK_MAX_DBTP:g}"
         ))  # fmt: skip
+    if measured.video_seconds and measured.audio_seconds is None:
+        whole.append(Finding("silence", "the cut has no sound track"))
     if measured.video_seconds and measured.audio_seconds:
         drift = measured.audio_seconds - measured.video_seconds
         if abs(drift) > DRIFT_MAX_SECONDS:

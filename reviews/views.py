@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from costs.selectors import VideoCosts, video_cost_breakdown
+from pipeline.captions import captions_language
 from pipeline.drafting import draft_retry
 from pipeline.models import VideoTask
 from pipeline.reviewing import (
@@ -30,6 +31,7 @@ from pipeline.services import PipelineError
 from pipeline.status import IllegalTransition, Status
 from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.transitions import TransitionConflict
+from reviews.cut_report import cut_review_context
 from reviews.editing import editing_context
 from reviews.selectors import (
     cut_label,
@@ -207,6 +209,7 @@ def task_page(request, task, *, status=200, posted=None, **edits):
     stop_steps = redo_steps_after_stop(task) if stopped else []
     unit_states = task_unit_states(task)
     asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
+    cut = cut_review_context(task) if gate == "final" else {}
     return TemplateResponse(
         request,
         "reviews/task.html",
@@ -229,7 +232,8 @@ def task_page(request, task, *, status=200, posted=None, **edits):
             default_redo_step=posted.get("redo_step")
             or ("videos" if gate == "final" else GATE_STEP.get(gate, "")),
             posted_notes=posted.get("notes", ""),
-            ticked=posted.get("redo_units", []),
+            # A refused form keeps what was ticked; else the scenes the cut check flagged.
+            ticked=posted.get("redo_units") or cut.get("cut_flagged", []),
             stopped=stopped,
             waiting=kind,
             waiting_label=WAIT_LABELS.get(kind, ""),
@@ -250,6 +254,8 @@ def task_page(request, task, *, status=200, posted=None, **edits):
             published_record=published_record(task),
             can_review=request.user.has_perm(REVIEW_PERMISSION),
             visit=task.status_changed_at.isoformat(),
+            captions_language=captions_language(task),
+            **cut,
             **editing_context(task, gate=gate, stopped=stopped, **edits),
         ),
     )

@@ -368,6 +368,8 @@ CELERY_BEAT_SCHEDULE = {
     "notion-push-pending": {"task": "pipeline.notion_push_pending", "schedule": 60.0},
     # Settles uploads whose outcome was unknown by asking YouTube about their session.
     "youtube-reconcile-uploads": {"task": "pipeline.youtube_reconcile_uploads", "schedule": 600.0},
+    # Sends caption tracks that failed with their upload (pipeline/integrations/youtube_captions).
+    "youtube-captions-retry": {"task": "pipeline.youtube_captions_retry", "schedule": 300.0},
 }
 CELERY_TASK_ROUTES = {"pipeline.run_unit": {"queue": "units"}}
 # Every queue the pipeline uses: a plain `celery -A videogen worker` (no -Q) consumes them all;
