@@ -57,6 +57,7 @@ image-check:
 
 bench: venv
 	$(BIN)/python bench/assembly.py
+	$(BIN)/python bench/cut_check.py
 	$(BIN)/python bench/local_provider.py
 	$(BIN)/python bench/pipeline.py
 

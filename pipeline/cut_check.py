@@ -3,7 +3,9 @@ reviewer does not have to watch for it.
 
 One FFmpeg pass decodes the file once and runs every detector on it: blackdetect and freezedetect
 on a small copy of the picture (a 160x90 picture shows a black or frozen frame as well as 1080p
-does, at a fraction of the cost; the decoder also skips its loop filter), silencedetect, ebur128
+does, at a fraction of the cost; the decoder also skips its loop filter and the frames no other
+frame refers to, which leaves a frame every few hundredths of a second: plenty to time a stretch
+of half a second or more), silencedetect, ebur128
 (integrated loudness and true peak) and astats in 0.1 s windows (clipping) on the sound. The cut's
 own record (pipeline/cut.py) adds what only the assembly knows: clips slowed and then held on
 their last frame, narration longer than its scene. The container's streams give the drift between
@@ -143,6 +145,7 @@ def measure(path, *, ffmpeg=None):
             raise RuntimeError(f"{path.name} has neither picture nor sound")
         completed = subprocess.run(
             [ffmpeg, "-hide_banner", "-nostdin", "-nostats", "-skip_loop_filter", "all",
+             "-skip_frame:v", "noref",
              "-i", str(path), "-filter_complex", ";".join(chains), *outputs],
             capture_output=True, text=True, errors="replace", timeout=CHECK_TIMEOUT_SECONDS,
         )  # fmt: skip

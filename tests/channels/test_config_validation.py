@@ -339,6 +339,11 @@ def test_it_reads_a_minimal_file_and_fills_the_defaults(tmp_path):
         "brief": fields["brief"],  # checked in detail below
         "narration": fields["narration"],
         "clips": fields["clips"],
+        # What the viewer gets (issue 23): no music, captions not burned in, no clean cut needed.
+        "music": {"folder": None, "volume_db": -20.0},
+        "captions": {"burn": False, "font": "DejaVu Sans", "size": 42.0, "position": "bottom",
+                     "outline": 2.0},  # fmt: skip
+        "require_clean_cut": False,
     }
 
 

@@ -119,3 +119,39 @@ def demo_cut(directory: Path, *, music=None) -> tuple[Path, dict]:
     if music:
         manifest["music"] = music
     return assemble(manifest, directory), storyboard
+
+
+def make_flawed_cut(directory: Path) -> tuple[Path, dict]:
+    """A cut with known flaws, and its cut record: three 4 s scenes, s01 clean; s02 with 2 s of
+    black in its middle; s03 a 1 s clip held on its last frame for 3 s (as the assembly holds a
+    clip too short for its narration). The mix sits at -20 LUFS instead of -14 (a 1 kHz sine at
+    full scale is -3 LUFS; 17 dB under it)."""
+    source = "testsrc2=s=640x360:r=30"
+    final = render(
+        directory / "final.mp4",
+        "-f", "lavfi", "-i", f"{source}:d=5",
+        "-f", "lavfi", "-i", "color=black:s=640x360:r=30:d=2",
+        "-f", "lavfi", "-i", f"{source}:d=1",
+        "-f", "lavfi", "-i", f"{source}:d=1",
+        "-f", "lavfi", "-i", "aevalsrc=sin(2*PI*1000*t):s=48000:d=12",
+        "-filter_complex",
+        "[0:v][1:v][2:v]concat=n=3:v=1:a=0[first];"
+        "[3:v]tpad=stop_mode=clone:stop_duration=3[held];"
+        "[first][held]concat=n=2:v=1:a=0,format=yuv420p[v];[4:a]volume=-17dB[a]",
+        "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
+        "-c:a", "aac", "-b:a", "128k", "-t", "12",
+    )  # fmt: skip
+    record = {
+        "frame_rate": 30,
+        "frames": 360,
+        "clips": [
+            {"clip_number": 1, "scene": "s01", "start_frame": 0, "frames": 120,
+             "narration_seconds": 3.9, "clip_seconds": 5.0, "slowdown": 1.0, "held_seconds": 0},
+            {"clip_number": 2, "scene": "s02", "start_frame": 120, "frames": 120,
+             "narration_seconds": 3.9, "clip_seconds": 4.0, "slowdown": 1.0, "held_seconds": 0},
+            {"clip_number": 3, "scene": "s03", "start_frame": 240, "frames": 120,
+             "narration_seconds": 3.9, "clip_seconds": 1.0, "slowdown": 1.0, "held_seconds": 3.0},
+        ],
+    }  # fmt: skip
+    (directory / "final.cut.json").write_text(json.dumps(record))
+    return final, record

@@ -7,44 +7,14 @@ import pytest
 from pipeline.cut import cut_from_record
 from pipeline.cut_check import measure, report_of
 
-from .conftest import demo_cut, render
+from .conftest import demo_cut, make_flawed_cut
 
 SCENES = [{"id": "s01"}, {"id": "s02"}, {"id": "s03"}]
 
 
 @pytest.fixture(scope="module")
 def flawed_cut(tmp_path_factory):
-    """Three 4 s scenes: s01 clean; s02 with 2 s of black in its middle; s03 a 1 s clip held on
-    its last frame for 3 s (as the assembly holds a clip too short for its narration). The mix
-    sits at -20 LUFS instead of -14 (a 1 kHz sine at full scale is -3 LUFS; 17 dB under it)."""
-    directory = tmp_path_factory.mktemp("flawed")
-    source = "testsrc2=s=640x360:r=30"
-    final = render(
-        directory / "final.mp4",
-        "-f", "lavfi", "-i", f"{source}:d=5",
-        "-f", "lavfi", "-i", "color=black:s=640x360:r=30:d=2",
-        "-f", "lavfi", "-i", f"{source}:d=1",
-        "-f", "lavfi", "-i", f"{source}:d=1",
-        "-f", "lavfi", "-i", "aevalsrc=sin(2*PI*1000*t):s=48000:d=12",
-        "-filter_complex",
-        "[0:v][1:v][2:v]concat=n=3:v=1:a=0[first];"
-        "[3:v]tpad=stop_mode=clone:stop_duration=3[held];"
-        "[first][held]concat=n=2:v=1:a=0,format=yuv420p[v];[4:a]volume=-17dB[a]",
-        "-map", "[v]", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
-        "-c:a", "aac", "-b:a", "128k", "-t", "12",
-    )  # fmt: skip
-    record = {
-        "frame_rate": 30,
-        "frames": 360,
-        "clips": [
-            {"clip_number": 1, "scene": "s01", "start_frame": 0, "frames": 120,
-             "narration_seconds": 3.9, "clip_seconds": 5.0, "slowdown": 1.0, "held_seconds": 0},
-            {"clip_number": 2, "scene": "s02", "start_frame": 120, "frames": 120,
-             "narration_seconds": 3.9, "clip_seconds": 4.0, "slowdown": 1.0, "held_seconds": 0},
-            {"clip_number": 3, "scene": "s03", "start_frame": 240, "frames": 120,
-             "narration_seconds": 3.9, "clip_seconds": 1.0, "slowdown": 1.0, "held_seconds": 3.0},
-        ],
-    }  # fmt: skip
+    final, record = make_flawed_cut(tmp_path_factory.mktemp("flawed"))
     return final, cut_from_record(record, SCENES)
 
 
