@@ -195,7 +195,8 @@ class NextActionForm(DecisionForm):
 @require_GET
 def task_review(request, task_id):
     _require_view(request)
-    task = get_object_or_404(VideoTask.objects.select_related("channel"), pk=task_id)
+    # The video row too: the page names its music track.
+    task = get_object_or_404(VideoTask.objects.select_related("channel", "video"), pk=task_id)
     return task_page(request, task)
 
 
