@@ -34,6 +34,7 @@ from costs.selectors import (
 )
 from pipeline.models import VideoTask
 from pipeline.selectors import tasks_stuck
+from reviews.review_time import review_minutes_per_video
 
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50
@@ -234,6 +235,7 @@ def dashboard(request):
             failures=list(failures[:LIST_LIMIT]),
             failure_count=failures.count(),
             stuck_minutes=settings.PIPELINE_STUCK_MINUTES,
+            review_time=review_minutes_per_video(),
             now=now,
         ),
     )

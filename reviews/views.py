@@ -33,6 +33,7 @@ from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.transitions import TransitionConflict
 from reviews.cut_report import cut_review_context
 from reviews.editing import editing_context
+from reviews.review_time import opened_stamp, seconds_since_opened
 from reviews.selectors import (
     cut_label,
     published_link,
@@ -164,6 +165,8 @@ class DecisionForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea)
     # The status_changed_at the reviewer saw: a decision is about that visit to the gate.
     visit = forms.CharField()
+    # When the page was opened, signed (reviews/review_time.py): how long the decision took.
+    opened = forms.CharField(required=False)
     redo_step = forms.CharField(required=False)
     redo_units = forms.MultipleChoiceField(required=False, choices=())
 
@@ -256,6 +259,8 @@ def task_page(request, task, *, status=200, posted=None, **edits):
             can_review=request.user.has_perm(REVIEW_PERMISSION),
             visit=task.status_changed_at.isoformat(),
             captions_language=captions_language(task),
+            # A refused form keeps the first opening: the time is the whole decision's.
+            opened=posted.get("opened") or opened_stamp(task),
             **cut,
             **editing_context(task, gate=gate, stopped=stopped, **edits),
         ),
@@ -270,6 +275,7 @@ def _refused(request, task, message):
         "notes": request.POST.get("notes", ""),
         "redo_step": request.POST.get("redo_step", ""),
         "redo_units": request.POST.getlist("redo_units"),
+        "opened": request.POST.get("opened", ""),
     }
     return task_page(request, task, status=400, posted=posted)
 
@@ -307,15 +313,19 @@ def decide(request, task_id):
     if not isinstance(data, dict):
         return data  # the page again, with the reason
     stop = data["decision"] == "reject_stop"
+    seconds = seconds_since_opened(data["opened"], task)
     try:
         if data["decision"] == "approve":
-            review_approve(task_id=task.pk, reviewer=request.user, notes=data["notes"])
+            review_approve(
+                task_id=task.pk, reviewer=request.user, notes=data["notes"], seconds_taken=seconds
+            )
         elif data["decision"] == "reject_changed":
             review_reject(
                 task_id=task.pk,
                 reviewer=request.user,
                 notes=data["notes"] or REDO_CHANGED_NOTE,
                 redo_changed=True,
+                seconds_taken=seconds,
             )
         else:
             review_reject(
@@ -324,6 +334,7 @@ def decide(request, task_id):
                 notes=data["notes"],
                 redo_step="" if stop else data["redo_step"],
                 redo_scenes=[] if stop else data["redo_units"],
+                seconds_taken=seconds,
             )
     except ReviewError as error:
         return _refused(request, task, f"'{task.title}': {error}")
