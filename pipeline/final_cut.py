@@ -5,6 +5,7 @@ instead of the final gate; every other channel's reviewer sees the report on top
 
 import structlog
 
+from pipeline import paths
 from pipeline.captions import captions_write
 from pipeline.cut import cut_load
 from pipeline.cut_check import cut_check, report_summary
@@ -28,3 +29,15 @@ def cut_prepare(task):
     return report, "The cut check found problems (the channel requires a clean cut): " + (
         report_summary(report)
     )
+
+
+def cut_music_track(task):
+    """The music track the cut was assembled with (its file name), from the cut record."""
+    import json
+
+    try:
+        record = json.loads(paths.cut_record(task.channel_id, str(task.pk)).read_text("utf-8"))
+    except (OSError, ValueError):
+        return ""
+    music = record.get("music") if isinstance(record, dict) else None
+    return (music or {}).get("path", "").rsplit("/", 1)[-1][:255]

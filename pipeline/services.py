@@ -27,7 +27,7 @@ from costs.services import budget_check
 from pipeline import dispatch
 from pipeline.alerts import alert_send
 from pipeline.clock import db_now
-from pipeline.final_cut import cut_prepare
+from pipeline.final_cut import cut_music_track, cut_prepare
 from pipeline.media import media_duration
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
 from pipeline.status import (
@@ -364,6 +364,7 @@ def _video_record(task):
     Video.objects.update_or_create(
         task=task,
         defaults={
+            "music_track": cut_music_track(task),
             "final_path": str(path),
             "duration_seconds": media_duration(path),
             "size_bytes": path.stat().st_size if path.exists() else None,
