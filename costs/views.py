@@ -33,8 +33,8 @@ from costs.selectors import (
     videos_by_group,
 )
 from pipeline.models import VideoTask
+from pipeline.review_time_stats import review_minutes_per_video
 from pipeline.selectors import tasks_stuck
-from reviews.review_time import review_minutes_per_video
 
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50

@@ -2,17 +2,11 @@
 which task), the decision posts it back, and the seconds between are kept on the Review.
 Signed, so a form cannot claim a time of its own; a missing or forged stamp records nothing.
 
-The dashboard shows, per channel and reviewer, the minutes of review each published video
-cost: every decision's time on the channel's tasks (rejections and re-reviews included) over
-the videos published."""
+The dashboard's table of minutes per published video is pipeline/review_time_stats.py."""
 
 import time
 
 from django.core import signing
-from django.db.models import Count, Q, Sum
-
-from pipeline.models import Video
-from reviews.models import Review
 
 SALT = "videogen.review-opened"
 MAX_SECONDS = 8 * 3600  # a page left open overnight says nothing of the work it took
@@ -37,32 +31,3 @@ def seconds_since_opened(stamp, task, *, now=None):
     if not 0 <= seconds <= MAX_SECONDS:
         return None
     return round(seconds)
-
-
-def review_minutes_per_video():
-    """[{"channel", "reviewer", "decisions", "minutes", "published", "per_video"}] per channel
-    and reviewer, most minutes first."""
-    rows = (
-        Review.objects.filter(seconds_taken__isnull=False)
-        .values("task__channel_id", "reviewer_name")
-        .annotate(decisions=Count("id"), seconds=Sum("seconds_taken"))
-    )
-    published = dict(
-        Video.objects.filter(~Q(youtube_video_id="") | Q(task__status="published"))
-        .values("task__channel_id")
-        .annotate(count=Count("id"))
-        .values_list("task__channel_id", "count")
-    )
-    result = []
-    for row in rows:
-        videos = published.get(row["task__channel_id"], 0)
-        minutes = row["seconds"] / 60
-        result.append({
-            "channel": row["task__channel_id"],
-            "reviewer": row["reviewer_name"],
-            "decisions": row["decisions"],
-            "minutes": round(minutes, 1),
-            "published": videos,
-            "per_video": round(minutes / videos, 1) if videos else None,
-        })  # fmt: skip
-    return sorted(result, key=lambda row: (-row["minutes"], row["channel"], row["reviewer"]))
