@@ -56,6 +56,7 @@ LABELS = {
     "true_peak": "true peak over the limit",
     "drift": "picture and sound lengths differ",
     "unchecked": "the cut could not be checked",
+    "burn": "captions not burned into the picture",
 }
 
 
@@ -347,3 +348,14 @@ def report_summary(report):
         for f in scene["findings"]:
             parts.append(f"scene {scene['scene']}: {f['label']} ({f['detail']})")
     return "; ".join(parts) or "clean"
+
+
+def report_add_whole(task, report, kind, detail):
+    """The report with one more finding on the whole cut (no longer clean), written again."""
+    finding = _finding_json(Finding(kind, detail))
+    report = {**report, "whole": [*report.get("whole", []), finding], "clean": False}
+    target = paths.cut_check(task.channel_id, str(task.pk))
+    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    temporary.write_text(json.dumps(report, indent=1), encoding="utf-8")
+    os.replace(temporary, target)
+    return report
