@@ -10,7 +10,8 @@ api-contracts.md describes it, with scriptable faults and counters.
 Routes: POST /upload/youtube/v3/videos?uploadType=resumable (200 + Location session URI);
 PUT <session URI> with `Content-Range: bytes a-b/total` (308 + Range, or 200 + the video) or
 `bytes */total` (a status query); POST /upload/youtube/v3/thumbnails/set; POST
-/upload/youtube/v3/captions (captions.insert, multipart: `captions`, `caption_failures`); GET /youtube/v3/videos;
+/upload/youtube/v3/captions (captions.insert, multipart: `captions`, `caption_failures`); GET
+/youtube/v3/videos;
 GET /youtube/v3/channels?mine=true; POST /token (the OAuth token endpoint).
 
 The token endpoint: google.oauth2.credentials.Credentials.from_authorized_user_info always sets
