@@ -3,7 +3,9 @@ the review player, SRT for YouTube) and it is checked (pipeline/cut_check.py). A
 `require_clean_cut: true` sends a cut whose report is not clean to Video Error, with the report,
 instead of the final gate; every other channel's reviewer sees the report on top of the page."""
 
+import json
 import subprocess
+from pathlib import Path
 
 import structlog
 
@@ -43,11 +45,9 @@ def cut_prepare(task):
 
 def cut_music_track(task):
     """The music track the cut was assembled with (its file name), from the cut record."""
-    import json
-
     try:
         record = json.loads(paths.cut_record(task.channel_id, str(task.pk)).read_text("utf-8"))
     except (OSError, ValueError):
         return ""
     music = record.get("music") if isinstance(record, dict) else None
-    return (music or {}).get("path", "").rsplit("/", 1)[-1][:255]
+    return Path((music or {}).get("path") or "").name[:255]
