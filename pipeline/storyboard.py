@@ -38,6 +38,7 @@ from pipeline.storyboard_checks import (
     StoryboardInvalid,
     as_list,
     as_mapping,
+    optional_keys,
     optional_text,
     required_text,
     safe_id,
@@ -57,25 +58,11 @@ COMPOSITE_KINDS = {
     "character": (("character", "prop"), "a character or prop"),
 }
 
-TOP_KEYS = (
-    "title",
-    "channel",
-    "atmosphere",
-    "description",
-    "tags",
-    "thumbnail",
-    "assets",
-    "scenes",
-    "language",
-    "music",
-)
-# Optional keys kept only when given (so storyboards without them stay exactly as they were):
-# the captions' language (else the channel's default_language), the music track by file name
-# (else one chosen per video from the channel's music folder), a scene's chapter title.
-LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+# language, music (top) and a scene's title are optional: storyboard_checks.optional_keys.
+TOP_KEYS = ("title", "channel", "atmosphere", "description", "tags", "thumbnail", "assets",
+            "scenes", "language", "music")  # fmt: skip
 ASSET_KEYS = ("id", "kind", "prompt", "reference")
 SCENE_KEYS = ("id", "composite", "split", "motion", "narration", "sfx", "duration", "title")
-SCENE_TITLE_MAX = 80
 COMPOSITE_KEYS = ("environment", "character", "scale")
 _CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 
@@ -127,26 +114,9 @@ def storyboard_validate(data, *, source="storyboard"):
         "assets": assets,
         "scenes": scenes,
     }
-    _optional_top(data, result, errors)
+    result.update(optional_keys(data, "", errors, ("language", "music")))
     errors.raise_if_any()
     return result
-
-
-def _optional_top(data, result, errors):
-    language = data.get("language")
-    if language is not None:
-        if not isinstance(language, str) or not LANGUAGE_PATTERN.fullmatch(language.strip()):
-            errors.add("language", f'must be a language code such as "en" or "pt-BR", '
-                       f"got {describe(language)}")  # fmt: skip
-        else:
-            result["language"] = language.strip()
-    music = data.get("music")
-    if music is not None:
-        name = optional_text(music, "music", errors, max_length=200)
-        if name and ("/" in name or "\\" in name or name.startswith(".")):
-            errors.add("music", f"must be a file name in the channel's music folder, got {name!r}")
-        elif name:
-            result["music"] = name
 
 
 def _title(value, errors):
@@ -319,16 +289,8 @@ def _scene(item, path, assets_by_id, errors):
             item.get("sfx"), f"{path}.sfx", errors, max_length=STORYBOARD_TEXT_MAX["sfx"]
         ),
         "duration": _duration(item.get("duration"), f"{path}.duration", errors),
-        **_scene_title(item, path, errors),
+        **optional_keys(item, path, errors, ("title",)),
     }
-
-
-def _scene_title(item, path, errors):
-    """A scene's chapter title, only when given."""
-    if item.get("title") is None:
-        return {}
-    title = optional_text(item["title"], f"{path}.title", errors, max_length=SCENE_TITLE_MAX)
-    return {"title": title} if title else {}
 
 
 def _scene_image(item, path, assets_by_id, errors):
