@@ -60,6 +60,7 @@ def main() -> None:
     started = time.perf_counter()
     subprocess.run([sys.executable, str(ROOT / "scripts" / "assemble_video.py"), "--manifest",
                     str(manifest), "--output", str(final)], check=True,
+                   env={**os.environ, "PYTHONPATH": str(ROOT)},
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     assembly = time.perf_counter() - started
 

@@ -14,8 +14,8 @@ import shutil
 import subprocess
 import tempfile
 
+from core.ffmpeg import usable_ffmpeg
 from pipeline import paths
-from scripts._ffmpeg import usable_ffmpeg
 
 FRAME_HEIGHT = 1080
 LIBASS_SRT_HEIGHT = 288

@@ -7,8 +7,8 @@ join the one after), and a video that cannot make three such chapters gets none.
 title is its first scene's storyboard title, else the start of its narration (the writer's
 words). The block is added only when the whole description still fits YouTube's 5,000 bytes."""
 
+from core.text.youtube_text_limits import DESCRIPTION_MAX_BYTES, description_bytes
 from pipeline.cut import cut_load
-from pipeline.youtube_limits import DESCRIPTION_MAX_BYTES, description_bytes
 
 MIN_CHAPTERS = 3
 MIN_CHAPTER_SECONDS = 10.0

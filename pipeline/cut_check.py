@@ -25,9 +25,9 @@ from dataclasses import asdict, dataclass, field
 
 import av
 
+from core.ffmpeg import usable_ffmpeg
 from pipeline import paths
 from pipeline.cut import cut_load
-from scripts._ffmpeg import usable_ffmpeg
 
 TARGET_LUFS = -14.0  # what assemble_video.py normalizes to
 LOUDNESS_TOLERANCE_LU = 1.0

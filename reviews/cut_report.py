@@ -4,7 +4,7 @@ and the music bed the cut carries."""
 
 from pipeline import paths
 from pipeline.cut_check import cut_report_load
-from reviews.selectors import media_url
+from pipeline.selectors import media_url
 
 
 def _mark(finding, scene, duration):

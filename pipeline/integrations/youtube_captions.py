@@ -23,9 +23,9 @@ from google.auth.exceptions import TransportError as GoogleTransportError
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
 
+from core.alerts import alert_send
 from costs.quota import QuotaUnavailable, quota_record_exceeded, quota_reserve
 from pipeline import paths
-from pipeline.alerts import alert_send
 from pipeline.captions import captions_language, captions_write
 from pipeline.cut import cut_load
 from pipeline.integrations.youtube_client import YouTube, api_error_reason, endpoint_url

@@ -22,7 +22,7 @@ SYSTEM_FFMPEG = Path("/usr/bin/ffmpeg")
 def ffmpeg_path(request) -> str:
     """Each FFmpeg build the product may run with."""
     if request.param == "bundled":
-        from scripts._ffmpeg import bundled_ffmpeg
+        from core.ffmpeg import bundled_ffmpeg
 
         return bundled_ffmpeg() or ffmpeg_binary()
     if not SYSTEM_FFMPEG.exists():
@@ -58,6 +58,7 @@ def assemble(manifest: dict, directory: Path, *, ffmpeg=None, name="final.mp4") 
     manifest_path.write_text(json.dumps(manifest))
     output = directory / name
     env = {key: value for key, value in os.environ.items() if not key.startswith("VIDEOGEN_")}
+    env["PYTHONPATH"] = str(REPO)  # as the runner sets it: the scripts import the core package
     if ffmpeg:
         env["FFMPEG_BINARY"] = ffmpeg
     completed = subprocess.run(
@@ -77,6 +78,7 @@ def run_script(name, *arguments):
         [sys.executable, str(REPO / "scripts" / name), "--provider", "local",
          *[str(argument) for argument in arguments]],
         capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr[-3000:]
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reviews', '0008_auditlog_channel'),
+        ('reviews', '0009_auditlog_moved_to_core'),
     ]
 
     operations = [
