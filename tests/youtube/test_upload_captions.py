@@ -6,11 +6,12 @@ import datetime as dt
 
 import pytest
 
+from core.models import Alert
 from costs.models import YouTubeQuotaUsage
 from pipeline import paths
 from pipeline.integrations import youtube
 from pipeline.integrations.youtube_captions import captions_retry_due
-from pipeline.models import Alert, Upload, UploadState, Video
+from pipeline.models import Upload, UploadState, Video
 from tests.youtube.conftest import ready_task
 
 pytestmark = pytest.mark.django_db
