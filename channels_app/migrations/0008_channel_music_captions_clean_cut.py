@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('channels_app', '0006_channel_budget_per_video'),
+        ('channels_app', '0007_providers_narration_and_sfx'),
     ]
 
     operations = [
