@@ -59,6 +59,7 @@ image-check:
 bench: export PYTHONPATH = $(CURDIR)
 bench: venv
 	$(BIN)/python bench/assembly.py
+	$(BIN)/python bench/cut_check.py
 	$(BIN)/python bench/local_provider.py
 	$(BIN)/python bench/pipeline.py
 	$(BIN)/python bench/media_store.py

@@ -358,6 +358,31 @@ RETENTION_FIELDS = {
 }
 
 
+def _music_folder(value):
+    """A folder of the operator's licensed tracks: absolute, or relative to the channel folder
+    (CHANNEL_CONFIG_DIR). Whether it exists is checked when a video needs a track."""
+    text = _string(value, max_length=500)
+    if "\x00" in text:
+        raise Invalid("must not contain a NUL byte")
+    return text
+
+
+# The channel's music bed (assemble_video.py ducks it under the narration).
+MUSIC_FIELDS = {
+    "folder": Field(_music_folder, default=None),
+    "volume_db": Field(_number_from(-40, 0), default=-20.0),
+}
+# Captions burned into the picture, for channels that publish that way (captions are always
+# written and sent to YouTube as a track; this is only about the picture).
+CAPTION_FIELDS = {
+    "burn": Field(_boolean, default=False),
+    "font": Field(lambda value: _string(value, max_length=100), default="DejaVu Sans"),
+    "size": Field(_number_from(12, 96), default=42.0),
+    "position": Field(_choice(("bottom", "top", "middle")), default="bottom"),
+    "outline": Field(_number_from(0, 8), default=2.0),
+}
+
+
 def _common_choices(families):
     return [name for name in PROVIDERS[families[0]] if all(name in PROVIDERS[f] for f in families)]
 
@@ -408,6 +433,9 @@ CHANNEL_FIELDS = {
     "narration": Field(fields=NARRATION_FIELDS, default={}),
     "clips": Field(fields=CLIP_FIELDS, default={}),
     "retention": Field(fields=RETENTION_FIELDS, default={}),
+    "music": Field(fields=MUSIC_FIELDS, default={}),
+    "captions": Field(fields=CAPTION_FIELDS, default={}),
+    "require_clean_cut": Field(_boolean, default=False),
 }
 DEFAULT_VIDEO_MODEL = "kling/v2-1-standard"
 # When a daily or weekly channel publishes if its file names no time (the architecture's example

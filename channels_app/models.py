@@ -85,6 +85,12 @@ class Channel(models.Model):
         default=30, validators=[MinValueValidator(1)]
     )
     keep_finals_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
+    # What the viewer gets (issue 23): the music bed {"folder", "volume_db"} (empty: none),
+    # captions burned into the picture {"burn", "font", "size", "position", "outline"}, and
+    # whether a cut must pass the automatic check before the final gate.
+    music = models.JSONField(default=dict, blank=True)
+    captions = models.JSONField(default=dict, blank=True)
+    require_clean_cut = models.BooleanField(default=False)
     config_file = models.CharField(max_length=255, blank=True)
     config_sha256 = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

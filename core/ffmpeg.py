@@ -34,7 +34,7 @@ from pathlib import Path
 EX_CONFIG = 78
 MINIMUM_VERSION = (5, 1)
 CHECK_TIMEOUT_SECONDS = 60
-CACHE_FORMAT = 1  # bump when the probes change, so old passes are not trusted
+CACHE_FORMAT = 2  # bump when the probes change, so old passes are not trusted
 
 # The loudness measurement: per-frame lines at "verbose" level keep the default output to the
 # summary. FFmpeg 5.1 refuses framelog=quiet ("Failed to inject frame into filter network").
@@ -222,6 +222,14 @@ PROBES = (
            "setpts=1.100000*(PTS-STARTPTS),fps=30,scale=320:180:force_original_aspect_ratio="
            "decrease,pad=320:180:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,"
            "tpad=stop_mode=clone:stop_duration=0.5"),
+    # Not a script's, but the worker's: the cut check (pipeline/cut_check.py), one pass.
+    _video("blackdetect, freezedetect", "the cut check",
+           "scale=160:90:flags=fast_bilinear,blackdetect=d=0.5:pix_th=0.1,"
+           "freezedetect=n=0.001:d=2"),
+    _audio("silencedetect, ebur128 peak, astats, ametadata", "the cut check",
+           "silencedetect=n=-50dB:d=2,ebur128=peak=true:framelog=verbose,"
+           "asetnsamples=n=4800,astats=metadata=1:reset=1,"
+           "ametadata=mode=print:key=lavfi.astats.Overall.Peak_level:file={dir}/peaks.txt"),
     _video("libx264", "local clips, assembly", "format=yuv420p",
            output=("-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high",
                    "-pix_fmt", "yuv420p", "-r", "30", "-g", "60",

@@ -28,6 +28,7 @@ UNITS = "units"  # the shared bucket, counted in units
 METHOD_COSTS = {
     "videos.insert": (UPLOADS, 1),
     "thumbnails.set": (UNITS, 50),
+    "captions.insert": (UNITS, 400),
     "videos.update": (UNITS, 50),
     "videos.list": (UNITS, 1),
     "channels.list": (UNITS, 1),

@@ -31,6 +31,7 @@ from costs.selectors import (
     video_cost_breakdown,
 )
 from pipeline.models import VideoTask
+from pipeline.review_time_stats import review_minutes_per_video
 from pipeline.selectors import (
     GROUP_ORDER,
     recent_failures,
@@ -239,6 +240,7 @@ def dashboard(request):
             failures=list(failures[:LIST_LIMIT]),
             failure_count=failures.count(),
             stuck_minutes=settings.PIPELINE_STUCK_MINUTES,
+            review_time=review_minutes_per_video(),
             now=now,
         ),
     )

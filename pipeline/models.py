@@ -203,6 +203,9 @@ class Video(models.Model):
     youtube_video_id = models.CharField(max_length=32, blank=True)
     youtube_url = models.URLField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # The music bed's file name (from the channel's music folder): a licence question later has
+    # an answer.
+    music_track = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -264,6 +267,12 @@ class Upload(models.Model):
     disclosure = models.JSONField(default=dict, blank=True)  # the declarations it carried
     lease_expires_at = models.DateTimeField(null=True, blank=True)
     thumbnail_set = models.BooleanField(default=False)
+    # The caption track (captions.insert), best effort after the video is up: its id once sent;
+    # else the last failure, and when the beat entry tries it again.
+    caption_id = models.CharField(max_length=64, blank=True)
+    caption_attempts = models.PositiveIntegerField(default=0)
+    caption_error = models.TextField(blank=True)
+    caption_retry_at = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     request_body = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

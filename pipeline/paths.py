@@ -4,6 +4,8 @@ here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
     <WORKSPACE_ROOT>/channels/<channel_id>/projects/<task_id>/
         draft/storyboard.yaml draft/brief.yaml   (the writer's draft and the brief it was given)
         assets/ composites/ videos/ audio/ sfx/ final.mp4 manifest.json
+        final.cut.json (assemble_video's record of the cut) final.check.json (the cut check)
+        captions.vtt captions.srt (the narration's captions, for the player and for YouTube)
         rejected/final-1.mp4 ...   (the cuts a reviewer rejected, kept)
 """
 
@@ -86,6 +88,26 @@ def draft_brief(channel_id, task_id):
 
 def final_video(channel_id, task_id):
     return project_dir(channel_id, task_id) / "final.mp4"
+
+
+def cut_record(channel_id, task_id):
+    """assemble_video.py's record of the cut, written beside final.mp4."""
+    return project_dir(channel_id, task_id) / "final.cut.json"
+
+
+def cut_check(channel_id, task_id):
+    """The automatic check of the final cut (pipeline/cut_check.py)."""
+    return project_dir(channel_id, task_id) / "final.check.json"
+
+
+CAPTION_FORMATS = ("vtt", "srt")
+
+
+def captions(channel_id, task_id, kind):
+    """The narration's captions: "vtt" for the review player, "srt" for YouTube."""
+    if kind not in CAPTION_FORMATS:
+        raise UnsafePath(f"caption format {kind!r}: must be one of {', '.join(CAPTION_FORMATS)}")
+    return project_dir(channel_id, task_id) / f"captions.{kind}"
 
 
 def manifest(channel_id, task_id):

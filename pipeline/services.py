@@ -30,6 +30,7 @@ from costs.prices import price
 from costs.services import budget_check
 from pipeline import dispatch
 from pipeline.clock import db_now
+from pipeline.final_cut import cut_music_track, cut_prepare
 from pipeline.media import media_duration
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
 from pipeline.status import (
@@ -40,7 +41,7 @@ from pipeline.status import (
 )
 from pipeline.step_tables import TABLES
 from pipeline.steps import STEP_BY_NAME
-from pipeline.transitions import TransitionConflict, task_transition
+from pipeline.transitions import TransitionConflict, error_log_append, task_transition
 from pipeline.watchdog import workspace_space_allows_new_steps
 
 log = structlog.get_logger(__name__)
@@ -309,10 +310,20 @@ def task_advance(task_id):
     gate = GATE_BY_STATUS.get(status)
     if status == S.ASSEMBLY_READY:
         _video_record(task)
+        _, stop = cut_prepare(task)
         try:
-            task_transition(
-                task=task, to=S.FINAL_REVIEW, expected=status, reason="ready for review"
-            )
+            if stop:
+                task_transition(
+                    task=task,
+                    to=S.VIDEO_ERROR,
+                    expected=status,
+                    reason=stop[:5000],
+                    error_log=error_log_append(task.error_log, stop),
+                )
+            else:
+                task_transition(
+                    task=task, to=S.FINAL_REVIEW, expected=status, reason="ready for review"
+                )
         except TransitionConflict:
             return
         dispatch.dispatch_schedule()  # its production slot is free
@@ -352,6 +363,7 @@ def _video_record(task):
     Video.objects.update_or_create(
         task=task,
         defaults={
+            "music_track": cut_music_track(task),
             "final_path": str(path),
             "duration_seconds": duration,
             "size_bytes": stored.size if stored else None,

@@ -28,6 +28,9 @@ class Gate:
     name: str
     approved: Column
     review: Column | None = None
+    # The step's output is checked before a person sees it, and a failed check may stop the task
+    # in the step's error column instead of the review (the final cut: pipeline/final_cut.py).
+    checked: bool = False
 
     @property
     def optional(self):
@@ -125,6 +128,7 @@ STEPS = [
             "final",
             approved=Column("approved", "Approved"),
             review=Column("final_review", "Final Review"),
+            checked=True,  # a channel with require_clean_cut: a flagged cut -> Video Error
         ),
     ),
     # After the final gate: publishing, not production (a redo never goes back to it).

@@ -90,7 +90,7 @@ def tables_from(steps, draft=step_list.DRAFT):
         elif step.gate:
             # The final review: approve, stop with notes (the step's error), or redo any step.
             review, approved = step.gate.review.value, step.gate.approved.value
-            transitions[ready] = {review}
+            transitions[ready] = {review, *([error] if step.gate.checked else [])}
             transitions[review] = {approved, error, *redo_targets}
             transitions[approved] = {following.working.value}
             next_step[approved] = following.name

@@ -17,6 +17,7 @@ from core.text.storyboard import (
 )
 from costs.models import Component
 from pipeline import paths, step_list
+from pipeline.music import music_for_manifest
 from pipeline.publish_local import local_upload_unit, write_atomically
 from pipeline.status import DRAFT_STEP
 from pipeline.unit_spec import UnitSpec
@@ -249,7 +250,11 @@ class AssemblyStep(Step):
             if scene.get("sfx"):
                 clip["sfx"] = absolute("sfx", scene["id"])
             clips.append(clip)
-        return {"title": task.storyboard["title"], "clips": clips}
+        manifest = {"title": task.storyboard["title"], "clips": clips}
+        music = music_for_manifest(task)
+        if music:
+            manifest["music"] = music
+        return manifest
 
     def units(self, task):
         manifest_path = paths.manifest(task.channel_id, str(task.pk))
@@ -266,8 +271,9 @@ class AssemblyStep(Step):
                 script="assemble_video",
                 args=["--manifest", manifest_path, "--output", output],
                 prepare=write_manifest,
-                # The clips it joins, not the title (a title edit is no reason to assemble again).
-                inputs=self.manifest(task)["clips"],
+                # The clips it joins and its music, not the title (a title edit is no reason to
+                # assemble again).
+                inputs=_assembly_inputs(self.manifest(task)),
                 files=tuple(
                     paths.unit_output(task.channel_id, str(task.pk), step, clip["scene"])
                     for clip in self.manifest(task)["clips"]
@@ -279,6 +285,11 @@ class AssemblyStep(Step):
 
     def output(self, task, unit_id):
         return paths.final_video(task.channel_id, str(task.pk))
+
+
+def _assembly_inputs(manifest):
+    music = manifest.get("music")
+    return manifest["clips"] + ([{"music": music}] if music else [])
 
 
 # Upload providers by name: provider -> function(task) -> UnitSpec. The core knows only the local

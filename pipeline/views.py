@@ -28,6 +28,7 @@ CONTENT_TYPES = {
     ".mp3": "audio/mpeg",
     ".wav": "audio/wav",
     ".m4a": "audio/mp4",
+    ".vtt": "text/vtt; charset=utf-8",  # the review player's captions track
 }
 RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 

@@ -64,8 +64,11 @@ class RedoPlan:
         return "; ".join(parts)
 
 
-def review_approve(*, task_id, reviewer, notes="", via=VIA_ADMIN, origin=None):
-    return _decide(task_id, Decision.APPROVED, reviewer, notes, "", [], via=via, origin=origin)
+def review_approve(*, task_id, reviewer, notes="", via=VIA_ADMIN, origin=None, seconds_taken=None):
+    return _decide(
+        task_id, Decision.APPROVED, reviewer, notes, "", [], via=via, origin=origin,
+        seconds_taken=seconds_taken,
+    )  # fmt: skip
 
 
 def review_reject(
@@ -78,6 +81,7 @@ def review_reject(
     redo_changed=False,
     via=VIA_ADMIN,
     origin=None,
+    seconds_taken=None,
 ):
     """Reject at a gate. With redo_step: back into production from that step at once (only the
     named units and what is made from them, or the whole step when none is named). With
@@ -96,6 +100,7 @@ def review_reject(
         redo_changed=redo_changed,
         via=via,
         origin=origin,
+        seconds_taken=seconds_taken,
     )
 
 
@@ -109,8 +114,10 @@ def _decide(
     redo_changed=False,
     via=VIA_ADMIN,
     origin=None,
+    seconds_taken=None,
 ):
-    """origin: where a command-line decision was typed (OS user, host), for the audit row."""
+    """seconds_taken: from the review page opening to this decision (reviews/review_time.py).
+    origin: where a command-line decision was typed (OS user, host), for the audit row."""
     name = reviewer_check(reviewer)
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     gate = GATE_BY_STATUS.get(Status(task.status))
@@ -173,6 +180,7 @@ def _decide(
                 rejected_cut=cut,
                 cut_sha256=cut_sha256,
                 via=via,
+                seconds_taken=seconds_taken,
             )
             audit_log_record(
                 actor=name,

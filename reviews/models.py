@@ -43,6 +43,9 @@ class Review(models.Model):
     cut_sha256 = models.CharField(max_length=64, blank=True)
     # How the decision came in: the admin, a Notion card, the command line.
     via = models.CharField(max_length=20, blank=True)
+    # How long the decision took: from the review page opening (a signed stamp in its form) to
+    # the decision. Null when it did not come from the review page (Notion, the command line).
+    seconds_taken = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from costs.selectors import VideoCosts, video_cost_breakdown
+from pipeline.captions import captions_language
 from pipeline.drafting import draft_retry
 from pipeline.models import VideoTask
 from pipeline.selectors import (
@@ -27,6 +28,7 @@ from pipeline.services import PipelineError
 from pipeline.status import IllegalTransition, Status
 from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.transitions import TransitionConflict
+from reviews.cut_report import cut_review_context
 from reviews.decisions import (
     GATE_STEP,
     ReviewError,
@@ -37,6 +39,7 @@ from reviews.decisions import (
     task_redo,
 )
 from reviews.edit_preview import editing_context
+from reviews.review_time import opened_stamp, seconds_since_opened
 from reviews.selectors import (
     cut_label,
     published_record,
@@ -166,6 +169,8 @@ class DecisionForm(forms.Form):
     notes = forms.CharField(required=False, widget=forms.Textarea)
     # The status_changed_at the reviewer saw: a decision is about that visit to the gate.
     visit = forms.CharField()
+    # When the page was opened, signed (reviews/review_time.py): how long the decision took.
+    opened = forms.CharField(required=False)
     redo_step = forms.CharField(required=False)
     redo_units = forms.MultipleChoiceField(required=False, choices=())
 
@@ -197,7 +202,8 @@ class NextActionForm(DecisionForm):
 @require_GET
 def task_review(request, task_id):
     _require_view(request)
-    task = get_object_or_404(VideoTask.objects.select_related("channel"), pk=task_id)
+    # The video row too: the page names its music track.
+    task = get_object_or_404(VideoTask.objects.select_related("channel", "video"), pk=task_id)
     return task_page(request, task)
 
 
@@ -211,6 +217,7 @@ def task_page(request, task, *, status=200, posted=None, **edits):
     stop_steps = redo_steps_after_stop(task) if stopped else []
     unit_states = task_unit_states(task)
     asset_ids = {asset["id"] for asset in task.storyboard.get("assets", [])}
+    cut = cut_review_context(task) if gate == "final" else {}
     return TemplateResponse(
         request,
         "reviews/task.html",
@@ -233,7 +240,8 @@ def task_page(request, task, *, status=200, posted=None, **edits):
             default_redo_step=posted.get("redo_step")
             or ("videos" if gate == "final" else GATE_STEP.get(gate, "")),
             posted_notes=posted.get("notes", ""),
-            ticked=posted.get("redo_units", []),
+            # A refused form keeps what was ticked; else the scenes the cut check flagged.
+            ticked=posted.get("redo_units") or cut.get("cut_flagged", []),
             stopped=stopped,
             waiting=kind,
             waiting_label=WAIT_LABELS.get(kind, ""),
@@ -254,6 +262,10 @@ def task_page(request, task, *, status=200, posted=None, **edits):
             published_record=published_record(task),
             can_review=request.user.has_perm(REVIEW_PERMISSION),
             visit=task.status_changed_at.isoformat(),
+            captions_language=captions_language(task),
+            # A refused form keeps the first opening: the time is the whole decision's.
+            opened=posted.get("opened") or opened_stamp(task),
+            **cut,
             **editing_context(task, gate=gate, stopped=stopped, **edits),
         ),
     )
@@ -267,6 +279,7 @@ def _refused(request, task, message):
         "notes": request.POST.get("notes", ""),
         "redo_step": request.POST.get("redo_step", ""),
         "redo_units": request.POST.getlist("redo_units"),
+        "opened": request.POST.get("opened", ""),
     }
     return task_page(request, task, status=400, posted=posted)
 
@@ -304,15 +317,19 @@ def decide(request, task_id):
     if not isinstance(data, dict):
         return data  # the page again, with the reason
     stop = data["decision"] == "reject_stop"
+    seconds = seconds_since_opened(data["opened"], task)
     try:
         if data["decision"] == "approve":
-            review_approve(task_id=task.pk, reviewer=request.user, notes=data["notes"])
+            review_approve(
+                task_id=task.pk, reviewer=request.user, notes=data["notes"], seconds_taken=seconds
+            )
         elif data["decision"] == "reject_changed":
             review_reject(
                 task_id=task.pk,
                 reviewer=request.user,
                 notes=data["notes"] or REDO_CHANGED_NOTE,
                 redo_changed=True,
+                seconds_taken=seconds,
             )
         else:
             review_reject(
@@ -321,6 +338,7 @@ def decide(request, task_id):
                 notes=data["notes"],
                 redo_step="" if stop else data["redo_step"],
                 redo_scenes=[] if stop else data["redo_units"],
+                seconds_taken=seconds,
             )
     except ReviewError as error:
         return _refused(request, task, f"'{task.title}': {error}")

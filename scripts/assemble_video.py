@@ -25,6 +25,12 @@ segments are then joined by the concat demuxer with stream copy, and the audio i
 once and normalized and encoded in the final pass.
 Nothing holds more than one clip at a time, so memory does not grow with the clip count.
 
+Beside the output the script writes its cut record, <output stem>.cut.json, before the final
+mux (so a finished video always has one): where each clip starts and ends in the cut (in frames,
+as assembled), its narration's length, and how it was fitted (slowed by how much, its last frame
+held for how long). Captions, chapters and the cut check read the scene boundaries from it instead
+of guessing them. A clip's optional "scene" key (the storyboard's scene id) is carried into it.
+
 Every file is checked before any encoding starts: a missing or unreadable file, or a malformed
 manifest, is exit 65 naming the clip number and the path (or the JSON line and column).
 """
@@ -91,6 +97,7 @@ class Clip:
     sfx_info: MediaInfo | None = None
     frames: int = 0
     copy: bool = False
+    scene: str | None = None
 
     @property
     def target_seconds(self) -> float:
@@ -171,9 +178,14 @@ def load_manifest(path: Path) -> tuple[list[Clip], Path | None, float]:
                 f"got {duration!r}"
             )
             duration = None
+        scene = raw.get("scene")
+        if scene is not None and not isinstance(scene, str | int):
+            problems.append(f"{where}.scene: must be a scene id, got {scene!r}")
+            scene = None
         if "video" in paths:
             clips.append(Clip(number, paths["video"], paths.get("audio"), paths.get("sfx"),
-                              float(duration) if duration is not None else None))  # fmt: skip
+                              float(duration) if duration is not None else None,
+                              scene=str(scene) if scene is not None else None))  # fmt: skip
 
     music = document.get("music")
     music_path, music_gain = None, MUSIC_GAIN_DB
@@ -292,11 +304,56 @@ def plan(clips: list[Clip], reference: Callable[[], bytes]) -> None:
         frames_total += clip.frames
 
 
+def slowdown_of(clip: Clip) -> float:
+    """How much a clip shorter than its slot is slowed (1.0 to MAX_SLOWDOWN)."""
+    if clip.copy:
+        return 1.0
+    return min(MAX_SLOWDOWN, max(1.0, clip.frames / FRAME_RATE / clip.video_info.duration))
+
+
+def held_seconds(clip: Clip) -> float:
+    """How long the clip's last frame is held after its (slowed) picture ends."""
+    if clip.copy:
+        return 0.0
+    return max(0.0, clip.frames / FRAME_RATE - clip.video_info.duration * slowdown_of(clip))
+
+
+def cut_record(clips: list[Clip], music: Path | None, music_gain: float) -> dict:
+    """The cut as assembled: each clip's place in frames and how it was fitted."""
+    entries, start = [], 0
+    for clip in clips:
+        entries.append({
+            "clip_number": clip.number,
+            "scene": clip.scene,
+            "start_frame": start,
+            "frames": clip.frames,
+            "start": round(start / FRAME_RATE, 6),
+            "end": round((start + clip.frames) / FRAME_RATE, 6),
+            "narration_seconds": (round(clip.audio_info.duration, 6)
+                                  if clip.audio_info is not None else None),
+            "clip_seconds": round(clip.video_info.duration, 6),
+            "slowdown": round(slowdown_of(clip), 6),
+            "held_seconds": round(held_seconds(clip), 6),
+        })  # fmt: skip
+        start += clip.frames
+    return {
+        "frame_rate": FRAME_RATE,
+        "frames": start,
+        "seconds": round(start / FRAME_RATE, 6),
+        "music": {"path": str(music), "volume_db": music_gain} if music else None,
+        "clips": entries,
+    }
+
+
+def cut_record_path(output: Path) -> Path:
+    return output.with_name(f"{output.stem}.cut.json")
+
+
 def video_filter(clip: Clip) -> str:
     """Scale/pad to 1080p, constant 30 fps; slow a short clip (up to 1.25x), then hold its
     last frame; -frames:v cuts a long one."""
     seconds = clip.frames / FRAME_RATE
-    slowdown = min(MAX_SLOWDOWN, max(1.0, seconds / clip.video_info.duration))
+    slowdown = slowdown_of(clip)
     return (
         f"setpts={slowdown:.6f}*(PTS-STARTPTS),fps={FRAME_RATE},"
         f"scale={FRAME_WIDTH}:{FRAME_HEIGHT}:force_original_aspect_ratio=decrease,"
@@ -420,6 +477,11 @@ def assemble(clips, music, music_gain, output: Path, jobs: int, channels: int) -
             + (f"{measured:.1f} LUFS" if measured is not None else "silence")
             + f", normalizing to {TARGET_LUFS:g} LUFS"
         )
+        # Before the final mux: a finished video always has its record beside it.
+        with atomic_output(cut_record_path(output)) as temporary:
+            temporary.write_text(
+                json.dumps(cut_record(clips, music, music_gain), indent=1), encoding="utf-8"
+            )
         with atomic_output(output) as temporary:
             run_ffmpeg(
                 ["-f", "concat", "-safe", "0", "-i", str(video_list), *audio_input,

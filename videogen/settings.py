@@ -400,6 +400,8 @@ CELERY_BEAT_SCHEDULE = {
     "youtube-reconcile-uploads": {"task": "pipeline.youtube_reconcile_uploads", "schedule": 600.0},
     # Deletes media past its channel's retention (pipeline/retention.py), once a day.
     "media-prune": {"task": "pipeline.media_prune", "schedule": 24 * 3600.0},
+    # Sends caption tracks that failed with their upload (pipeline/integrations/youtube_captions).
+    "youtube-captions-retry": {"task": "pipeline.youtube_captions_retry", "schedule": 300.0},
 }
 CELERY_TASK_ROUTES = {"pipeline.run_unit": {"queue": "units"}}
 # Every queue the pipeline uses: a plain `celery -A videogen worker` (no -Q) consumes them all;

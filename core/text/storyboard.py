@@ -38,6 +38,7 @@ from core.text.storyboard_checks import (
     StoryboardInvalid,
     as_list,
     as_mapping,
+    optional_keys,
     optional_text,
     required_text,
     safe_id,
@@ -57,18 +58,11 @@ COMPOSITE_KINDS = {
     "character": (("character", "prop"), "a character or prop"),
 }
 
-TOP_KEYS = (
-    "title",
-    "channel",
-    "atmosphere",
-    "description",
-    "tags",
-    "thumbnail",
-    "assets",
-    "scenes",
-)
+# language, music (top) and a scene's title are optional: storyboard_checks.optional_keys.
+TOP_KEYS = ("title", "channel", "atmosphere", "description", "tags", "thumbnail", "assets",
+            "scenes", "language", "music")  # fmt: skip
 ASSET_KEYS = ("id", "kind", "prompt", "reference")
-SCENE_KEYS = ("id", "composite", "split", "motion", "narration", "sfx", "duration")
+SCENE_KEYS = ("id", "composite", "split", "motion", "narration", "sfx", "duration", "title")
 COMPOSITE_KEYS = ("environment", "character", "scale")
 _CHANNEL_ID = re.compile(CHANNEL_ID_PATTERN)
 
@@ -120,6 +114,7 @@ def storyboard_validate(data, *, source="storyboard"):
         "assets": assets,
         "scenes": scenes,
     }
+    result.update(optional_keys(data, "", errors, ("language", "music")))
     errors.raise_if_any()
     return result
 
@@ -294,6 +289,7 @@ def _scene(item, path, assets_by_id, errors):
             item.get("sfx"), f"{path}.sfx", errors, max_length=STORYBOARD_TEXT_MAX["sfx"]
         ),
         "duration": _duration(item.get("duration"), f"{path}.duration", errors),
+        **optional_keys(item, path, errors, ("title",)),
     }
 
 

@@ -1,6 +1,8 @@
 """The storyboard parser's building blocks (core/text/storyboard.py): a collector of problems, each
 named by its path, and the checks every part of a storyboard shares. No Django set-up needed."""
 
+import re
+
 from core.text.config_text import (
     describe,
     join_path,
@@ -122,3 +124,33 @@ def as_list(value, path, what, errors, *, maximum):
 
 
 # --- Top level ------------------------------------------------------------------------------
+
+
+# Optional keys, kept only when given (a storyboard without them stays exactly as it was): the
+# captions' language (else the channel's default_language), the music track by file name in the
+# channel's music folder (else one is chosen per video), a scene's chapter title.
+LANGUAGE_PATTERN = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+SCENE_TITLE_MAX = 80
+
+
+def optional_keys(item, path, errors, keys):
+    """{key: checked value} of the optional `keys` present in `item`."""
+    found = {}
+    for key in keys:
+        value, where = item.get(key), f"{path}.{key}" if path else key
+        if value is None:
+            continue
+        if key == "language":
+            if not isinstance(value, str) or not LANGUAGE_PATTERN.fullmatch(value.strip()):
+                errors.add(where, f'must be a language code such as "en" or "pt-BR", got '
+                           f"{describe(value)}")  # fmt: skip
+                continue
+            found[key] = value.strip()
+            continue
+        text = optional_text(value, where, errors, max_length=200 if key == "music" else
+                             SCENE_TITLE_MAX)  # fmt: skip
+        if key == "music" and text and ("/" in text or "\\" in text or text.startswith(".")):
+            errors.add(where, f"must be a file name in the channel's music folder, got {text!r}")
+        elif text:
+            found[key] = text
+    return found

@@ -34,6 +34,7 @@ from google.auth.exceptions import TransportError as GoogleTransportError
 
 from core.media_store import media_key, media_store
 from pipeline import paths
+from pipeline.integrations.youtube_captions import caption_send
 from pipeline.integrations.youtube_client import YouTube, auth_failed
 from pipeline.integrations.youtube_row import (
     WATCH_URL,
@@ -88,6 +89,7 @@ def upload_video(task):
                         outcome=Outcome.TEMPORARY,
                     ) from None
             thumbnail_set(task, upload, client)
+            caption_send(task, upload, client)  # best effort: retried by beat, never fails it
         finally:
             upload_release(upload.pk, owner)
             if client is not None:

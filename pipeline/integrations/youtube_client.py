@@ -19,6 +19,8 @@ from pipeline.unit_spec import UnitError
 SCOPES = [
     "https://www.googleapis.com/auth/youtube.upload",
     "https://www.googleapis.com/auth/youtube.readonly",
+    # captions.insert accepts only youtube.force-ssl (or youtubepartner).
+    "https://www.googleapis.com/auth/youtube.force-ssl",
 ]
 
 

@@ -15,6 +15,7 @@ from core.media_cache import media_local_copy
 from core.media_store import media_key
 from core.text import youtube_text_limits
 from pipeline import paths
+from pipeline.chapters import task_description
 from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
@@ -83,7 +84,7 @@ def _body(task, *, marker, publish_at):
     return {
         "snippet": {
             "title": storyboard["title"],
-            "description": storyboard.get("description") or "",
+            "description": task_description(task),
             "tags": [*video_tags(task)[0], marker_tag(marker)],
             "categoryId": channel.category_id,
             "defaultLanguage": channel.default_language,

@@ -9,7 +9,9 @@ api-contracts.md describes it, with scriptable faults and counters.
 
 Routes: POST /upload/youtube/v3/videos?uploadType=resumable (200 + Location session URI);
 PUT <session URI> with `Content-Range: bytes a-b/total` (308 + Range, or 200 + the video) or
-`bytes */total` (a status query); POST /upload/youtube/v3/thumbnails/set; GET /youtube/v3/videos;
+`bytes */total` (a status query); POST /upload/youtube/v3/thumbnails/set; POST
+/upload/youtube/v3/captions (captions.insert, multipart: `captions`, `caption_failures`); GET
+/youtube/v3/videos;
 GET /youtube/v3/channels?mine=true; POST /token (the OAuth token endpoint).
 
 The token endpoint: google.oauth2.credentials.Credentials.from_authorized_user_info always sets
@@ -121,6 +123,8 @@ class FakeYouTube(FakeServer):
         self.unanswerable_status_queries = False  # status queries dropped (no answer at all)
         self.upload_limit_exceeded = False  # videos.insert: 400 uploadLimitExceeded
         self.api_calls = collections.Counter()  # "channels.list" etc. -> calls
+        self.captions: dict[str, dict] = {}  # caption id -> {"snippet", "body" (the track)}
+        self.caption_failures = 0  # captions.insert answers 500 backendError this many times
         self._drops_left = 0
         self._count_lock = threading.Lock()
 
@@ -166,6 +170,8 @@ class FakeYouTube(FakeServer):
             return self._session_start(request)
         if path == "/upload/youtube/v3/thumbnails/set" and request.method == "POST":
             return self._thumbnail(request)
+        if path == "/upload/youtube/v3/captions" and request.method == "POST":
+            return self._caption_insert(request)
         if path == "/youtube/v3/videos" and request.method == "GET":
             self.api_calls["videos.list"] += 1
             ids = ",".join(request.query.get("id", [""])).split(",")
@@ -365,6 +371,73 @@ class FakeYouTube(FakeServer):
         return Reply.json_body(200, {"items": [{"default": {"url": "https://i.ytimg.com/x"}}]})
 
 
+    # ------------------------------------------------------------------ captions.insert
+
+    def _caption_insert(self, request):
+        """captions.insert as documented: POST <root>/upload/youtube/v3/captions?part=snippet,
+        a media upload (here multipart/related: the caption resource as JSON, then the track);
+        snippet.videoId, snippet.language and snippet.name are required; 400 contentRequired
+        without a track, 404 videoNotFound, 409 captionExists for a second track of the same
+        language and name."""
+        self.api_calls["captions.insert"] += 1
+        if self.caption_failures > 0:
+            self.caption_failures -= 1
+            return Reply.json_body(500, error_body(500, "backendError", "Backend Error"))
+        if request.query.get("part") != ["snippet"]:
+            return Reply.json_body(400, error_body(400, "missingRequiredParameter", "part"))
+        if request.query.get("uploadType") not in (["multipart"], ["media"]):
+            return Reply.json_body(400, error_body(400, "badRequest", "uploadType=multipart"))
+        resource, track = _multipart_related(request)
+        if resource is None:
+            return Reply.json_body(400, error_body(400, "invalidMetadata", "no caption resource"))
+        snippet = resource.get("snippet") or {}
+        missing = [key for key in ("videoId", "language", "name") if key not in snippet]
+        if missing or not snippet.get("language"):
+            return Reply.json_body(
+                400, error_body(400, "invalidMetadata", f"snippet needs {', '.join(missing)}")
+            )
+        if len(snippet["name"]) > 150:
+            return Reply.json_body(400, error_body(400, "nameTooLong", "snippet.name"))
+        if not track:
+            message = "The request does not contain the caption track."
+            return Reply.json_body(400, error_body(400, "contentRequired", message))
+        if snippet["videoId"] not in self.videos:
+            return Reply.json_body(404, error_body(404, "videoNotFound", snippet["videoId"]))
+        for caption in self.captions.values():
+            same = caption["snippet"]
+            if (same["videoId"], same["language"], same["name"]) == (
+                snippet["videoId"], snippet["language"], snippet["name"]
+            ):  # fmt: skip
+                return Reply.json_body(409, error_body(409, "captionExists", "already has one"))
+        caption_id = uuid.uuid4().hex[:20]
+        self.captions[caption_id] = {"snippet": dict(snippet), "body": track}
+        return Reply.json_body(
+            200, {"kind": "youtube#caption", "id": caption_id, "snippet": dict(snippet)}
+        )
+
+
+def _multipart_related(request):
+    """(the JSON resource, the media bytes) of a multipart/related body; (None, b"") if it is
+    not one."""
+    import email.parser
+    import email.policy
+
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith("multipart/related"):
+        return None, b""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {kind}\r\n\r\n".encode() + request.body
+    )
+    parts = list(message.iter_parts()) if message.is_multipart() else []
+    if len(parts) != 2 or parts[0].get_content_type() != "application/json":
+        return None, b""
+    try:
+        resource = json.loads(parts[0].get_payload(decode=True))
+    except ValueError:
+        return None, b""
+    return resource, parts[1].get_payload(decode=True) or b""
+
+
 class _TokenRedirectHttp(httplib2.Http):
     def __init__(self, token_url, timeout=None):
         super().__init__(timeout=timeout)
@@ -394,6 +467,7 @@ def credentials_json(token=ACCESS_TOKEN, expiry="2099-01-01T00:00:00Z"):
             "scopes": [
                 "https://www.googleapis.com/auth/youtube.upload",
                 "https://www.googleapis.com/auth/youtube.readonly",
+                "https://www.googleapis.com/auth/youtube.force-ssl",
             ],
         }
     )

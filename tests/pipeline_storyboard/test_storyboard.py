@@ -138,9 +138,9 @@ def test_it_accepts_a_reference_to_another_asset_and_a_thumbnail():
             id="unknown scene key with a hint",
         ),
         pytest.param(
-            storyboard(music="epic"),
-            "storyboard: music: unknown key; allowed keys: title, channel, atmosphere, "
-            "description, tags, thumbnail, assets, scenes",
+            storyboard(soundtrack="epic"),
+            "storyboard: soundtrack: unknown key; allowed keys: title, channel, atmosphere, "
+            "description, tags, thumbnail, assets, scenes, language, music",
             id="unknown top-level key",
         ),
         pytest.param(

@@ -111,7 +111,8 @@ def test_it_fits_each_clip_to_its_narration_and_normalizes_to_minus_14_lufs(
     head = output.read_bytes()[:200_000]
     assert head.find(b"moov") < head.find(b"mdat"), "+faststart puts the index first"
     assert "clip 3/3 fitted" in run.stderr
-    assert [path.name for path in output.parent.iterdir()] == ["final.mp4"]  # no leftovers
+    # No leftovers: the video and its cut record (captions and the cut check read it).
+    assert sorted(path.name for path in output.parent.iterdir()) == ["final.cut.json", "final.mp4"]
 
 
 def test_it_plays_clips_in_clip_number_order(run_script, media, tmp_path):

@@ -94,9 +94,12 @@ def test_an_expired_session_whose_last_chunk_may_have_completed_finds_the_video_
     assert upload.state == UploadState.DONE
     assert upload.video_id == next(iter(fake_youtube.videos))
     assert fake_youtube.session_starts == 1 and fake_youtube.inserts == 1
-    assert fake_youtube.api_calls == {"channels.list": 1, "playlistItems.list": 1, "videos.list": 1}
-    # Three units of the shared bucket, counted in the ledger (plus the thumbnail's 50).
-    assert YouTubeQuotaUsage.objects.get().units_used == units_before + 3 + 50
+    assert fake_youtube.api_calls == {
+        "channels.list": 1, "playlistItems.list": 1, "videos.list": 1, "captions.insert": 1
+    }  # fmt: skip
+    # Three units of the shared bucket, counted in the ledger (plus the thumbnail's 50 and the
+    # caption track's 400).
+    assert YouTubeQuotaUsage.objects.get().units_used == units_before + 3 + 50 + 400
     assert AuditLog.objects.filter(action="upload_found_by_marker", task=task).exists()
 
 

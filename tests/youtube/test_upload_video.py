@@ -195,7 +195,9 @@ def test_the_ledger_counts_the_calls_made(fake_youtube, task):
 
     row = usage()
     assert row.upload_calls_used == fake_youtube.session_starts == 1
-    assert row.units_used == 50 * len(fake_youtube.thumbnails) == 50
+    # thumbnails.set 50 and captions.insert 400 units each.
+    assert row.units_used == 50 * len(fake_youtube.thumbnails) + 400 * len(fake_youtube.captions)
+    assert row.units_used == 450
 
 
 def test_a_channel_without_credentials_stops_with_the_setup_command(

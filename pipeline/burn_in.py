@@ -1,0 +1,88 @@
+"""Captions burned into the picture, for channels that publish that way (the channel file's
+`captions: {burn: true, font, size, position, outline}`). The caption track is still written
+and sent to YouTube; this only changes the picture.
+
+Done once the cut is ready and its captions written (pipeline/final_cut.py), before the check,
+so the reviewer and the check see the file that will be published: FFmpeg's subtitles filter
+(libass; both the bundled and Debian's FFmpeg have it) draws captions.srt onto final.mp4, the
+picture is encoded again with the assembly's settings and the sound copied, and the result
+replaces final.mp4 in one rename. libass sizes an SRT's text on a 288-line canvas, so the size in
+pixels of the 1080p picture is scaled to it."""
+
+import os
+import shutil
+import subprocess
+import tempfile
+
+from core.ffmpeg import usable_ffmpeg
+from pipeline import paths
+
+FRAME_HEIGHT = 1080
+LIBASS_SRT_HEIGHT = 288
+# Centred; force_style on an SRT takes the legacy SSA numbers (top is 6, not the numpad's 8).
+ALIGNMENT = {"bottom": 2, "middle": 10, "top": 6}
+# The assembly's encoder settings (scripts/_common.py VIDEO_ENCODE_ARGS), so the result is what
+# the assembly would have made.
+VIDEO_ENCODE_ARGS = [
+    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high",
+    "-pix_fmt", "yuv420p", "-r", "30", "-g", "60", "-video_track_timescale", "30000",
+]  # fmt: skip
+BURN_TIMEOUT_SECONDS = 3600
+
+
+class BurnFailed(RuntimeError):
+    pass
+
+
+def force_style(style):
+    size = float(style.get("size") or 42) * LIBASS_SRT_HEIGHT / FRAME_HEIGHT
+    font = str(style.get("font") or "DejaVu Sans").replace(",", " ").replace("'", "")
+    return ",".join([
+        f"FontName={font}",
+        f"FontSize={size:.1f}",
+        f"Outline={float(style.get('outline', 2)) * LIBASS_SRT_HEIGHT / FRAME_HEIGHT:.2f}",
+        "BorderStyle=1",
+        f"Alignment={ALIGNMENT.get(style.get('position') or 'bottom', 2)}",
+        "MarginV=12",
+    ])  # fmt: skip
+
+
+def burn_captions(video, srt, style, *, ffmpeg=None):
+    """Draw `srt` onto `video` in place."""
+    ffmpeg = ffmpeg or usable_ffmpeg().path
+    with tempfile.TemporaryDirectory(prefix="videogen-burn-") as directory:
+        # Run where the captions are, under a plain name: no path escaping in the filter graph.
+        shutil.copyfile(srt, os.path.join(directory, "captions.srt"))
+        temporary = video.with_name(f".{video.stem}.burn-{os.getpid()}{video.suffix}")
+        graph = f"subtitles=captions.srt:force_style='{force_style(style)}'"
+        completed = subprocess.run(
+            [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(video),
+             "-map", "0:v:0", "-map", "0:a?", "-vf", graph, *VIDEO_ENCODE_ARGS, "-c:a", "copy",
+             "-movflags", "+faststart", str(temporary)],
+            cwd=directory, capture_output=True, text=True, errors="replace",
+            timeout=BURN_TIMEOUT_SECONDS,
+        )  # fmt: skip
+        if completed.returncode != 0:
+            temporary.unlink(missing_ok=True)
+            tail = " | ".join(completed.stderr.strip().splitlines()[-3:])
+            raise BurnFailed(f"burning the captions into {video.name} failed: {tail}")
+        os.replace(temporary, video)
+
+
+def task_burn_captions(task):
+    """Burn the task's captions into its final video when its channel asks for it; True when
+    done. Never twice for one cut: a marker beside the video names the cut it was done to."""
+    style = task.channel.captions or {}
+    if not style.get("burn"):
+        return False
+    video = paths.final_video(task.channel_id, str(task.pk))
+    srt = paths.captions(task.channel_id, str(task.pk), "srt")
+    marker = video.with_name("final.burned")
+    if not srt.is_file() or not srt.stat().st_size:
+        return False
+    stamp = f"{video.stat().st_size}:{video.stat().st_mtime_ns}"
+    if marker.is_file() and marker.read_text() == stamp:
+        return False  # this very file already carries its captions
+    burn_captions(video, srt, style)
+    marker.write_text(f"{video.stat().st_size}:{video.stat().st_mtime_ns}")
+    return True
