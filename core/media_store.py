@@ -40,6 +40,8 @@ __all__ = [
     "MediaStoreError",
     "media_key",
     "media_store",
+    "media_text",
+    "media_text_put",
 ]
 
 
@@ -195,3 +197,17 @@ def media_store():
         if store is None:
             store = _stores[configuration] = BucketStore(*configuration)
         return store
+
+
+def media_text(path_or_key):
+    """A small text object (a cut record, a report, captions) from the store, or None when it is
+    not there or cannot be read: the readers of such files all treat a missing one as absent."""
+    try:
+        return media_store().read_bytes(media_key(path_or_key)).decode("utf-8")
+    except (FileNotFoundError, NotADirectoryError, MediaStoreError, UnicodeDecodeError):
+        return None
+
+
+def media_text_put(path_or_key, text):
+    """Store a small text object whole (its readers may be on another machine)."""
+    return media_store().put_bytes(media_key(path_or_key), text.encode("utf-8"))

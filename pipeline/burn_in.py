@@ -13,8 +13,12 @@ import os
 import shutil
 import subprocess
 import tempfile
+from pathlib import Path
+
+from django.conf import settings
 
 from core.ffmpeg import usable_ffmpeg
+from core.media_store import media_key, media_store, media_text, media_text_put
 from pipeline import paths
 
 FRAME_HEIGHT = 1080
@@ -71,18 +75,28 @@ def burn_captions(video, srt, style, *, ffmpeg=None):
 
 def task_burn_captions(task):
     """Burn the task's captions into its final video when its channel asks for it; True when
-    done. Never twice for one cut: a marker beside the video names the cut it was done to."""
+    done. Never twice for one cut: a marker beside the video names the stored version (its ETag)
+    it was done to. The final is read from and written back to the media store, so this runs on
+    any worker."""
     style = task.channel.captions or {}
     if not style.get("burn"):
         return False
     video = paths.final_video(task.channel_id, str(task.pk))
-    srt = paths.captions(task.channel_id, str(task.pk), "srt")
+    captions = media_text(paths.captions(task.channel_id, str(task.pk), "srt"))
     marker = video.with_name("final.burned")
-    if not srt.is_file() or not srt.stat().st_size:
+    store, key = media_store(), media_key(video)
+    stored = store.stat(key)
+    if stored is None or not captions:
         return False
-    stamp = f"{video.stat().st_size}:{video.stat().st_mtime_ns}"
-    if marker.is_file() and marker.read_text() == stamp:
-        return False  # this very file already carries its captions
-    burn_captions(video, srt, style)
-    marker.write_text(f"{video.stat().st_size}:{video.stat().st_mtime_ns}")
+    if media_text(marker) == stored.etag:
+        return False  # this very version already carries its captions
+    settings.MEDIA_SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="burn-", dir=settings.MEDIA_SCRATCH_DIR) as folder:
+        local = Path(folder) / video.name
+        store.get_to_file(key, local)
+        srt = Path(folder) / "captions.srt"
+        srt.write_text(captions, encoding="utf-8")
+        burn_captions(local, srt, style)
+        burned = store.put_file(key, local)
+    media_text_put(marker, burned.etag)
     return True

@@ -11,10 +11,10 @@ narration ends: captions never run into the next scene.
 WebVTT for the review player's <track>, SubRip (SRT) for YouTube (captions.insert)."""
 
 import html
-import os
 import re
 from dataclasses import dataclass
 
+from core.media_store import media_text_put
 from pipeline import paths
 
 LINE_CHARS = 42
@@ -194,18 +194,11 @@ def to_srt(cues):
     return "\n\n".join(blocks) + "\n"
 
 
-def _write(path, text):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def captions_write(task, cut):
     """Write the task's captions.vtt and captions.srt from its cut; returns the cues."""
     cues = cues_for_cut(task.storyboard, cut)
-    _write(paths.captions(task.channel_id, str(task.pk), "vtt"), to_vtt(cues))
-    _write(paths.captions(task.channel_id, str(task.pk), "srt"), to_srt(cues))
+    media_text_put(paths.captions(task.channel_id, str(task.pk), "vtt"), to_vtt(cues))
+    media_text_put(paths.captions(task.channel_id, str(task.pk), "srt"), to_srt(cues))
     return cues
 
 

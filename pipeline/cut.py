@@ -10,6 +10,8 @@ running total), from the measured files. Such a cut says nothing of slowed or he
 import json
 from dataclasses import dataclass
 
+from core.media_cache import media_local_copy
+from core.media_store import MediaStoreError, media_key, media_store, media_text
 from pipeline import paths
 from pipeline.media import media_duration
 
@@ -46,10 +48,10 @@ class Cut:
 
 def cut_load(task):
     """The task's cut, or None when there is no final video to speak of."""
-    record = paths.cut_record(task.channel_id, str(task.pk))
+    text = media_text(paths.cut_record(task.channel_id, str(task.pk)))
     try:
-        document = json.loads(record.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        document = json.loads(text) if text else None
+    except ValueError:
         document = None
     if isinstance(document, dict) and isinstance(document.get("clips"), list):
         return cut_from_record(document, task.storyboard.get("scenes", []))
@@ -84,14 +86,14 @@ def cut_from_record(document, storyboard_scenes):
 def cut_from_files(task):
     from pipeline.steps import STEP_BY_NAME  # the step table imports much; only needed here
 
-    if not paths.final_video(task.channel_id, str(task.pk)).is_file():
+    if not media_store().exists(media_key(paths.final_video(task.channel_id, str(task.pk)))):
         return None
     scenes, frames_total, wanted_total = [], 0, 0.0
     for index, scene in enumerate(task.storyboard.get("scenes", [])):
         narration = None
         if scene.get("narration"):
-            narration = media_duration(STEP_BY_NAME["audio"].output(task, scene["id"]))
-        clip = media_duration(STEP_BY_NAME["videos"].output(task, scene["id"]))
+            narration = _stored_duration(STEP_BY_NAME["audio"].output(task, scene["id"]))
+        clip = _stored_duration(STEP_BY_NAME["videos"].output(task, scene["id"]))
         wanted_total += narration or clip or float(scene.get("duration") or 0)
         frames = max(1, round(wanted_total * FRAME_RATE) - frames_total)
         start = frames_total / FRAME_RATE
@@ -100,3 +102,11 @@ def cut_from_files(task):
             SceneCut(scene["id"], index + 1, start, frames_total / FRAME_RATE, narration, clip)
         )
     return Cut(FRAME_RATE, frames_total / FRAME_RATE, scenes, recorded=False)
+
+
+def _stored_duration(path):
+    """The length of a stored file (through the worker's cache when the store is a bucket)."""
+    try:
+        return media_duration(media_local_copy(media_key(path)))
+    except (FileNotFoundError, MediaStoreError):
+        return None

@@ -26,6 +26,8 @@ from dataclasses import asdict, dataclass, field
 import av
 
 from core.ffmpeg import usable_ffmpeg
+from core.media_cache import media_local_copy
+from core.media_store import MediaStoreError, media_text, media_text_put
 from pipeline import paths
 from pipeline.cut import cut_load
 
@@ -316,28 +318,26 @@ def unchecked_report(cause):
 def cut_check(task, cut=None):
     """Check the task's final video, write final.check.json and return the report. A check that
     cannot run says so in the report (it is then not clean), it never raises."""
-    path = paths.final_video(task.channel_id, str(task.pk))
     started = time.monotonic()
     try:
         cut = cut if cut is not None else cut_load(task)
-        measured = measure(path)
+        # Through the worker's cache when the store is a bucket (the final may be made elsewhere).
+        measured = measure(media_local_copy(paths.final_video(task.channel_id, str(task.pk))))
         report = report_of(measured, cut, seconds_taken=round(time.monotonic() - started, 3))
     except (OSError, RuntimeError, subprocess.TimeoutExpired, av.FFmpegError) as error:
         report = unchecked_report(f"{type(error).__name__}: {error}")
-    target = paths.cut_check(task.channel_id, str(task.pk))
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    os.replace(temporary, target)
+    except MediaStoreError as error:
+        report = unchecked_report(f"the final video could not be read from the store: {error}")
+    media_text_put(paths.cut_check(task.channel_id, str(task.pk)), json.dumps(report, indent=1))
     return report
 
 
 def cut_report_load(task):
     """The task's last check report, or None."""
+    text = media_text(paths.cut_check(task.channel_id, str(task.pk)))
     try:
-        return json.loads(
-            paths.cut_check(task.channel_id, str(task.pk)).read_text(encoding="utf-8")
-        )
-    except (OSError, ValueError):
+        return json.loads(text) if text else None
+    except ValueError:
         return None
 
 
@@ -354,8 +354,5 @@ def report_add_whole(task, report, kind, detail):
     """The report with one more finding on the whole cut (no longer clean), written again."""
     finding = _finding_json(Finding(kind, detail))
     report = {**report, "whole": [*report.get("whole", []), finding], "clean": False}
-    target = paths.cut_check(task.channel_id, str(task.pk))
-    temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    temporary.write_text(json.dumps(report, indent=1), encoding="utf-8")
-    os.replace(temporary, target)
+    media_text_put(paths.cut_check(task.channel_id, str(task.pk)), json.dumps(report, indent=1))
     return report

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import structlog
 
+from core.media_store import MediaStoreError, media_text
 from pipeline import paths
 from pipeline.burn_in import BurnFailed, task_burn_captions
 from pipeline.captions import captions_write
@@ -25,11 +26,12 @@ def cut_prepare(task):
     if cut is not None:
         try:
             captions_write(task, cut)
-        except OSError as error:  # captions are a help, never a reason to hold the video
+        # Captions are a help, never a reason to hold the video.
+        except (OSError, MediaStoreError) as error:
             log.warning("captions_not_written", error=str(error))
         try:
             task_burn_captions(task)
-        except (BurnFailed, OSError, subprocess.TimeoutExpired) as error:
+        except (BurnFailed, OSError, MediaStoreError, subprocess.TimeoutExpired) as error:
             burn_error = str(error)
     report = cut_check(task, cut)
     if burn_error:  # the channel publishes with burned-in captions: the reviewer must know
@@ -46,8 +48,8 @@ def cut_prepare(task):
 def cut_music_track(task):
     """The music track the cut was assembled with (its file name), from the cut record."""
     try:
-        record = json.loads(paths.cut_record(task.channel_id, str(task.pk)).read_text("utf-8"))
-    except (OSError, ValueError):
+        record = json.loads(media_text(paths.cut_record(task.channel_id, str(task.pk))) or "{}")
+    except ValueError:
         return ""
     music = record.get("music") if isinstance(record, dict) else None
     return Path((music or {}).get("path") or "").name[:255]

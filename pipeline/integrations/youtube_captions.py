@@ -13,6 +13,7 @@ and nothing is retried: the SRT is in the project folder for YouTube Studio."""
 
 import datetime as dt
 import http.client
+import io
 
 import httplib2
 import structlog
@@ -21,9 +22,10 @@ from django.utils import timezone
 from google.auth.exceptions import RefreshError
 from google.auth.exceptions import TransportError as GoogleTransportError
 from googleapiclient.errors import HttpError
-from googleapiclient.http import MediaFileUpload
+from googleapiclient.http import MediaIoBaseUpload
 
 from core.alerts import alert_send
+from core.media_store import MediaStoreError, media_text
 from costs.quota import QuotaUnavailable, quota_record_exceeded, quota_reserve
 from pipeline import paths
 from pipeline.captions import captions_language, captions_write
@@ -47,14 +49,16 @@ class CaptionNotSent(Exception):
 
 
 def caption_file(task):
-    """The SRT to send, written from the cut when it is missing; None when there is nothing to
-    caption (no narration)."""
+    """The SRT's text to send (from the media store), written from the cut when it is missing;
+    None when there is nothing to caption (no narration)."""
     srt = paths.captions(task.channel_id, str(task.pk), "srt")
-    if not srt.is_file():
+    text = media_text(srt)
+    if text is None:
         cut = cut_load(task)
         if cut is None or not captions_write(task, cut):
             return None
-    return srt if srt.stat().st_size else None
+        text = media_text(srt)
+    return text or None
 
 
 def caption_body(task, video_id):
@@ -73,7 +77,9 @@ def _insert(task, upload, client, srt):
         quota_reserve(upload.quota_project, "captions.insert", now=timezone.now())
     except QuotaUnavailable as unavailable:
         raise CaptionNotSent(f"no quota left ({unavailable})", retry_at=unavailable.until) from None
-    media = MediaFileUpload(str(srt), mimetype="application/octet-stream", resumable=False)
+    media = MediaIoBaseUpload(
+        io.BytesIO(srt.encode("utf-8")), mimetype="application/octet-stream", resumable=False
+    )
     request = client.api.captions().insert(
         part="snippet", body=caption_body(task, upload.video_id), media_body=media
     )
@@ -99,7 +105,7 @@ def caption_send(task, upload, client):
         return True
     try:
         srt = caption_file(task)
-    except OSError as error:
+    except (OSError, MediaStoreError) as error:
         return _failed(task, upload, CaptionNotSent(f"the captions could not be written: {error}"))
     if srt is None:
         return False  # nothing is spoken: no track to send

@@ -24,6 +24,7 @@ from core.media_store import media_key, media_store
 from core.models import AuditLog
 from costs.models import VideoCost
 from pipeline import paths
+from pipeline.cut_check import cut_report_load
 from pipeline.models import Upload, Video, WorkItem, WorkState
 from pipeline.processes import die_with_parent
 from pipeline.reconcile import pipeline_reconcile
@@ -192,6 +193,15 @@ def test_it_makes_reviews_and_publishes_a_video_across_processes_that_share_noth
         assert status == 206
         assert headers["Content-Range"] == f"bytes 10-109/{len(final)}"
         assert body == final[10:110]
+
+        # The cut's check report and captions were made on a worker and kept in the store, where
+        # the web (no worker's disk) reads them for the review page and the player's track.
+        report = cut_report_load(task)
+        assert report is not None
+        assert not [f for f in report["whole"] if f["kind"] == "unchecked"], report["whole"]
+        captions_key = media_key(paths.captions(task.channel_id, str(task.pk), "vtt"))
+        status, headers, body = web.get(f"/admin/media/{captions_key}", session=session)
+        assert status == 200 and body.startswith(b"WEBVTT")
 
         review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="good")
         _until(task, Status.PUBLISHED, [second])
