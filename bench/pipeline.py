@@ -9,7 +9,8 @@ Prints:
 - 20 videos across 5 channels: videos per hour at that latency.
 
 Run: make bench (or .venv/bin/python bench/pipeline.py [--latency 0.5]). Uses its own database
-(BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/videogen_bench) and Redis db 14.
+(BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/videogen_bench) and Redis db 15 (the
+test runs draw 1-14), which it empties when it starts.
 """
 
 import argparse
@@ -25,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/videogen_bench")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
 CAPS = {"gemini": 5, "kie": 5, "elevenlabs": 3, "ffmpeg": 2}
 
 

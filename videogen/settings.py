@@ -295,6 +295,9 @@ if not CELERY_BROKER_URL:
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu polls the folder once a second by default: 1-2 s at every hand-over between
+        # steps. A tenth of a second costs a listdir per worker and keeps hand-overs quick.
+        "polling_interval": 0.1,
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "memory://")):
     raise ImproperlyConfigured(
