@@ -5,36 +5,36 @@ Why the database and not Redis or per-provider queues: a cap is a handful of lea
 the source of truth, a lease expires by itself when its holder dies (no slot is lost when a worker
 is SIGKILLed or Redis restarts without persistence), and the same code runs on the embedded SQLite
 default. Queues sized per provider would cap per worker, not across workers.
-"""
 
-import collections
-import random
-import threading
-import time
-import uuid
-from contextlib import contextmanager
+Who gets a slot that comes free: units line up for their provider (SlotWaiter rows, written when
+a step fans out or when a unit finds no slot), and a free slot is granted to the waiting unit of
+the highest-priority video, among equals the video the scheduler started first, then that
+video's units in order. Serving the oldest video first keeps the caps busy with the work that
+finishes a video soonest instead of moving the whole batch through each step together, and it
+keeps the scheduler's fairness: tasks_schedule starts videos across channels in turn and within
+each channel's max_concurrent, so the start order already interleaves the channels.
+
+A unit waiting for a slot holds no worker thread: the grant sends its message (it comes back and
+takes the slot granted to it), so a batch of 360 waiting units does not fill the worker's pool.
+"""
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
+from channels_app.models import PRIORITY_RANK, Priority
+from pipeline import dispatch
 from pipeline.clock import later_expression, now_expression
-from pipeline.models import ProviderSlot
+from pipeline.models import ProviderSlot, SlotWaiter, WorkState
 
-# A waiter in this process is woken the moment a slot of its provider is released here (one
-# waiter per release, so a release does not wake every waiting thread to race for one slot);
-# slots released by other processes are noticed by polling. Waiting threads stay idle between
-# polls: with the threads pool, busy waiters would slow every other task of the worker.
 log = structlog.get_logger(__name__)
-POLL_SECONDS = 1.0
-_lock = threading.Lock()
-_released = collections.defaultdict(lambda: threading.Condition(_lock))
-_releases = collections.Counter()  # per provider: releases so far, to catch one between polls
-
-
-class SlotUnavailable(Exception):
-    """No slot became free within the wait; the caller re-queues itself."""
+# A granted slot waits this long for its unit's message to come and take it; past that it is free
+# again (the message was lost, or the unit no longer needs it) and goes to the next in line.
+GRANT_SECONDS = 60
+GRANT_PREFIX = "grant:"
+# The order of the two sentences in the module's docstring.
+WAITER_ORDER = ("priority_rank", "video_since", "work_item_id")
 
 
 def provider_cap(provider):
@@ -52,14 +52,18 @@ def _free():
     return Q(holder="") | Q(expires_at__lt=now_expression())
 
 
+def _grant_holder(item_id):
+    return f"{GRANT_PREFIX}{item_id}"
+
+
 def slot_try_acquire(provider, holder, *, lease_seconds):
+    """A free slot for holder, whoever waits (for work outside the line: none in the pipeline)."""
     cap = provider_cap(provider)
     candidates = ProviderSlot.objects.filter(provider=provider, index__lt=cap)
     free = list(candidates.filter(_free()).values_list("pk", flat=True))
     if not free and not candidates.exists():
         _ensure_slots(provider, cap)
         free = list(candidates.filter(_free()).values_list("pk", flat=True))
-    random.shuffle(free)
     for pk in free:
         # The free condition is checked again by the UPDATE itself: two workers racing for the
         # same row cannot both win it.
@@ -69,52 +73,160 @@ def slot_try_acquire(provider, holder, *, lease_seconds):
     return None
 
 
+def units_line_up(items):
+    """Put work items in their provider's line (a no-op for an item already in it). items: work
+    items with their task loaded."""
+    SlotWaiter.objects.bulk_create(
+        [
+            SlotWaiter(
+                work_item=item,
+                provider=item.provider,
+                priority_rank=PRIORITY_RANK[Priority(item.task.priority)],
+                video_since=item.task.started_at or item.task.created_at,
+            )
+            for item in items
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def slots_grant(provider):
+    """Grant the provider's free slots to the first units in its line and send their messages.
+    Granters of one provider take turns (the slot rows are locked), so no slot or waiter is
+    granted twice."""
+    cap = provider_cap(provider)
+    sent = []
+    with transaction.atomic():
+        slots = list(
+            ProviderSlot.objects.select_for_update()
+            .filter(provider=provider, index__lt=cap)
+            .order_by("index")
+        )
+        if len(slots) < cap:
+            _ensure_slots(provider, cap)
+            slots = list(
+                ProviderSlot.objects.select_for_update()
+                .filter(provider=provider, index__lt=cap)
+                .order_by("index")
+            )
+        free = [
+            slot.pk
+            for slot in ProviderSlot.objects.filter(pk__in=[s.pk for s in slots]).filter(_free())
+        ]
+        if not free:
+            return sent
+        line = SlotWaiter.objects.filter(provider=provider).order_by(*WAITER_ORDER)
+        for waiter in line.select_related("work_item__task")[: len(free) + 20]:
+            item = waiter.work_item
+            waiter.delete()
+            if item.state not in (WorkState.PENDING, WorkState.RUNNING) or item.task.cancelled_at:
+                continue  # done, failed or cancelled: out of line
+            # (Running: the unit is lining itself up and about to give its claim back; its
+            # message comes again once it has: pipeline/units.py.)
+            ProviderSlot.objects.filter(pk=free.pop(0)).update(
+                holder=_grant_holder(item.pk), expires_at=later_expression(GRANT_SECONDS)
+            )
+            sent.append(item.pk)
+            dispatch.dispatch_unit(item.pk)
+            if not free:
+                break
+    if sent:
+        log.info("slots_granted", provider=provider, items=sent)
+    return sent
+
+
+def slots_grant_all():
+    """Grant every free slot that has a unit waiting (the reconciler: grants whose unit never came
+    ran out, and nothing else would hand those slots on)."""
+    providers = list(SlotWaiter.objects.values_list("provider", flat=True).distinct())
+    for provider in providers:
+        slots_grant(provider)
+    return len(providers)
+
+
+def slot_take_granted(provider, item_id, holder, *, lease_seconds):
+    """The slot granted to this unit, now held by holder (its execution); None when there is
+    none (never granted, or the grant ran out)."""
+    granted = ProviderSlot.objects.filter(
+        provider=provider, holder=_grant_holder(item_id), expires_at__gte=now_expression()
+    )
+    pk = granted.values_list("pk", flat=True).first()
+    if pk is None:
+        return None
+    taken = granted.filter(pk=pk).update(holder=holder, expires_at=later_expression(lease_seconds))
+    return pk if taken == 1 else None
+
+
+def grant_give_back(provider, item_id):
+    """A slot granted to this unit goes to the next in line (the unit does not need it now)."""
+    if ProviderSlot.objects.filter(holder=_grant_holder(item_id)).update(
+        holder="", expires_at=None
+    ):
+        slots_grant(provider)
+
+
+def unit_leaves_line(provider, item_id):
+    """The unit needs no slot after all (done meanwhile, waits for another unit, cancelled): out of
+    the line, and a slot granted to it goes to the next in line."""
+    SlotWaiter.objects.filter(work_item_id=item_id).delete()
+    grant_give_back(provider, item_id)
+
+
 def slot_renew(pk, holder, *, lease_seconds):
     expires = later_expression(lease_seconds)
     return ProviderSlot.objects.filter(pk=pk, holder=holder).update(expires_at=expires) == 1
 
 
 def slots_release_held_by(prefix):
-    """Free every slot whose holder starts with prefix (the units of a worker that was lost)."""
-    return ProviderSlot.objects.filter(holder__startswith=prefix).update(holder="", expires_at=None)
+    """Free every slot whose holder starts with prefix (the units of a worker that was lost), and
+    grant them to the next in line."""
+    providers = set(
+        ProviderSlot.objects.filter(holder__startswith=prefix).values_list("provider", flat=True)
+    )
+    count = ProviderSlot.objects.filter(holder__startswith=prefix).update(
+        holder="", expires_at=None
+    )
+    for provider in providers:
+        slots_grant(provider)
+    return count
 
 
 def slot_release(pk, holder, provider):
+    """Give the slot back and grant it to the next in line."""
     try:
         ProviderSlot.objects.filter(pk=pk, holder=holder).update(holder="", expires_at=None)
+        slots_grant(provider)
     except DatabaseError as error:
         # The lease runs out by itself; losing the script's result over this would be worse.
         log.warning("slot_release_failed", provider_slot=pk, error=str(error)[:300])
-    with _lock:
-        _releases[provider] += 1
-        _released[provider].notify(1)
-
-
-@contextmanager
-def provider_slot(provider, *, lease_seconds, wait_seconds=60.0, holder=None):
-    """Hold one of the provider's slots for the body; wait up to wait_seconds for one."""
-    holder = holder or uuid.uuid4().hex
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        with _lock:
-            seen = _releases[provider]
-        pk = slot_try_acquire(provider, holder, lease_seconds=lease_seconds)
-        if pk is not None:
-            break
-        if time.monotonic() >= deadline:
-            raise SlotUnavailable(f"no free {provider} slot within {wait_seconds:.0f} s")
-        with _lock:
-            if _releases[provider] == seen:  # else a slot came free while we asked: ask again
-                _released[provider].wait(timeout=POLL_SECONDS * (0.5 + random.random()))  # noqa: S311
-    try:
-        yield Slot(pk, holder, lease_seconds)
-    finally:
-        slot_release(pk, holder, provider)
 
 
 class Slot:
-    def __init__(self, pk, holder, lease_seconds):
-        self.pk, self.holder, self.lease_seconds = pk, holder, lease_seconds
+    """A held slot: renewed with the unit's lease, released (and granted on) on leaving."""
+
+    def __init__(self, pk, holder, provider, lease_seconds):
+        self.pk, self.holder, self.provider = pk, holder, provider
+        self.lease_seconds = lease_seconds
 
     def renew(self):
         return slot_renew(self.pk, self.holder, lease_seconds=self.lease_seconds)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        slot_release(self.pk, self.holder, self.provider)
+
+
+def slot_take(item, holder, *, lease_seconds):
+    """The slot granted to this unit, now held by holder for its run, or None: the unit was not
+    granted one (yet). Then the caller gives its claim back and calls unit_wait_in_line."""
+    pk = slot_take_granted(item.provider, item.pk, holder, lease_seconds=lease_seconds)
+    return None if pk is None else Slot(pk, holder, item.provider, lease_seconds)
+
+
+def unit_wait_in_line(item):
+    """Line the unit up and grant what is free: its message comes again with its grant. Called
+    once the unit's claim is given back, so a grant's message always finds the unit claimable."""
+    units_line_up([item])
+    slots_grant(item.provider)
