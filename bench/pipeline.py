@@ -6,7 +6,9 @@ Prints:
   ceil(units / cap) x L, steps being sequential), as a ratio (goal <= 1.25);
 - orchestration overhead per script call: a unit's claim-to-record time minus the script's own
   run time (median and p95, ms);
-- 20 videos across 5 channels: videos per hour at that latency.
+- 20 videos across 5 channels: videos per hour at that latency, the batch's time against the bound
+  the caps allow (batch_bound; goal <= 1.15), and the time to its first finished video against
+  one video's bound (goal <= 1.3).
 
 Run: make bench (or .venv/bin/python bench/pipeline.py [--latency 0.5]). Uses its own database
 (BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/videogen_bench) and Redis db 15 (the
@@ -112,10 +114,31 @@ def storyboard(scenes, title="Bench"):
     }
 
 
+def _steps(scenes, assets):
+    return [("gemini", assets), ("ffmpeg", scenes), ("kie", scenes), ("elevenlabs", scenes),
+            ("elevenlabs", scenes), ("ffmpeg", 1)]  # fmt: skip
+
+
 def lower_bound(scenes, assets, latency):
-    steps = [("gemini", assets), ("ffmpeg", scenes), ("kie", scenes), ("elevenlabs", scenes),
-             ("elevenlabs", scenes), ("ffmpeg", 1)]  # fmt: skip
-    return sum(math.ceil(count / CAPS[provider]) * latency for provider, count in steps)
+    return sum(
+        math.ceil(count / CAPS[provider]) * latency for provider, count in _steps(scenes, assets)
+    )
+
+
+def batch_bound(videos, scenes, assets, latency):
+    """The least time the caps allow for `videos` videos: for each provider, one video's steps
+    before its first use of the provider, all the videos' calls to it at its cap back to back,
+    then one video's steps after its last use; the largest of these."""
+    steps = _steps(scenes, assets)
+    one = [math.ceil(count / CAPS[provider]) * latency for provider, count in steps]
+    bounds = {}
+    for provider in {p for p, _ in steps}:
+        uses = [index for index, (p, _) in enumerate(steps) if p == provider]
+        calls = videos * sum(count for p, count in steps if p == provider)
+        busy = math.ceil(calls / CAPS[provider]) * latency
+        bounds[provider] = sum(one[: uses[0]]) + busy + sum(one[uses[-1] + 1 :])
+    provider = max(bounds, key=bounds.get)
+    return bounds[provider], provider
 
 
 STEP_SCRIPTS = [("generate_asset", "gemini"), ("create_composite", "ffmpeg"),
@@ -143,19 +166,30 @@ def handoff_ms(calls_file, created):
     return result
 
 
+def cpu_seconds(pid):
+    """CPU time (user + system) of a process so far, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values, p):
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, math.ceil(len(ordered) * p / 100) - 1)]
 
 
 def wait_all(tasks, status, timeout):
+    """Wait for every task to reach status; returns the monotonic time the first one did."""
     from pipeline.models import VideoTask
 
     ids = [t.pk for t in tasks]
     deadline = time.monotonic() + timeout
+    first = None
     while time.monotonic() < deadline:
-        if VideoTask.objects.filter(pk__in=ids, status=status).count() == len(ids):
-            return
+        done = VideoTask.objects.filter(pk__in=ids, status=status).count()
+        if done and first is None:
+            first = time.monotonic()
+        if done == len(ids):
+            return first
         time.sleep(0.05)
     raise SystemExit(f"timed out waiting for {len(ids)} tasks to reach {status}")
 
@@ -164,6 +198,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--skip-batch", action="store_true", help="one video only")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
@@ -205,15 +240,30 @@ def main():
                   f"script exec'd): median {statistics.median(handoffs):.0f} ms, "
                   f"p95 {percentile(handoffs, 95):.0f} ms over {len(handoffs)} calls")  # fmt: skip
 
+            print(f"worker CPU so far: {cpu_seconds(worker.pid):.1f} s "
+                  f"(machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
+            if options.skip_batch:
+                return
+            worker_cpu = cpu_seconds(worker.pid)
             started = time.monotonic()
             batch = [
                 video_task_create(channel=channels[i % 5], storyboard=storyboard(18, f"Batch {i}"))
                 for i in range(20)
             ]
-            wait_all(batch, Status.FINAL_REVIEW, timeout=3600)
+            first = wait_all(batch, Status.FINAL_REVIEW, timeout=3600) - started
             wall = time.monotonic() - started
+            bound, busiest = batch_bound(20, 18, 4, latency)
             print(f"20 videos x 18 scenes across 5 channels: {wall:.1f} s -> "
-                  f"{20 * 3600 / wall:.0f} videos/hour at L = {latency} s")  # fmt: skip
+                  f"{20 * 3600 / wall:.0f} videos/hour at L = {latency} s; bound the caps allow "
+                  f"{bound:.1f} s ({busiest} busy throughout); ratio {wall / bound:.3f} "
+                  f"(goal <= 1.15)")  # fmt: skip
+            units = 20 * (4 + 4 * 18 + 1)
+            print(f"worker CPU for the batch: {cpu_seconds(worker.pid) - worker_cpu:.1f} s, "
+                  f"{(cpu_seconds(worker.pid) - worker_cpu) / units * 1000:.0f} ms per unit "
+                  f"(machine load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")  # fmt: skip
+            one = lower_bound(18, 4, latency)
+            print(f"first finished video of the batch: {first:.1f} s; one video's bound "
+                  f"{one:.2f} s; ratio {first / one:.3f} (goal <= 1.3)")  # fmt: skip
         finally:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=30)

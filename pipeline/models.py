@@ -203,6 +203,8 @@ class SlotWaiter(models.Model):
     priority_rank = models.PositiveSmallIntegerField()
     video_since = models.DateTimeField()
     lined_up_at = models.DateTimeField(auto_now_add=True)
+    # Its message was sent ahead of a grant (it waits in a worker thread, ready to run).
+    invited = models.BooleanField(default=False)
 
     class Meta:
         indexes = [

@@ -173,10 +173,11 @@ def _unit_run(item_id, owner):
     if spec.prepare:
         spec.prepare()
     env = _script_env(task, spec.provider)
-    slot = limits.slot_take(
-        item,
-        owner,  # so the slot is freed with the unit if this worker is lost
-        lease_seconds=settings.PIPELINE_LEASE_SECONDS,
+    lease = settings.PIPELINE_LEASE_SECONDS
+    # The holder is the unit's execution, so the slot is freed with the unit if this worker is
+    # lost.
+    slot = limits.slot_take(item, owner, lease_seconds=lease) or limits.slot_wait_invited(
+        item, owner, lease_seconds=lease, wait_seconds=min(limits.INVITED_WAIT_SECONDS, lease / 3)
     )
     if slot is None:
         # Not an attempt: the claim goes back, the unit waits in line without holding a worker
