@@ -281,6 +281,7 @@ SCRIPTS_DIR = Path(env.str("VIDEOGEN_SCRIPTS_DIR", default=str(BASE_DIR / "scrip
 # --- Celery ------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_BROKER_TRANSPORT = None  # the URL's scheme names it
 if not CELERY_BROKER_URL:
     # A broker that needs no server, through the same Celery code path (kombu filesystem).
     BROKER_DIR = DATA_DIR / "broker"
@@ -289,6 +290,7 @@ if not CELERY_BROKER_URL:
     # The host is a formality (the folders below are the broker); naming it spares kombu's
     # "No hostname was supplied. Reverting to default 'localhost'" warning at every connection.
     CELERY_BROKER_URL = "filesystem://localhost/"
+    CELERY_BROKER_TRANSPORT = "videogen.folder_broker:Transport"  # messages put in place whole
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
