@@ -124,6 +124,7 @@ KLING_NARRATION_FRACTIONS = (0.73, 0.81, 0.66, 0.9, 0.58, 0.77)
 
 
 def make_kling_media(seconds: float) -> tuple[Path, list[Path]]:
+    OUT.mkdir(parents=True, exist_ok=True)
     clip = OUT / f"kling-{seconds:g}s.mp4"
     if not clip.exists():
         print(f"making a {seconds:g} s Kling-like clip (24 fps, x264 medium) ...", flush=True)

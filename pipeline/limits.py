@@ -6,14 +6,14 @@ the source of truth, a lease expires by itself when its holder dies (no slot is 
 is SIGKILLed or Redis restarts without persistence), and the same code runs on the embedded SQLite
 default. Queues sized per provider would cap per worker, not across workers.
 
-Who gets a slot that comes free: units line up for their provider (SlotWaiter rows, written when
-a step fans out or when a unit finds no slot), and a free slot is granted to the waiting unit of
-the highest-priority video, among equals the video the scheduler started first, then that
-video's units in order. Serving the oldest video first keeps the caps busy with the work that
-finishes a video soonest instead of moving the whole batch through each step together, and it
-keeps the scheduler's fairness: tasks_schedule starts videos across channels in turn and within
-each channel's max_concurrent, so the start order already interleaves the channels.
+The rule for who gets a slot that comes free (the one place it lives; WAITER_ORDER): it goes to
+the unit waiting in the provider's line whose video has the highest priority, among equals the
+video the scheduler started first, then that video's units in order. Serving the oldest video
+first keeps the caps busy with the work that finishes a video soonest instead of moving a batch
+through each step together, and it keeps channel fairness and each channel's max_concurrent
+because tasks_schedule starts videos across channels in turn within those limits.
 
+Units line up (SlotWaiter rows) when their step fans out or when one finds no slot.
 A unit waiting for a slot holds no worker thread: the grant sends its message (it comes back and
 takes the slot granted to it), so a batch of 360 waiting units does not fill the worker's pool.
 Only the next few in line are invited ahead (their message sent before a slot is free): each
@@ -39,7 +39,7 @@ log = structlog.get_logger(__name__)
 # again (the message was lost, or the unit no longer needs it) and goes to the next in line.
 GRANT_SECONDS = 60
 GRANT_PREFIX = "grant:"
-# The order of the two sentences in the module's docstring.
+# The rule of the module's docstring.
 WAITER_ORDER = ("priority_rank", "video_since", "work_item_id")
 # Units invited ahead per provider (at most its cap): enough to take each slot as it comes free,
 # few enough that waiting threads leave the worker's pool to the units running.
@@ -131,8 +131,6 @@ def slots_grant(provider):
             slot.pk
             for slot in ProviderSlot.objects.filter(pk__in=[s.pk for s in slots]).filter(_free())
         ]
-        if not free:
-            return sent
         line = SlotWaiter.objects.filter(provider=provider).order_by(*WAITER_ORDER)
         if free:
             for waiter in line.select_related("work_item__task")[: len(free) + 20]:

@@ -3,8 +3,10 @@ scheduler's turn across channels kept, and never a slot twice, raced by several 
 own PostgreSQL connections over many rounds."""
 
 import datetime as dt
+import threading
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from pipeline import limits
@@ -190,3 +192,46 @@ def test_it_lets_a_granted_unit_take_its_slot_once_and_nobody_else_take_it():
     for outcome in results:
         assert len([pk for pk in outcome[:2] if pk]) == 1  # the first unit's grant, taken once
         assert outcome[2:] == [None, None]  # the third unit was not granted: it waits
+
+
+def test_an_invited_unit_waits_ready_in_its_thread_and_takes_the_slot_released_for_it(settings):
+    settings.PROVIDER_CONCURRENCY = {**settings.PROVIDER_CONCURRENCY, "kie": 1}
+    task = _video(ChannelFactory(id="invite"), minute=0)
+    first, second, third = _units(task, 3)
+    assert limits.slot_try_acquire("kie", "worker-running", lease_seconds=60)
+    limits.units_line_up([first, second, third])
+    limits.slots_grant("kie")  # no slot free: the first in line is invited ahead (cap 1)
+    assert list(SlotWaiter.objects.order_by("work_item").values_list("invited", flat=True)) == [
+        True, False, False]  # fmt: skip
+    taken = []
+
+    def wait_ready():
+        taken.append(limits.slot_wait_invited(first, "worker-first", lease_seconds=60))
+        connection.close()
+
+    waiting = threading.Thread(target=wait_ready)
+    waiting.start()
+    running = ProviderSlot.objects.get(provider="kie", holder="worker-running")
+    limits.slot_release(running.pk, "worker-running", "kie")
+    waiting.join(timeout=30)
+
+    assert taken and taken[0] is not None
+    assert ProviderSlot.objects.get(pk=taken[0].pk).holder == "worker-first"
+    # The next in line is invited now.
+    assert list(SlotWaiter.objects.order_by("work_item").values_list("invited", flat=True)) == [
+        True, False]  # fmt: skip
+
+
+def test_an_invited_unit_not_granted_in_time_gives_its_thread_back_and_stays_in_line():
+    task = _video(ChannelFactory(id="invite"), minute=0)
+    units = _units(task, 4)
+    for holder in ("worker-a", "worker-b"):
+        assert limits.slot_try_acquire("kie", holder, lease_seconds=60)
+    limits.units_line_up(units)
+    limits.slots_grant("kie")
+
+    slot = limits.slot_wait_invited(units[0], "worker-first", lease_seconds=60, wait_seconds=0.3)
+
+    assert slot is None
+    waiter = SlotWaiter.objects.get(work_item=units[0])
+    assert waiter.invited is False  # the next grant sends its message
