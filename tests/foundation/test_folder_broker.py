@@ -14,8 +14,10 @@ WRITERS = 3
 def _connection(folder):
     options = {"data_folder_in": str(folder), "data_folder_out": str(folder),
                "processed_folder": str(folder / "processed"), "store_processed": False,
+               "control_folder": str(folder / "control"),
                "polling_interval": 0.001}  # fmt: skip
     (folder / "processed").mkdir(exist_ok=True)
+    (folder / "control").mkdir(exist_ok=True)
     return Connection("filesystem://localhost/", transport=Transport, transport_options=options)
 
 
