@@ -5,14 +5,16 @@
 ARG BASE_IMAGE=python:3.11-slim
 FROM ${BASE_IMAGE}
 
+# PYTHONPATH: the scripts, run as files, import the project's core package from the app root.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
+    PYTHONPATH=/app \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
 # The runtime lock only: the test and development tools are in requirements-dev.lock. FFmpeg is
-# the binary the imageio-ffmpeg package bundles, the one scripts/_ffmpeg.py picks when
+# the binary the imageio-ffmpeg package bundles, the one core/ffmpeg.py picks when
 # FFMPEG_BINARY is unset, so the image installs no other. googleapiclient bundles the discovery
 # documents of every Google API (110 MB); the code builds YouTube's only (youtube_client.py).
 COPY requirements.lock .

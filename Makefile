@@ -56,6 +56,8 @@ check: venv
 image-check:
 	docker/image-check.sh
 
+# The scripts the benchmarks run import the core package from the repository root.
+bench: export PYTHONPATH = $(CURDIR)
 bench: venv
 	$(BIN)/python bench/assembly.py
 	$(BIN)/python bench/local_provider.py

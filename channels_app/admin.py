@@ -1,10 +1,10 @@
 """Channels and their credentials in the admin.
 
 A channel's settings come from channel_configs/<id>.yaml (sync_channels), so they are read-only
-here, except its budgets, which an operator may override (costs.services.budget_override, written
-to the audit log) until the next sync. Credentials are write-only: their values are never shown,
-and a new value goes through channels_app.services.channel_secret_set, which encrypts it and
-writes the audit row."""
+here, except its budgets, which an operator may override (channels_app.services.budget_override,
+written to the audit log) until the next sync. Credentials are write-only: their values are never
+shown, and a new value goes through channels_app.services.channel_secret_set, which encrypts it and
+writes the audit row. The tasks in flight per channel are added by pipeline/admin_channels.py."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -12,16 +12,19 @@ from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from channels_app.models import Channel, ChannelSecret
-from channels_app.services import ChannelSecretInvalid, channel_secret_set
-from costs.services import BudgetOverrideInvalid, budget_override
-from pipeline.models import VideoTask
-from pipeline.status import Status
-from pipeline.youtube_limits import category_label
+from channels_app.services import (
+    BudgetOverrideInvalid,
+    ChannelSecretInvalid,
+    budget_override,
+    channel_secret_set,
+)
+from core.text.youtube_text_limits import category_label
 
 BUDGET_FIELDS = ("budget_daily_usd", "budget_weekly_usd")
 
 
-def _count_subquery(queryset):
+def count_subquery(queryset):
+    """How many rows of `queryset` point at the channel (an annotation; 0 when none)."""
     counted = queryset.order_by().values("channel").annotate(count=Count("pk")).values("count")
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
@@ -59,7 +62,6 @@ class ChannelAdmin(admin.ModelAdmin):
         "budget_weekly_usd",
         "gates",
         "quota_project",
-        "tasks_in_flight",
         "credentials",
     )
     list_filter = ("is_active", "quota_project")
@@ -113,15 +115,11 @@ class ChannelAdmin(admin.ModelAdmin):
         return category_label(channel.category_id)
 
     def get_queryset(self, request):
-        in_flight = VideoTask.objects.filter(
-            channel=OuterRef("pk"), cancelled_at__isnull=True
-        ).exclude(status__in=[Status.DRAFT, Status.PUBLISHED])
         return (
             super()
             .get_queryset(request)
             .annotate(
-                in_flight_count=_count_subquery(in_flight),
-                secret_count=_count_subquery(ChannelSecret.objects.filter(channel=OuterRef("pk"))),
+                secret_count=count_subquery(ChannelSecret.objects.filter(channel=OuterRef("pk")))
             )
         )
 
@@ -134,10 +132,6 @@ class ChannelAdmin(admin.ModelAdmin):
     @admin.display(description="review gates")
     def gates(self, channel):
         return ", ".join([*channel.review_gates, "final"])
-
-    @admin.display(description="tasks in flight", ordering="in_flight_count")
-    def tasks_in_flight(self, channel):
-        return channel.in_flight_count
 
     @admin.display(description="credentials", ordering="secret_count")
     def credentials(self, channel):

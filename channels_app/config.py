@@ -23,14 +23,16 @@ from pathlib import Path
 import yaml
 from django.conf import settings
 
-from channels_app.brief import BRIEF_DEFAULTS, brief_validate
 from channels_app.config_legacy import (
     current_form_hint,
     is_legacy_form,
     legacy_error,
     legacy_form_translate,
 )
-from channels_app.config_text import (  # noqa: F401 (re-exported: config's public helpers)
+from channels_app.models import Priority, Privacy, Schedule
+from core.text import youtube_text_limits
+from core.text.channel_brief import BRIEF_DEFAULTS, brief_validate
+from core.text.config_text import (  # noqa: F401 (re-exported: config's public helpers)
     CHANNEL_ID_PATTERN,
     StrictYamlLoader,
     describe,
@@ -40,7 +42,7 @@ from channels_app.config_text import (  # noqa: F401 (re-exported: config's publ
     yaml_error_message,
     yaml_load,
 )
-from channels_app.input_bounds import (
+from core.text.input_bounds import (
     MAX_CHANNEL_FILE_BYTES,
     MODEL_NAME_PATTERN,
     VOICE_ID_PATTERN,
@@ -49,8 +51,6 @@ from channels_app.input_bounds import (
     character_problem,
     value_problems,
 )
-from channels_app.models import Priority, Privacy, Schedule
-from pipeline import youtube_limits
 
 CONFIG_SUFFIXES = (".yaml", ".yml")
 REVIEW_GATES = ("assets", "video", "audio")
@@ -282,7 +282,7 @@ def _tags(value):
         if not isinstance(item, str) or not item.strip():
             raise Invalid(f"each tag must be non-empty text, got {describe(item)}", f"[{index}]")
         tags.append(item.strip())
-    problems = youtube_limits.tags_problems(tags)
+    problems = youtube_text_limits.tags_problems(tags)
     if problems:
         raise Invalid(problems=[("", problem) for problem in problems])
     return tags

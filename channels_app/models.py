@@ -4,7 +4,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from encrypted_fields.fields import EncryptedTextField
 
-from channels_app.config_text import CHANNEL_ID_PATTERN
+from core.text.config_text import CHANNEL_ID_PATTERN
 
 channel_id_validator = RegexValidator(
     CHANNEL_ID_PATTERN,
@@ -71,7 +71,7 @@ class Channel(models.Model):
     category_id = models.CharField(max_length=10, default="22")
     default_language = models.CharField(max_length=20, default="en")
     tags = models.JSONField(default=list, blank=True)
-    # The writer's standing instructions (channels_app.brief), defaults filled in.
+    # The writer's standing instructions (core.text.channel_brief), defaults filled in.
     brief = models.JSONField(default=dict, blank=True)
     # Per-channel settings for the narration and clip scripts; a null value keeps the script's
     # default: {"model", "stability", "similarity", "style", "speed"} for generate_audio.py,

@@ -1,13 +1,15 @@
-"""Writes of the channels app: channels from their YAML files, and encrypted credentials."""
+"""Writes of the channels app: channels from their YAML files, encrypted credentials, and a
+budget overridden by hand."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
 from channels_app.config import channel_configs_load_directory
 from channels_app.models import Channel, ChannelSecret, SecretName
-from reviews.services import audit_log_record
+from core.audit import audit_log_record
 
 
 @dataclass
@@ -203,3 +205,60 @@ def channel_secret_get(*, channel, name):
         .values_list("value", flat=True)
         .first()
     )
+
+
+class BudgetOverrideInvalid(ValueError):
+    """The override was refused; the message says why and nothing was changed."""
+
+
+def _budget_amount(value, name):
+    try:
+        amount = Decimal(str(value)).quantize(Decimal("0.01"))
+    except ArithmeticError as error:
+        message = f"{name}: must be a number of dollars, got {value!r}"
+        raise BudgetOverrideInvalid(message) from error
+    if amount <= 0:
+        raise BudgetOverrideInvalid(f"{name}: must be a positive number of dollars, got {amount}")
+    return amount
+
+
+def budget_override(*, channel, actor, daily_usd=None, weekly_usd=None, notes):
+    """Change a channel's daily and/or weekly budget by hand, with the old and new values and the
+    reason in the audit log. The channel's YAML file stays the source of truth: the next
+    sync_channels sets the budgets from it again (edit the file to make a change last)."""
+    if not (notes or "").strip():
+        raise BudgetOverrideInvalid("a budget override needs notes: say why the budget changes")
+    if daily_usd is None and weekly_usd is None:
+        raise BudgetOverrideInvalid("a budget override needs a daily or a weekly budget")
+    with transaction.atomic():
+        locked = Channel.objects.select_for_update().get(pk=channel.pk)
+        before = {"daily_usd": locked.budget_daily_usd, "weekly_usd": locked.budget_weekly_usd}
+        daily = (
+            _budget_amount(daily_usd, "daily_usd") if daily_usd is not None else before["daily_usd"]
+        )
+        weekly = (
+            _budget_amount(weekly_usd, "weekly_usd")
+            if weekly_usd is not None
+            else before["weekly_usd"]
+        )
+        if weekly < daily:
+            raise BudgetOverrideInvalid(
+                f"weekly budget ${weekly} is below the daily budget ${daily}; "
+                "the weekly budget must be at least the daily one"
+            )
+        Channel.objects.filter(pk=locked.pk).update(
+            budget_daily_usd=daily, budget_weekly_usd=weekly, updated_at=timezone.now()
+        )
+        audit_log_record(
+            actor=actor,
+            action="budget_override",
+            object_type="channel",
+            object_id=locked.pk,
+            notes=notes.strip(),
+            metadata={
+                "daily_usd": [str(before["daily_usd"]), str(daily)],
+                "weekly_usd": [str(before["weekly_usd"]), str(weekly)],
+            },
+        )
+    channel.budget_daily_usd, channel.budget_weekly_usd = daily, weekly
+    return channel

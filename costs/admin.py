@@ -1,10 +1,10 @@
 """Cost rows and the YouTube quota ledger in the admin: written by the pipeline, read-only here.
-The spend, quota and dashboard screens are costs.views."""
+The spend, quota and dashboard screens are pipeline.control_room."""
 
 from django.contrib import admin
 
+from core.admin_mixins import ReadOnlyAdminMixin
 from costs.models import VideoCost, YouTubeQuotaUsage
-from videogen.admin_base import ReadOnlyAdminMixin
 
 
 @admin.register(VideoCost)

@@ -3,7 +3,6 @@ from decimal import Decimal
 from django.db import models
 
 from channels_app.models import Channel
-from pipeline.models import VideoTask, WorkItem
 
 
 class Component(models.TextChoices):
@@ -17,7 +16,7 @@ class Component(models.TextChoices):
     UPLOAD = "upload", "Upload"
 
 
-class Outcome(models.TextChoices):
+class CostOutcome(models.TextChoices):
     OK = "ok", "OK"
     # The provider charged, then the attempt failed (a local step after the download, a
     # verification): paid for and wasted.
@@ -32,10 +31,11 @@ class VideoCost(models.Model):
     cannot be recorded twice. In a rehearsal (the local provider) usd is 0 and would_be_usd says
     what the same call would have cost at the real providers' prices."""
 
-    task = models.ForeignKey(VideoTask, on_delete=models.PROTECT, related_name="costs")
+    # By name, not import: costs stands below pipeline (pipeline records the costs).
+    task = models.ForeignKey("pipeline.VideoTask", on_delete=models.PROTECT, related_name="costs")
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="costs")
     work_item = models.ForeignKey(
-        WorkItem, null=True, blank=True, on_delete=models.PROTECT, related_name="costs"
+        "pipeline.WorkItem", null=True, blank=True, on_delete=models.PROTECT, related_name="costs"
     )
     attempt = models.PositiveIntegerField(default=1)
     component = models.CharField(max_length=20, choices=Component.choices)
@@ -44,7 +44,7 @@ class VideoCost(models.Model):
     unit_name = models.CharField(max_length=20)  # images, characters, clip_seconds, sfx_seconds
     usd = models.DecimalField(max_digits=10, decimal_places=4)
     would_be_usd = models.DecimalField(max_digits=10, decimal_places=4, default=Decimal(0))
-    outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OK)
+    outcome = models.CharField(max_length=10, choices=CostOutcome.choices, default=CostOutcome.OK)
     api_calls = models.PositiveIntegerField(default=1)
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -63,7 +63,7 @@ class VideoCost(models.Model):
                 name="video_cost_would_be_usd_nonnegative",
             ),
             models.CheckConstraint(
-                condition=models.Q(outcome__in=Outcome.values), name="video_cost_outcome_valid"
+                condition=models.Q(outcome__in=CostOutcome.values), name="video_cost_outcome_valid"
             ),
             models.CheckConstraint(
                 condition=models.Q(units__gte=Decimal("0")), name="video_cost_units_nonnegative"

@@ -15,8 +15,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from core.alerts import alert_send
 from costs.models import YouTubeQuotaUsage, YouTubeUploadHold
-from pipeline.alerts import alert_send
 
 log = structlog.get_logger(__name__)
 

@@ -7,20 +7,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Count, Max, Min, Q, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from channels_app.models import Channel
-from costs.models import Component, CostDay, Outcome, VideoCost, YouTubeQuotaUsage
-from pipeline.models import TaskEvent, VideoTask, WorkItem
-from pipeline.status import (
-    ERROR_STATUSES,
-    LIFECYCLE_GROUPS,
-    WORK_STEPS,
-    Status,
-    lifecycle_group,
-)
+from costs.models import Component, CostDay, CostOutcome, VideoCost, YouTubeQuotaUsage
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 ZERO = Decimal(0)
@@ -73,7 +65,7 @@ def _daily_sums(channel_ids, zone, *, start, end=None):
         .values("channel_id", "day")
         .annotate(
             day_usd=Sum("usd"),
-            day_wasted=Sum("usd", filter=Q(outcome=Outcome.FAILED)),
+            day_wasted=Sum("usd", filter=Q(outcome=CostOutcome.FAILED)),
             day_would_be=Sum("would_be_usd"),
         )
     )
@@ -210,7 +202,7 @@ def video_cost_breakdown(task_ids):
         costs.components[component] = costs.components.get(component, ZERO) + row["spent"]
         costs.total += row["spent"]
         costs.would_be += row["would_be"]
-        if row["outcome"] == Outcome.FAILED:
+        if row["outcome"] == CostOutcome.FAILED:
             costs.wasted += row["spent"]
         if row["again"] is not None:
             costs.made_again += row["again"]
@@ -300,23 +292,16 @@ class QuotaProject:
     channels: list = field(default_factory=list)
 
 
-def quota_overview(*, now=None, days=7):
+def quota_overview(*, now=None, days=7, deferred=None):
     """Per quota project: today's Pacific-day usage, the last `days` days, and the uploads
-    deferred to the next reset (tasks approved and waiting for quota)."""
+    deferred to the next reset (`deferred`: {quota project: tasks approved and waiting for quota},
+    pipeline.selectors.uploads_waiting_for_quota)."""
     today = pacific_today(now)
     usage = list(YouTubeQuotaUsage.objects.filter(pacific_date__gt=today - dt.timedelta(days=days)))
     channels_by_project = {}
     for channel_id, project in Channel.objects.order_by("id").values_list("id", "quota_project"):
         channels_by_project.setdefault(project, []).append(channel_id)
-    deferred = dict(
-        VideoTask.objects.filter(
-            status=Status.APPROVED, waiting_reason="quota", cancelled_at__isnull=True
-        )
-        .order_by()
-        .values("channel__quota_project")
-        .annotate(count=Count("id"))
-        .values_list("channel__quota_project", "count")
-    )
+    deferred = deferred or {}
     projects = sorted(set(channels_by_project) | {row.quota_project for row in usage})
     overview = []
     for project in projects:
@@ -346,110 +331,6 @@ def quota_overview(*, now=None, days=7):
             )
         )
     return overview
-
-
-# --- Dashboard -------------------------------------------------------------------------------
-
-GROUP_ORDER = list(LIFECYCLE_GROUPS)
-
-
-def videos_by_group(channels):
-    """{channel_id: {group: count}} of the tasks on the board (not cancelled)."""
-    counts = {channel.pk: dict.fromkeys(GROUP_ORDER, 0) for channel in channels}
-    rows = (
-        VideoTask.objects.filter(cancelled_at__isnull=True)
-        .order_by()
-        .values("channel_id", "status")
-        .annotate(count=Count("id"))
-    )
-    for row in rows:
-        if row["channel_id"] in counts:
-            counts[row["channel_id"]][lifecycle_group(row["status"])] += row["count"]
-    return counts
-
-
-def recent_failures(*, now=None, hours=24):
-    """Moves into an error status in the last `hours` hours, newest first."""
-    since = (now or timezone.now()) - dt.timedelta(hours=hours)
-    return (
-        TaskEvent.objects.filter(to_status__in=ERROR_STATUSES, created_at__gte=since)
-        .select_related("task__channel")
-        .order_by("-created_at")
-    )
-
-
-@dataclass
-class StepStats:
-    """One channel's one step over the last days: units done and failed, attempts and retries,
-    and the step's duration per video (first unit started to last unit finished)."""
-
-    channel_id: str
-    step: str
-    done: int = 0
-    failed: int = 0
-    attempts: int = 0
-    retries: int = 0
-    durations: list = field(default_factory=list)  # seconds, one per video
-
-    @property
-    def success_rate(self):
-        finished = self.done + self.failed
-        return self.done / finished if finished else None
-
-    @property
-    def retry_rate(self):
-        return self.retries / self.attempts if self.attempts else None
-
-    def _percentile(self, fraction):
-        if not self.durations:
-            return None
-        ordered = sorted(self.durations)
-        return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-    @property
-    def median_seconds(self):
-        return self._percentile(0.5)
-
-    @property
-    def p95_seconds(self):
-        return self._percentile(0.95)
-
-
-def step_stats(*, days=7, now=None):
-    """{channel_id: [StepStats in step order, drafting first]} for the units that ran in the last
-    `days` days.
-    One grouped query (per video and step, summed in SQL); the rows are videos x steps, never
-    units or cost rows."""
-    since = (now or timezone.now()) - dt.timedelta(days=days)
-    rows = (
-        WorkItem.objects.filter(started_at__gte=since)
-        .order_by()
-        .values("task__channel_id", "task_id", "step")
-        .annotate(
-            done=Count("id", filter=Q(state="done")),
-            failed=Count("id", filter=Q(state="failed")),
-            attempts=Sum("attempts"),
-            first_start=Min("started_at"),
-            last_finish=Max("finished_at"),
-            units=Count("id"),
-        )
-    )
-    stats = {}
-    for row in rows:
-        key = (row["task__channel_id"], row["step"])
-        entry = stats.setdefault(key, StepStats(*key))
-        entry.done += row["done"]
-        entry.failed += row["failed"]
-        entry.attempts += row["attempts"] or 0
-        entry.retries += max((row["attempts"] or 0) - row["units"], 0)
-        if row["done"] == row["units"] and row["last_finish"]:
-            entry.durations.append((row["last_finish"] - row["first_start"]).total_seconds())
-    by_channel = {}
-    for entry in sorted(
-        stats.values(), key=lambda entry: (entry.channel_id, WORK_STEPS.index(entry.step))
-    ):
-        by_channel.setdefault(entry.channel_id, []).append(entry)
-    return by_channel
 
 
 def cost_per_video(*, days=7, now=None):

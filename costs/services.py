@@ -11,10 +11,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from costs.models import Outcome, VideoCost
+from core.alerts import alert_send
+from core.models import Alert
+from costs.models import CostOutcome, VideoCost
 from costs.prices import price, would_be_price
-from pipeline.alerts import alert_send
-from pipeline.models import Alert
 
 log = structlog.get_logger(__name__)
 # The unit name of a call that was answered (so maybe billed) with a bill we could not read: a
@@ -27,7 +27,7 @@ def video_cost_record(*, work_item, attempt, component, provider, usage, metadat
     same call twice is refused by the database. A script that reused a paid output it had kept
     (usage {"reused": true}) is booked as outcome "reused" at $0: that output was paid for by the
     attempt that downloaded it."""
-    outcome = Outcome.REUSED if usage.get("reused") else Outcome.OK
+    outcome = CostOutcome.REUSED if usage.get("reused") else CostOutcome.OK
     return _cost_create(work_item, attempt, component, provider, usage, outcome, metadata)
 
 
@@ -47,7 +47,7 @@ def video_cost_record_failed(*, work_item, attempt, component, provider, stderr,
                 component,
                 provider,
                 usage,
-                Outcome.FAILED,
+                CostOutcome.FAILED,
                 {"error": str(failure.get("error") or "")[:500], **(metadata or {})},
             )
     except IntegrityError:
@@ -73,7 +73,7 @@ def _cost_create(work_item, attempt, component, provider, usage, outcome, metada
     would_be = would_be_price(
         component=component, provider=provider, usage=usage, model=channel.video_model
     )
-    if outcome == Outcome.REUSED:
+    if outcome == CostOutcome.REUSED:
         usd = would_be = Decimal(0)
     if usage.get("usage_unknown") is True:
         unit_name = UNKNOWN_USAGE  # the provider answered but its bill could not be read
@@ -89,7 +89,7 @@ def _cost_create(work_item, attempt, component, provider, usage, outcome, metada
         usd=usd,
         would_be_usd=would_be,
         outcome=outcome,
-        api_calls=0 if outcome == Outcome.REUSED else 1,
+        api_calls=0 if outcome == CostOutcome.REUSED else 1,
         metadata={"usage": usage, **(metadata or {})},
     )
     if usd > 0:
@@ -178,63 +178,3 @@ def budget_check(*, channel, estimate_usd, now=None):
             "daily",
         )
     return BudgetVerdict(True, day, week, estimate)
-
-
-class BudgetOverrideInvalid(ValueError):
-    """The override was refused; the message says why and nothing was changed."""
-
-
-def _budget_amount(value, name):
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except ArithmeticError as error:
-        message = f"{name}: must be a number of dollars, got {value!r}"
-        raise BudgetOverrideInvalid(message) from error
-    if amount <= 0:
-        raise BudgetOverrideInvalid(f"{name}: must be a positive number of dollars, got {amount}")
-    return amount
-
-
-def budget_override(*, channel, actor, daily_usd=None, weekly_usd=None, notes):
-    """Change a channel's daily and/or weekly budget by hand, with the old and new values and the
-    reason in the audit log. The channel's YAML file stays the source of truth: the next
-    sync_channels sets the budgets from it again (edit the file to make a change last)."""
-    from channels_app.models import Channel
-    from reviews.services import audit_log_record
-
-    if not (notes or "").strip():
-        raise BudgetOverrideInvalid("a budget override needs notes: say why the budget changes")
-    if daily_usd is None and weekly_usd is None:
-        raise BudgetOverrideInvalid("a budget override needs a daily or a weekly budget")
-    with transaction.atomic():
-        locked = Channel.objects.select_for_update().get(pk=channel.pk)
-        before = {"daily_usd": locked.budget_daily_usd, "weekly_usd": locked.budget_weekly_usd}
-        daily = (
-            _budget_amount(daily_usd, "daily_usd") if daily_usd is not None else before["daily_usd"]
-        )
-        weekly = (
-            _budget_amount(weekly_usd, "weekly_usd")
-            if weekly_usd is not None
-            else before["weekly_usd"]
-        )
-        if weekly < daily:
-            raise BudgetOverrideInvalid(
-                f"weekly budget ${weekly} is below the daily budget ${daily}; "
-                "the weekly budget must be at least the daily one"
-            )
-        Channel.objects.filter(pk=locked.pk).update(
-            budget_daily_usd=daily, budget_weekly_usd=weekly, updated_at=timezone.now()
-        )
-        audit_log_record(
-            actor=actor,
-            action="budget_override",
-            object_type="channel",
-            object_id=locked.pk,
-            notes=notes.strip(),
-            metadata={
-                "daily_usd": [str(before["daily_usd"]), str(daily)],
-                "weekly_usd": [str(before["weekly_usd"]), str(weekly)],
-            },
-        )
-    channel.budget_daily_usd, channel.budget_weekly_usd = daily, weekly
-    return channel

@@ -12,10 +12,13 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.timesince import timesince
 
+from core.admin_mixins import ReadOnlyAdminMixin
+from core.models import Alert
+from pipeline import admin_channels  # noqa: F401  (channels with their tasks in flight)
 from pipeline.admin_forms import NewVideoForm
 from pipeline.drafting import task_draft_create
-from pipeline.models import Alert, TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
-from pipeline.selectors import task_progress
+from pipeline.models import TaskEvent, Upload, Video, VideoTask, WorkItem, WorkState
+from pipeline.selectors import published_link, task_cost_subquery, task_progress, tasks_progress
 from pipeline.services import PipelineError
 from pipeline.status import (
     ERROR_STATUSES,
@@ -28,8 +31,6 @@ from pipeline.status import (
 from pipeline.task_actions import task_cancel, task_queue, task_retry
 from pipeline.templatetags.pipeline_admin import GROUP_LABELS, progress_bar, status_badge
 from pipeline.transitions import TransitionConflict
-from reviews.selectors import published_link, task_cost_subquery, tasks_progress
-from videogen.admin_base import ReadOnlyAdminMixin
 
 # Errors an operator action can meet; each is shown naming the task and the reason.
 ACTION_ERRORS = (PipelineError, IllegalTransition, TransitionConflict)
@@ -230,7 +231,7 @@ class VideoTaskAdmin(admin.ModelAdmin):
     def history_view(self, request, object_id, extra_context=None):
         # A task's history is its audit log (every human action on it) and its timeline (on the
         # record itself); Django's own history (admin edits) is empty, since tasks are read-only.
-        url = reverse("admin:reviews_auditlog_changelist")
+        url = reverse("admin:core_auditlog_changelist")
         return HttpResponseRedirect(f"{url}?task={object_id}")
 
     def get_urls(self):

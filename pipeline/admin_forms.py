@@ -2,8 +2,8 @@
 
 from django import forms
 
-from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
 from channels_app.models import Channel, Priority
+from core.text.channel_brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
 from pipeline.drafting import DIRECTION_MAX_CHARACTERS, TOPIC_MAX_CHARACTERS
 
 

@@ -76,12 +76,12 @@ def main():
     from django.core.management import call_command
 
     from channels_app.models import Channel
+    from core.text.storyboard import storyboard_parse
     from costs.selectors import VideoCosts, video_cost_breakdown
     from pipeline.drafting import task_draft_create
     from pipeline.management.commands.task_status import progress_line, task_settled
     from pipeline.paths import draft_storyboard
     from pipeline.status import Status
-    from pipeline.storyboard import storyboard_parse
 
     started = time.monotonic()
     say(f"videogen demo: database {settings.DATABASES['default']['NAME']}, "

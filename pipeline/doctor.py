@@ -14,9 +14,9 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from core.ffmpeg import FFmpegUnusable, cache_directory, usable_ffmpeg
 from pipeline.runner import BUNDLED_STAND_INS, script_path
 from scripts._catalogue import PIPELINE_SCRIPTS as SCRIPT_CATALOGUE
-from scripts._ffmpeg import FFmpegUnusable, cache_directory, usable_ffmpeg
 
 PIPELINE_SCRIPTS = tuple(SCRIPT_CATALOGUE)
 BROKER_TIMEOUT_SECONDS = 3
@@ -172,7 +172,7 @@ def check_audit_triggers():
 
 
 def check_ffmpeg():
-    """The FFmpeg the scripts will use (scripts/_ffmpeg.py chooses it), run through every filter
+    """The FFmpeg the scripts will use (core/ffmpeg.py chooses it), run through every filter
     and encoder they use on a tiny generated input; never from the cache, so doctor tests it
     now. The detail names the binary, its version and, on failure, the filter."""
     try:

@@ -1,5 +1,6 @@
-"""Step 0, the writers' room (design.md): a task in Draft with a topic and no storyboard gets one
-drafted by scripts/generate_storyboard.py, and stays in Draft until a person queues it.
+"""Step 0, the writers' room (before any step that makes media): a task in Draft with a topic and
+no storyboard gets one drafted by scripts/generate_storyboard.py, and stays in Draft until a
+person queues it.
 
 The draft is one unit of work like any other (pipeline/units.py: a WorkItem claimed with a lease,
 retried by exit code within PIPELINE_MAX_ATTEMPTS, run under the text provider's concurrency cap,
@@ -18,23 +19,23 @@ import hashlib
 import structlog
 from django.db import transaction
 
-from channels_app.brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
-from channels_app.input_bounds import (  # noqa: F401 (re-exported for the admin's form)
+from core.alerts import alert_send
+from core.audit import audit_log_record
+from core.text.channel_brief import SCENE_COUNT_MAX, SCENE_COUNT_MIN
+from core.text.input_bounds import (  # noqa: F401 (re-exported for the admin's form)
     DIRECTION_MAX_CHARACTERS,
     TOPIC_MAX_CHARACTERS,
     character_problem,
     topic_problems,
 )
+from core.text.storyboard import StoryboardInvalid, storyboard_parse
 from pipeline import dispatch, paths
-from pipeline.alerts import alert_send
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.services import PipelineError, budget_wait
 from pipeline.status import DRAFT_STEP, Status
 from pipeline.steps import DRAFT
-from pipeline.storyboard import StoryboardInvalid, storyboard_parse
 from pipeline.task_actions import task_queue
 from pipeline.transitions import error_log_append, notify_task_changed
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 

@@ -10,7 +10,7 @@ from it. Paths of the unit's own output are the same for every run and count as 
 
 A unit records the fingerprint it was made with (WorkItem.fingerprint, when it is done). After a
 storyboard edit, the units whose fingerprint differs are the ones to make again
-(pipeline.reviewing.redo_changed_plan).
+(reviews.decisions.redo_changed_plan).
 """
 
 import hashlib

@@ -248,21 +248,6 @@ class Video(models.Model):
         return self.final_path
 
 
-class Alert(models.Model):
-    """Alerts sent (or suppressed as duplicates) — the deduplication memory of the alert sender."""
-
-    level = models.CharField(max_length=10)
-    key = models.CharField(max_length=200, db_index=True)
-    title = models.CharField(max_length=256)
-    message = models.TextField()
-    delivered = models.BooleanField(default=False)
-    suppressed = models.BooleanField(default=False)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-
-    def __str__(self):
-        return f"{self.level} {self.title}"
-
-
 # The local upload provider's Upload rows carry "local-<task id hex>" as their video id: they
 # stand for a file in the workspace, not a YouTube video.
 LOCAL_VIDEO_ID_PREFIX = "local-"
@@ -299,7 +284,7 @@ class Upload(models.Model):
     publish_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     lease_owner = models.CharField(max_length=100, blank=True)
-    # The SHA-256 of the file sent (the cut approved at the final gate: pipeline/reviewers.py).
+    # The SHA-256 of the file sent (the cut approved at the final gate: reviews/reviewer_checks.py).
     sha256 = models.CharField(max_length=64, blank=True)
     disclosure = models.JSONField(default=dict, blank=True)  # the declarations it carried
     lease_expires_at = models.DateTimeField(null=True, blank=True)

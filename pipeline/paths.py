@@ -8,12 +8,11 @@ here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
 """
 
 import functools
-import re
 from pathlib import Path
 
 from django.conf import settings
 
-SAFE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+from core.text.ids import SAFE_ID
 
 # Output file of each step, by step name: (folder, extension).
 STEP_OUTPUTS = {

@@ -8,8 +8,8 @@ import shutil
 from django.utils import timezone
 
 from pipeline import paths
-from pipeline.reviewers import disclosure_flags
 from pipeline.unit_spec import UnitSpec
+from pipeline.upload_guard import disclosure_flags
 
 
 def write_atomically(path, text):

@@ -9,8 +9,8 @@ import structlog
 from django.conf import settings
 from django.db.models import Q
 
+from core.alerts import alert_send
 from pipeline import dispatch, drafting, limits, services
-from pipeline.alerts import alert_send
 from pipeline.clock import db_now
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.selectors import tasks_stuck

@@ -3,8 +3,9 @@
 A script runs in its own process group (so a timeout, a lost lease or a cancelled task kills it
 and everything it started), gets its secrets and the correlation id through the environment only
 (argv is visible to every user of the machine), and is classified by its exit code per the script
-contract in design.md. Scripts that print no JSON result line (an operator's old copy) are judged
-by their output file, and their usage is estimated from the inputs by the caller.
+contract (EXIT_OUTCOMES below; scripts/_common.py is the scripts' side). Scripts that print no
+JSON result line (an operator's old copy) are judged by their output file, and their usage is
+estimated from the inputs by the caller.
 
 The operator's own scripts (VIDEOGEN_SCRIPTS_DIR) know only their original command lines, and
 argparse refuses any other flag. So a unit's call is its base flags (those command lines) plus
@@ -50,7 +51,7 @@ WITHHELD_ENV = {
 }
 CONTRACT_FLAG = "--videogen-contract"
 CONTRACT_TIMEOUT_SECONDS = 30
-# Scripts the operator never had (design.md: "their split screen had no command line"): when
+# Scripts the operator never had (their split screen had no command line of its own): when
 # VIDEOGEN_SCRIPTS_DIR points at the operator's folder, ours stands in. The writer is new too.
 BUNDLED_STAND_INS = {"create_split_screen", "generate_storyboard"}
 # Lines of a failed script's own output quoted in its error when it printed no JSON error line.
@@ -206,6 +207,10 @@ def _child_env(extra_env, correlation_id):
     env.update({k: str(v) for k, v in (extra_env or {}).items() if v is not None})
     env["VIDEOGEN_CORRELATION_ID"] = str(correlation_id or "")
     env["PYTHONUNBUFFERED"] = "1"
+    # The scripts share plain-Python code with the apps through the core package (core.text,
+    # core.ffmpeg): the repository root goes first on the child's path, whatever else it carries.
+    inherited = env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(settings.BASE_DIR), inherited]))
     return env
 
 

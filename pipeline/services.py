@@ -1,7 +1,7 @@
 """The pipeline's business logic, as plain functions. Celery tasks (pipeline/tasks.py) load ids
 and call these; so do management commands and the admin.
 
-The shape of one video's run (design.md, "Reliability"):
+The shape of one video's run (each step resumable after any crash, nothing paid twice):
 - tasks_schedule() claims queued tasks fairly across channels (conditional UPDATE).
 - step_run() creates the step's work items (one per unit of paid work) and sends one message per
   unit still to do. No chord: the last unit to finish completes the step.
@@ -19,13 +19,14 @@ from django.db import connection, transaction
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from channels_app.input_bounds import topic_problems
 from channels_app.models import PRIORITY_RANK, Channel, Priority
+from core.alerts import alert_send
+from core.logging import bind_correlation_id
+from core.text.input_bounds import topic_problems
 from costs.models import VideoCost
 from costs.prices import price
 from costs.services import budget_check
 from pipeline import dispatch, limits
-from pipeline.alerts import alert_send
 from pipeline.clock import db_now
 from pipeline.media import media_duration
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
@@ -38,7 +39,6 @@ from pipeline.status import (
 from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import TransitionConflict, task_transition
 from pipeline.watchdog import workspace_space_allows_new_steps
-from videogen.logging import bind_correlation_id
 
 log = structlog.get_logger(__name__)
 
@@ -71,7 +71,7 @@ def bind_task_context(task, **extra):
 def video_task_create(
     *, channel, storyboard, actor="system", topic="", story_direction="", priority=None, queue=True
 ):
-    """A new task from a validated storyboard (pipeline.storyboard), queued unless queue=False."""
+    """A new task from a validated storyboard (core.text.storyboard), queued unless queue=False."""
     if not channel.is_active:
         raise PipelineError(f"channel {channel.id} is inactive; activate it in its YAML first")
     problems = topic_problems(topic, story_direction)

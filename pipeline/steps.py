@@ -8,19 +8,19 @@ import json
 import yaml
 from django.conf import settings
 
-from channels_app.brief import brief_for_writer
 from channels_app.models import SecretName
-from costs.models import Component
-from pipeline import paths
-from pipeline.publish_local import local_upload_unit, write_atomically
-from pipeline.reviewers import upload_unit_guarded
-from pipeline.status import DRAFT_STEP
-from pipeline.storyboard import (
+from core.text.channel_brief import brief_for_writer
+from core.text.storyboard import (
     storyboard_asset_prompt,
     storyboard_clip_seconds,
     storyboard_scene_prompt,
 )
+from costs.models import Component
+from pipeline import paths
+from pipeline.publish_local import local_upload_unit, write_atomically
+from pipeline.status import DRAFT_STEP
 from pipeline.unit_spec import UnitSpec
+from pipeline.upload_guard import upload_unit_guarded
 
 # Provider family per step and the real provider used when a channel names none.
 REAL_PROVIDERS = {

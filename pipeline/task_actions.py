@@ -6,6 +6,7 @@ import structlog
 from django.db import transaction
 from django.utils import timezone
 
+from core.text.storyboard import StoryboardInvalid, storyboard_validate
 from pipeline import dispatch
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.services import PipelineError
@@ -15,7 +16,6 @@ from pipeline.status import (
     STEP_STATUSES,
     Status,
 )
-from pipeline.storyboard import StoryboardInvalid, storyboard_validate
 from pipeline.transitions import TransitionConflict, notify_task_changed, task_transition
 
 log = structlog.get_logger(__name__)
@@ -30,7 +30,7 @@ def task_queue(*, task_id, actor, storyboard=None):
     (a double click, a card seen twice), and nothing is done the second time. Anything but a
     draft is refused naming its status, and so is a draft whose storyboard is missing or invalid.
     """
-    from reviews.services import audit_log_record
+    from core.audit import audit_log_record
 
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     if task.cancelled_at:
@@ -78,7 +78,7 @@ def task_queue(*, task_id, actor, storyboard=None):
 def task_retry(*, task_id, actor, notes=""):
     """Send a task in an error status back to the step that failed; work done is kept. `notes`
     (e.g. "via Notion: ...") go into the timeline's reason and the audit row."""
-    from reviews.services import audit_log_record
+    from core.audit import audit_log_record
 
     task = VideoTask.objects.select_related("channel").get(pk=task_id)
     if task.status == S.DRAFT:
@@ -123,7 +123,7 @@ def _default_step_for_error(status):
 def task_cancel(*, task_id, actor, reason=""):
     """Take a task off the board. Nothing is deleted; running scripts stop at their next
     heartbeat (their lease can no longer be renewed)."""
-    from reviews.services import audit_log_record
+    from core.audit import audit_log_record
 
     with transaction.atomic():
         updated = VideoTask.objects.filter(pk=task_id, cancelled_at__isnull=True).update(

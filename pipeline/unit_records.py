@@ -14,11 +14,10 @@ from django.db import (
 from django.db.models import F
 from django.utils import timezone
 
-from costs.models import Outcome as CostOutcome
-from costs.models import VideoCost
+from core.alerts import alert_send
+from costs.models import CostOutcome, VideoCost
 from costs.services import video_cost_record, video_cost_record_failed
 from pipeline import dispatch, drafting
-from pipeline.alerts import alert_send
 from pipeline.clock import later_expression, now_expression
 from pipeline.fingerprints import unit_fingerprint
 from pipeline.media import output_valid

@@ -1,4 +1,4 @@
-"""The watchdog: alarms for when the machinery itself is down (design.md, "Observability").
+"""The watchdog: alarms for when the machinery itself is down (no worker, no beat, a stuck queue).
 
 Nothing here may run on a worker only: when every worker is dead, a check that runs on the workers
 says nothing. So the watchdog runs inside the beat process (a thread started by videogen/celery.py
@@ -29,7 +29,7 @@ from django.db import DatabaseError, close_old_connections, connections
 from django.db.models import Case, Count, F, Max, Q, Sum, When
 from django.utils import timezone
 
-from pipeline.alerts import alert_send, alert_send_direct
+from core.alerts import alert_send, alert_send_direct
 from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.models import Heartbeat, VideoTask, WorkerStart, WorkItem, WorkState
 from pipeline.status import RUNNING_STATUSES, Status

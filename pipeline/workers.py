@@ -27,8 +27,8 @@ import structlog
 from django.conf import settings
 from django.db import DatabaseError, transaction
 
+from core.alerts import alert_send
 from pipeline import dispatch, limits
-from pipeline.alerts import alert_send
 from pipeline.clock import db_now
 from pipeline.models import Heartbeat, WorkerStart, WorkItem, WorkState
 

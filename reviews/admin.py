@@ -6,11 +6,12 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from core.admin_mixins import ReadOnlyAdminMixin
+from core.audit import audit_log_record
+from core.models import AuditLog, audit_action_label
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog, NotionUser, Review, audit_action_label
-from reviews.services import audit_log_record
-from videogen.admin_base import ReadOnlyAdminMixin
+from reviews.models import NotionUser, Review
 
 
 def _task_link(task):

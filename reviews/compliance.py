@@ -15,9 +15,10 @@ from decimal import Decimal
 from django.db.models import Q
 from django.template.loader import render_to_string
 
+from core.models import AuditLog
 from costs.models import VideoCost
 from pipeline.models import Upload, VideoTask
-from reviews.models import AuditLog, Decision, Review
+from reviews.models import Decision, Review
 
 FORMATS = ("csv", "json", "html")
 

@@ -40,7 +40,7 @@ class ComplianceForm(forms.Form):
         return data
 
 
-@permission_required("reviews.view_auditlog", raise_exception=True)
+@permission_required("core.view_auditlog", raise_exception=True)
 def compliance_report(request):
     form = ComplianceForm(request.GET or None)
     if not form.is_valid():

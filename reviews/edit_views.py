@@ -1,19 +1,19 @@
 """Edits on the review page: the storyboard's YAML, the final review's title, description and tags,
-and the thumbnail. Each is one call of pipeline.editing; a refused edit shows the page again with
-what was typed and every problem, each naming its field."""
+and the thumbnail. Each is one call of pipeline.storyboard_edits; a refused edit shows the page
+again with what was typed and every problem, each naming its field."""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.views.decorators.http import require_POST
 
-from pipeline.editing import (
+from pipeline.models import VideoTask
+from pipeline.storyboard_edits import (
     StoryboardEditError,
     task_metadata_edit,
     task_storyboard_edit,
     task_thumbnail_pick,
 )
-from pipeline.models import VideoTask
 from reviews.views import REVIEW_PERMISSION, task_page
 
 

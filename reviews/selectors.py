@@ -2,61 +2,27 @@
 
 import json
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 
-from django.db.models import Count, DecimalField, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
-from django.urls import reverse
+from django.db.models import Count, Q, Subquery
 
+from core.text.narration import narration_seconds
+from core.text.youtube_text_limits import category_label
 from costs.models import VideoCost
 from pipeline import paths
 from pipeline.integrations.youtube_metadata import thumbnail_source
 from pipeline.media import media_duration
-from pipeline.models import LOCAL_VIDEO_ID_PREFIX, Upload, Video, WorkItem, WorkState
-from pipeline.narration import narration_seconds
+from pipeline.models import Upload, Video, WorkItem, WorkState
+from pipeline.selectors import media_url, published_link
 from pipeline.status import (
     ERROR_STATUSES,
     GATE_BY_STATUS,
-    STEP_ORDER,
     Status,
 )
 from pipeline.steps import STEP_BY_NAME
-from pipeline.youtube_limits import category_label
 from reviews.models import NotionUser, Review, notion_user_id_normalize
 
-MONEY = DecimalField(max_digits=12, decimal_places=4)
-
-
-def task_cost_subquery():
-    """A task's spend so far, as an annotation (one subquery; no join that multiplies rows)."""
-    total = (
-        VideoCost.objects.filter(task=OuterRef("pk"))
-        .order_by()
-        .values("task")
-        .annotate(total=Sum("usd"))
-        .values("total")
-    )
-    return Coalesce(Subquery(total, output_field=MONEY), Value(Decimal(0)), output_field=MONEY)
-
-
-def tasks_progress(task_ids):
-    """{task_id: {step: (done, total)}} for many tasks in one grouped query."""
-    rows = (
-        WorkItem.objects.filter(task_id__in=list(task_ids))
-        .order_by()
-        .values("task_id", "step")
-        .annotate(total=Count("id"), done=Count("id", filter=Q(state=WorkState.DONE)))
-    )
-    by_task = {}
-    for row in rows:
-        by_task.setdefault(row["task_id"], {})[row["step"]] = (row["done"], row["total"])
-    return {
-        task_id: {step: steps[step] for step in STEP_ORDER if step in steps}
-        for task_id, steps in by_task.items()
-    }
-
-
+MEDIA_KIND = {".png": "image", ".mp4": "video", ".mp3": "audio"}
 CUT_NAMES = {1: "first cut", 2: "second cut", 3: "third cut"}
 
 
@@ -107,19 +73,6 @@ def task_repeated_calls(task):
         .select_related("work_item")
         .order_by("work_item__step", "work_item__unit", "attempt")
     )
-
-
-def published_link(task):
-    """(label, url) of the published video: YouTube's page, or the local upload provider's file
-    in the workspace; None before it is published."""
-    video = Video.objects.filter(task=task).first()
-    if video is not None and video.youtube_url.startswith("http"):
-        return ("YouTube", video.youtube_url)
-    upload = Upload.objects.filter(task=task).exclude(video_id="").first()
-    if upload is not None and not upload.video_id.startswith(LOCAL_VIDEO_ID_PREFIX):
-        return ("YouTube", f"https://youtu.be/{upload.video_id}")
-    url = media_url(paths.published_video(task.channel_id, str(task.pk)))
-    return ("published file (local upload provider)", url) if url else None
 
 
 @dataclass
@@ -187,21 +140,6 @@ class MediaItem:
     kind: str  # image, video, audio
     url: str = ""  # empty when the file is not there (yet)
     state: str = ""
-
-
-MEDIA_KIND = {".png": "image", ".mp4": "video", ".mp3": "audio"}
-
-
-def media_url(path):
-    """The media view's URL of a workspace file, or "" when it is missing or outside."""
-    try:
-        resolved = paths.ensure_inside_workspace(path)
-    except paths.UnsafePath:
-        return ""
-    if not resolved.is_file():
-        return ""
-    relative = resolved.relative_to(paths.workspace_root()).as_posix()
-    return reverse("media", kwargs={"relative": relative})
 
 
 def review_media(task, gate, unit_states):

@@ -1,5 +1,5 @@
 """The review queue and the review page, inside the admin (wrapped by admin_view in reviews/urls:
-staff only, anonymous users get the admin login). Decisions go through pipeline.reviewing, the
+staff only, anonymous users get the admin login). Decisions go through reviews.decisions, the
 same services as `manage.py review`."""
 
 from zoneinfo import ZoneInfo
@@ -16,7 +16,18 @@ from django.views.decorators.http import require_GET, require_POST
 from costs.selectors import VideoCosts, video_cost_breakdown
 from pipeline.drafting import draft_retry
 from pipeline.models import VideoTask
-from pipeline.reviewing import (
+from pipeline.selectors import (
+    published_link,
+    task_cost,
+    task_cost_breakdown,
+    task_progress,
+    tasks_progress,
+)
+from pipeline.services import PipelineError
+from pipeline.status import IllegalTransition, Status
+from pipeline.task_actions import task_cancel, task_queue, task_retry
+from pipeline.transitions import TransitionConflict
+from reviews.decisions import (
     GATE_STEP,
     ReviewError,
     redo_steps,
@@ -25,15 +36,9 @@ from pipeline.reviewing import (
     review_reject,
     task_redo,
 )
-from pipeline.selectors import task_cost, task_cost_breakdown, task_progress
-from pipeline.services import PipelineError
-from pipeline.status import IllegalTransition, Status
-from pipeline.task_actions import task_cancel, task_queue, task_retry
-from pipeline.transitions import TransitionConflict
-from reviews.editing import editing_context
+from reviews.edit_preview import editing_context
 from reviews.selectors import (
     cut_label,
-    published_link,
     published_record,
     rejected_cuts,
     review_media,
@@ -42,7 +47,6 @@ from reviews.selectors import (
     task_repeated_calls,
     task_stopped,
     task_unit_states,
-    tasks_progress,
 )
 from reviews.waiting import (
     WAIT_DRAFT,

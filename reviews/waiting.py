@@ -6,6 +6,7 @@ from django.db.models.functions import Coalesce
 
 from channels_app.models import Channel
 from pipeline.models import VideoTask, WorkItem, WorkState
+from pipeline.selectors import task_cost_subquery
 from pipeline.status import (
     DRAFT_STEP,
     ERROR_STATUSES,
@@ -15,7 +16,6 @@ from pipeline.status import (
     Status,
 )
 from reviews.models import Decision, Review
-from reviews.selectors import task_cost_subquery
 
 
 def _at_a_gate():

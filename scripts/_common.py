@@ -6,7 +6,7 @@ error lines, secrets from the environment (never argv), HTTP with timeouts and e
 classification, atomic writes, FFmpeg lookup and media probing, loudness measurement, and the
 ``local`` provider that makes real media offline.
 
-Exit codes (design.md, "The script contract"):
+Exit codes (the script contract: the runner, pipeline/runner.py, classifies a run by them):
 
     0   ok; the last stdout line is {"ok": true, "outputs": [...], "provider": ..., "usage": {...}}
     2   usage error (argparse)
@@ -18,7 +18,7 @@ Exit codes (design.md, "The script contract"):
         wait in seconds the service asked for, when it said one
     77  auth or credit (HTTP 401/402/403, KIE body code 401/402, ElevenLabs quota_exceeded)
     78  configuration (missing API key or voice id; FFmpeg not found, older than 5.1, or
-        unable to run a filter or encoder we use: see _ffmpeg.py)
+        unable to run a filter or encoder we use: see core/ffmpeg.py)
 
 On failure the last stderr line is {"ok": false, "error": ..., "retriable": ..., "status": ...}.
 """
@@ -53,22 +53,29 @@ from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
-try:  # run as a script: this folder is on sys.path
-    from _ffmpeg import (
+EX_CONFIG = 78
+
+# The code the scripts share with the Django apps (the FFmpeg lookup, YouTube's limits, the
+# storyboard format) lives in the project's core package, plain Python. The runner puts the
+# repository root on the child's PYTHONPATH (the image sets PYTHONPATH=/app); run by hand without
+# it, a script says so in one line and exits as a configuration error.
+try:
+    from core.ffmpeg import (
         LOUDNESS_MEASURE_FILTER,
         NO_SPACE_LEFT,
         FFmpegUnusable,
         NoSpaceLeft,
         usable_ffmpeg,
     )
-except ModuleNotFoundError:  # imported as the package module scripts._common
-    from ._ffmpeg import (
-        LOUDNESS_MEASURE_FILTER,
-        NO_SPACE_LEFT,
-        FFmpegUnusable,
-        NoSpaceLeft,
-        usable_ffmpeg,
+except ModuleNotFoundError as error:
+    if error.name not in {"core", "core.ffmpeg"}:
+        raise
+    print(
+        "error: the project's core package is not importable: put the repository root on "
+        "PYTHONPATH (PYTHONPATH=/path/to/videogen python scripts/...)",
+        file=sys.stderr,
     )
+    sys.exit(EX_CONFIG)
 
 EX_OK = 0
 EX_USAGE = 2
@@ -76,7 +83,6 @@ EX_DATAERR = 65
 EX_SOFTWARE = 70
 EX_TEMPFAIL = 75
 EX_NOPERM = 77
-EX_CONFIG = 78
 
 DEFAULT_HTTP_TIMEOUT = 60.0
 DEFAULT_HTTP_DEADLINE = 600.0
@@ -234,18 +240,6 @@ def run(main: Callable[[], None]) -> None:
         emit_error(f"internal error: {type(error).__name__}: {error}", retriable=False, status=None)
         sys.exit(EX_SOFTWARE)
     sys.exit(EX_OK)
-
-
-# --------------------------------------------------------------------------- project code
-
-
-def project_on_path() -> None:
-    """Make the project's plain-Python modules importable (pipeline.storyboard,
-    pipeline.youtube_limits, channels_app.brief): rules shared with the Django project, which need
-    no database and no Django settings. The scripts folder stays first on the path."""
-    project = str(Path(__file__).resolve().parents[1])
-    if project not in sys.path:
-        sys.path.insert(1, project)
 
 
 # --------------------------------------------------------------------------- arguments

@@ -2,9 +2,10 @@
 words of the topic, the story direction and the channel's brief.
 
 Deterministic (the same input always gives the same draft) and valid by construction: YouTube's
-limits are met with pipeline.youtube_limits' fitting functions, and every scene names assets that
-exist. Varied enough for a demo: the subject, the settings (chosen by the words that call for
-them), the camera moves, the narration beats and the title pattern all follow the input.
+limits are met with core.text.youtube_text_limits' fitting functions, and every scene names
+assets that exist. Varied enough for a demo: the subject, the settings (chosen by the words
+that call for them), the camera moves, the narration beats and the title pattern
+all follow the input.
 """
 
 from __future__ import annotations
@@ -12,13 +13,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-from _common import project_on_path
-
-project_on_path()
-
-from channels_app.brief import brief_description  # noqa: E402
-from pipeline import youtube_limits  # noqa: E402
-from pipeline.narration import narration_trimmed  # noqa: E402
+from core.text import youtube_text_limits
+from core.text.channel_brief import brief_description
+from core.text.narration import narration_trimmed
 
 STOPWORDS = set(
     "a an and the of in on at to for with from by about into over under how why what who when "
@@ -143,7 +140,7 @@ def _story_clauses(direction):
     for clause in re.split(r"[.;,!?]+", direction):
         clause = INSTRUCTION_OPENERS.sub("", clause.strip())
         if clause and not STYLE_WORDS & set(clause.lower().split()):
-            clauses.append(youtube_limits.description_fit(clause, 300))
+            clauses.append(youtube_text_limits.description_fit(clause, 300))
     return clauses
 
 
@@ -201,12 +198,14 @@ def draft_locally(request):
         scene["sfx"] = sfx
         scene["duration"] = brief["clip_seconds"]
         scenes.append(scene)
-    title = youtube_limits.title_fit(
+    title = youtube_text_limits.title_fit(
         TITLE_PATTERNS[(seed >> 11) % len(TITLE_PATTERNS)].format(Topic=_title_case(topic))
     )
     summary = f"A short film about {topic}" + (f": {', '.join(clauses)}." if clauses else ".")
-    description = youtube_limits.description_fit(summary, request.description_bytes)
-    tags = youtube_limits.tags_fit([*brief["default_tags"], topic.lower(), *dict.fromkeys(words)])
+    description = youtube_text_limits.description_fit(summary, request.description_bytes)
+    tags = youtube_text_limits.tags_fit(
+        [*brief["default_tags"], topic.lower(), *dict.fromkeys(words)]
+    )
     return {
         "title": title,
         "channel": request.channel,

@@ -7,14 +7,14 @@
 
 gemini: one generateContent call with a JSON response schema (GEMINI_API_KEY; GEMINI_API_BASE,
         GEMINI_TEXT_MODEL). The answer is checked by the same parser as a hand-written storyboard
-        (pipeline.storyboard); an invalid answer is sent back once with the parser's errors (the
+        (core.text.storyboard); an invalid answer is sent back once with the parser's errors (the
         one case of a second call), and if it is still invalid the run fails with those errors
         (exit 65): never a half-valid storyboard.
 local:  offline and deterministic: a storyboard built from the words of the topic, the direction
         and the brief, valid by construction, different for different topics (_local_writer.py).
 
---channel-brief is the channel's style bible as YAML or JSON (channels_app.brief: premise, tone,
-visual_style, scene_count, clip_seconds, title_style, description_template, language,
+--channel-brief is the channel's style bible as YAML or JSON (core.text.channel_brief: premise,
+tone, visual_style, scene_count, clip_seconds, title_style, description_template, language,
 default_tags). Usage reported: {"model", "calls", "input_tokens", "output_tokens"}; tokens from
 Gemini's usageMetadata (thinking tokens are billed as output); "usage_unknown": true when an
 answer's body could not be read (its tokens are not in the counts). An answer wrapped in one
@@ -29,6 +29,7 @@ import os
 import re
 from pathlib import Path
 
+import yaml
 from _common import (
     EX_DATAERR,
     EX_SOFTWARE,
@@ -41,7 +42,6 @@ from _common import (
     http_request,
     input_error,
     paid_fields,
-    project_on_path,
     raise_for_status,
     require_file,
     require_text,
@@ -51,25 +51,20 @@ from _common import (
 from _local_writer import draft_locally
 from generate_asset import DEFAULT_BASE, explain_gemini_error
 
-# The storyboard parser, the brief and YouTube's limits are shared with the Django project.
-project_on_path()
-
-import yaml  # noqa: E402
-
-from channels_app.brief import (  # noqa: E402
+from core.text import youtube_text_limits
+from core.text.channel_brief import (
     SCENE_COUNT_MAX,
     SCENE_COUNT_MIN,
     brief_description,
     brief_validate,
 )
-from channels_app.config_text import CHANNEL_ID_PATTERN, yaml_error_message, yaml_load  # noqa: E402
-from pipeline import youtube_limits  # noqa: E402
-from pipeline.narration import (  # noqa: E402
+from core.text.config_text import CHANNEL_ID_PATTERN, yaml_error_message, yaml_load
+from core.text.narration import (
     NARRATION_MAX_RATIO,
     WORDS_PER_SECOND,
     narration_word_budget,
 )
-from pipeline.storyboard import (  # noqa: E402
+from core.text.storyboard import (
     ASSET_KINDS,
     DURATION_MAX,
     DURATION_MIN,
@@ -124,8 +119,8 @@ class Request:
         # What is left of YouTube's 5,000 bytes for the drafted part of the description, once
         # the channel's template is around it (measured with a one-byte description).
         template = self.brief["description_template"]
-        used = youtube_limits.description_bytes(brief_description(template, "x")) - 1
-        self.description_bytes = youtube_limits.DESCRIPTION_MAX_BYTES - used
+        used = youtube_text_limits.description_bytes(brief_description(template, "x")) - 1
+        self.description_bytes = youtube_text_limits.DESCRIPTION_MAX_BYTES - used
 
 
 def read_brief(path):
@@ -248,7 +243,7 @@ def write_storyboard(storyboard, output: Path, request, made_by):
     else:
         header = (
             f"# Drafted by generate_storyboard.py ({made_by}) from the topic {request.topic!r}."
-            "\n# Edit freely: it is checked again (pipeline.storyboard) before production.\n"
+            "\n# Edit freely: it is checked again (core.text.storyboard) before production.\n"
         )
         text = header + yaml.safe_dump(
             document, sort_keys=False, allow_unicode=True, width=100, default_flow_style=None
@@ -280,7 +275,7 @@ def response_schema(request):
         "type": "OBJECT",
         "properties": {
             "title": text(
-                f"the video's title, at most {youtube_limits.TITLE_MAX_CHARACTERS} "
+                f"the video's title, at most {youtube_text_limits.TITLE_MAX_CHARACTERS} "
                 "characters, no < or >"
             ),  # fmt: skip
             "atmosphere": text("the look shared by every image and clip"),
@@ -351,9 +346,9 @@ def system_instruction(request):
         "Asset ids are 1-64 lowercase letters, digits, '-' or '_'. A character or prop prompt "
         "shows one subject, full body, isolated on a plain background; an environment prompt "
         "shows the place with no characters in it. Every asset a scene names must be listed.",
-        f"Title: 1-{youtube_limits.TITLE_MAX_CHARACTERS} characters. Description: at most "
+        f"Title: 1-{youtube_text_limits.TITLE_MAX_CHARACTERS} characters. Description: at most "
         f"{request.description_bytes:,} bytes of UTF-8. Tags: at most "
-        f"{youtube_limits.TAGS_MAX_CHOSEN_CHARACTERS} characters together, counting a comma "
+        f"{youtube_text_limits.TAGS_MAX_CHOSEN_CHARACTERS} characters together, counting a comma "
         "between tags and 2 more for a tag with a space. Never use < or > anywhere.",
     ]
     for key, label in (("premise", "The channel's premise"), ("tone", "Narrator tone"),

@@ -73,7 +73,7 @@ def refuse_to_start_without_a_usable_ffmpeg(**kwargs):
     naming the binary, its version and the filter. Passing primes the scripts' check cache."""
     import sys
 
-    from scripts._ffmpeg import FFmpegUnusable, usable_ffmpeg
+    from core.ffmpeg import FFmpegUnusable, usable_ffmpeg
 
     try:
         capability = usable_ffmpeg(use_cache=False)
@@ -101,7 +101,7 @@ def _close_connection_pools():
 
 @task_postrun.connect
 def forget_the_task_context(**kwargs):
-    from videogen.logging import clear_context
+    from core.logging import clear_context
 
     clear_context()
 

@@ -311,7 +311,8 @@ else:
 
 # The longest a step may run (a scene's clip: 15 min polling + download) and the longest countdown
 # we schedule (retry backoff max). Redis redelivers any unacknowledged message older than the
-# visibility timeout, running or not, so it must exceed both together (design.md, Reliability).
+# visibility timeout, running or not, so it must exceed both together
+# (or a running step would be delivered twice).
 PIPELINE_STEP_HARD_LIMIT = env_positive_int("PIPELINE_STEP_HARD_LIMIT", 3600)
 # Celery enforces these in its prefork pool only: the Procfile's threads pool cannot stop a thread,
 # so there the runner's per-script timeout (SCRIPT_TIMEOUTS) and the unit's lease stop a runaway.
@@ -429,7 +430,7 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="json")
 if LOG_FORMAT not in {"json", "console"}:
     raise ImproperlyConfigured(f"LOG_FORMAT: must be json or console, got {LOG_FORMAT!r}")
 
-from videogen.logging import configure_logging  # noqa: E402
+from core.logging import configure_logging  # noqa: E402
 
 # structlog owns logging: our dictConfig replaces Django's (one JSON line per event).
 LOGGING_CONFIG = None

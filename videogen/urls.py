@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from costs import views as costs_views
+from pipeline import control_room
 from pipeline import views as pipeline_views
 from videogen import views
 
@@ -19,10 +19,10 @@ admin.site.enable_nav_sidebar = False
 control_room = [
     path("review/", include("reviews.urls")),
     path("media/<path:relative>", admin.site.admin_view(pipeline_views.media), name="media"),
-    path("dashboard/", admin.site.admin_view(costs_views.dashboard), name="dashboard"),
-    path("spend/", admin.site.admin_view(costs_views.spend), name="spend"),
-    path("spend/export.csv", admin.site.admin_view(costs_views.spend_export), name="spend-export"),
-    path("quota/", admin.site.admin_view(costs_views.quota), name="quota"),
+    path("dashboard/", admin.site.admin_view(control_room.dashboard), name="dashboard"),
+    path("spend/", admin.site.admin_view(control_room.spend), name="spend"),
+    path("spend/export.csv", admin.site.admin_view(control_room.spend_export), name="spend-export"),
+    path("quota/", admin.site.admin_view(control_room.quota), name="quota"),
 ]
 
 urlpatterns = [

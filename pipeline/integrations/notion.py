@@ -1,4 +1,4 @@
-"""The Notion board (issue 7), split by concern:
+"""The Notion board (one per channel, a card per task), split by concern:
 
 - notion_client: notion-client 3.x behind the shared rate limit (ratelimit), retries, errors;
 - notion_board: the data source of a channel's database, the board layout check and fixer;

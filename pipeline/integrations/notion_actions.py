@@ -4,7 +4,8 @@ The poll (notion_intake) hands every card of ours whose column differs from its 
 `notion_card_act` before correcting it. Two moves are actions:
 
 - Final Review -> Approved: approves the video at the final gate, as the admin does
-  (pipeline.reviewing.review_approve), in the name of the Django user the mover is mapped to.
+  (reviews.decisions.review_approve, registered as the board move "approve" by
+  reviews/notion_board_actions.py), in the name of the Django user the mover is mapped to.
 - Asset/Video/Audio/Upload Error -> Queued: a retry from the failed step (pipeline.services
   .task_retry, what `manage.py retry_task` and the admin's retry action call).
 
@@ -31,16 +32,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from channels_app.models import NotionPush
+from core.audit import audit_log_record
 from pipeline.integrations.notion_client import rich_text
+from pipeline.integrations.notion_moves import (
+    board_move_perform,
+    board_move_refusals,
+    notion_user_resolve,
+)
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
-from pipeline.reviewers import VIA_NOTION
-from pipeline.reviewing import ReviewError, review_approve
 from pipeline.services import PipelineError
 from pipeline.status import ERROR_STATUSES, Status, board_column
 from pipeline.task_actions import task_retry
 from pipeline.transitions import TransitionConflict
-from reviews.selectors import notion_user_resolve
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 
@@ -55,10 +58,10 @@ class BoardAction:
     what: str  # "approve this video": what the person asked, for messages
 
     def perform(self, task, user, notes):
-        if self.name == "approve":
-            review_approve(task_id=task.pk, reviewer=user, notes=notes, via=VIA_NOTION)
-        else:
+        if self.name == "retry":
             task_retry(task_id=task.pk, actor=user.get_username(), notes=notes)
+        else:  # registered by the app that owns the decision (reviews: approve)
+            board_move_perform(self.name, task, user, notes)
 
 
 APPROVE = BoardAction("approve", "reviews.can_review", "approve this video")
@@ -99,7 +102,7 @@ def notion_card_act(api, task, page, column):
         with transaction.atomic():
             action.perform(task, user, notes)
             _card_shows(task, column)
-    except (ReviewError, PipelineError, TransitionConflict) as error:
+    except (*board_move_refusals(), PipelineError, TransitionConflict) as error:
         task.refresh_from_db()
         if board_action_for(task, column) is not action:
             notion_push_request(task.pk)  # someone acted first; our push shows where it is now

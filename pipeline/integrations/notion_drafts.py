@@ -1,6 +1,7 @@
-"""A card's storyboard lives in its body: the first code block whose language is YAML (issue 7's
-choice). Reading it (intake, queueing from the card) and writing a drafted one into it (issue 15:
-a Draft card with a Topic gets the writer's storyboard in its body, and stays in Draft).
+"""A card's storyboard lives in its body: the first code block whose language is YAML (what an
+operator pastes into and reads back on the card). Reading it (intake, queueing from the card) and
+writing a drafted one into it (a Draft card with a Topic gets the writer's storyboard in its
+body, and stays in Draft).
 
 The write rides the card's push (notion_push), so it is retried like any push, and a lost message
 is covered by the push sweep. It is idempotent: a body that already has a YAML block (written

@@ -5,7 +5,7 @@ edited on or after the board's cursor, oldest first, every result page. Handling
 idempotent, so a card seen twice (two pollers at once, the boundary minute) changes nothing the
 second time. See `poll_cursor_after` for how the cursor moves and why no edit is missed.
 
-Storyboard source (the choice for issue 7): the first code block in the page body whose language
+Storyboard source: the first code block in the page body whose language
 is YAML (blocks.children.list on the page). A block is what an operator pastes a storyboard into
 and reads back on the card; a file property would need a download from Notion's expiring file
 URLs and a second round trip.
@@ -39,6 +39,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from channels_app.models import Channel, NotionBoard, NotionPush, Priority
+from core.text.storyboard import StoryboardInvalid, storyboard_parse
 from pipeline.integrations.notion_actions import DONE, notion_card_act
 from pipeline.integrations.notion_board import notion_board_for, notion_data_source_resolve
 from pipeline.integrations.notion_client import (
@@ -54,7 +55,6 @@ from pipeline.integrations.notion_drafts import yaml_block_text
 from pipeline.integrations.notion_push import card_error_log, notion_push_request, review_link
 from pipeline.models import VideoTask
 from pipeline.status import Status, board_column
-from pipeline.storyboard import StoryboardInvalid, storyboard_parse
 
 log = structlog.get_logger(__name__)
 

@@ -38,7 +38,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from channels_app.models import NotionPush
-from pipeline.alerts import alert_send
+from core.alerts import alert_send
+from core.audit import audit_log_record
+from core.models import AuditLog
 from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.integrations.notion_board import notion_data_source_resolve
 from pipeline.integrations.notion_client import (
@@ -53,8 +55,6 @@ from pipeline.integrations.notion_drafts import notion_draft_write
 from pipeline.models import Video, VideoTask
 from pipeline.selectors import task_cost, task_progress_fraction
 from pipeline.status import Status, board_column
-from reviews.models import AuditLog
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 

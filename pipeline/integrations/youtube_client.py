@@ -12,7 +12,7 @@ from googleapiclient.discovery import build
 
 from channels_app.models import SecretName
 from channels_app.services import channel_secret_get, channel_secret_set
-from pipeline.alerts import alert_send
+from core.alerts import alert_send
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
 

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from channels_app.config import WEEKDAYS
 from channels_app.models import Schedule
-from pipeline import paths, youtube_limits
+from core.ffmpeg import choose_ffmpeg
+from core.text import youtube_text_limits
+from pipeline import paths
 from pipeline.models import Upload, UploadState
-from pipeline.reviewers import disclosure_flags
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
-from scripts._ffmpeg import choose_ffmpeg
+from pipeline.upload_guard import disclosure_flags
 
 PUBLISH_LEAD = dt.timedelta(minutes=30)  # publishAt must lie in the future once processing ends
 THUMBNAIL_MAX_BYTES = 2 * 1024 * 1024
@@ -36,17 +37,18 @@ def video_tags(task):
 
 def metadata_problems(task):
     """Every reason YouTube would refuse the snippet, each naming its field, with the limits of
-    pipeline.youtube_limits (the same the storyboard and the review form apply). Empty: fine."""
+    core.text.youtube_text_limits (the same the storyboard and the review form apply). Empty:
+    fine."""
     storyboard = task.storyboard
     tags, tags_source = video_tags(task)
     problems = [
-        f"storyboard: title: {p}" for p in youtube_limits.title_problems(storyboard["title"])
+        f"storyboard: title: {p}" for p in youtube_text_limits.title_problems(storyboard["title"])
     ]
     problems += [
         f"storyboard: description: {p}"
-        for p in youtube_limits.description_problems(storyboard.get("description") or "")
+        for p in youtube_text_limits.description_problems(storyboard.get("description") or "")
     ]
-    problems += [f"{tags_source}: tags: {p}" for p in youtube_limits.tags_problems(tags)]
+    problems += [f"{tags_source}: tags: {p}" for p in youtube_text_limits.tags_problems(tags)]
     return problems
 
 
@@ -123,18 +125,18 @@ def publication_preview(task, *, now):
         "publish_at_local": publish_at.astimezone(zone) if publish_at else None,
         "timezone": str(zone),
         "title_characters": len(snippet["title"]),
-        "description_bytes": youtube_limits.description_bytes(snippet["description"]),
+        "description_bytes": youtube_text_limits.description_bytes(snippet["description"]),
         "tags_chosen": snippet["tags"][:-1],
         # Before the upload row exists the marker is not chosen yet: its length is known.
         "marker_tag": snippet["tags"][-1] if upload else "videogen-<this video's marker>",
-        "tags_counted": youtube_limits.tags_counted_length(snippet["tags"]),
-        "tags_chosen_counted": youtube_limits.tags_counted_length(snippet["tags"][:-1]),
+        "tags_counted": youtube_text_limits.tags_counted_length(snippet["tags"]),
+        "tags_chosen_counted": youtube_text_limits.tags_counted_length(snippet["tags"][:-1]),
         "thumbnail": thumbnail_source(task),
         "limits": {
-            "title": youtube_limits.TITLE_MAX_CHARACTERS,
-            "description": youtube_limits.DESCRIPTION_MAX_BYTES,
-            "tags": youtube_limits.TAGS_MAX_CHARACTERS,
-            "tags_chosen": youtube_limits.TAGS_MAX_CHOSEN_CHARACTERS,
+            "title": youtube_text_limits.TITLE_MAX_CHARACTERS,
+            "description": youtube_text_limits.DESCRIPTION_MAX_BYTES,
+            "tags": youtube_text_limits.TAGS_MAX_CHARACTERS,
+            "tags_chosen": youtube_text_limits.TAGS_MAX_CHOSEN_CHARACTERS,
         },
     }
 
@@ -182,7 +184,7 @@ def publish_slot(channel, *, now, taken=()):
 
 
 def _ffmpeg():
-    """The scripts' FFmpeg (one rule: scripts/_ffmpeg.py); a thumbnail needs no capability check."""
+    """The scripts' FFmpeg (one rule: core/ffmpeg.py); a thumbnail needs no capability check."""
     return choose_ffmpeg().path
 
 

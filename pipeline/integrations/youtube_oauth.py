@@ -7,9 +7,9 @@ from googleapiclient.errors import HttpError
 
 from channels_app.models import SecretName
 from channels_app.services import channel_secret_set
+from core.audit import audit_log_record
 from costs.quota import QuotaUnavailable, quota_reserve
 from pipeline.integrations.youtube_client import YouTube, api_error_reason
-from reviews.services import audit_log_record
 
 
 class OAuthSetupError(Exception):

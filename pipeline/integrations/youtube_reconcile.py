@@ -14,6 +14,7 @@ import structlog
 from django.db import transaction
 from google.auth.exceptions import RefreshError
 
+from core.audit import audit_log_record
 from pipeline.integrations.youtube_client import YouTube
 from pipeline.integrations.youtube_row import UPLOADER, video_saved
 from pipeline.integrations.youtube_session import (
@@ -23,7 +24,6 @@ from pipeline.integrations.youtube_session import (
 )
 from pipeline.models import Upload, UploadState
 from pipeline.unit_spec import UnitDeferred, UnitError
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 

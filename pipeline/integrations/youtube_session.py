@@ -18,6 +18,8 @@ from django.db import transaction
 from googleapiclient.http import MediaFileUpload
 
 from channels_app.models import Channel
+from core.alerts import alert_send
+from core.audit import audit_log_record
 from costs.quota import (
     QuotaUnavailable,
     quota_record_exceeded,
@@ -26,7 +28,6 @@ from costs.quota import (
     upload_limit_until,
 )
 from pipeline import paths
-from pipeline.alerts import alert_send
 from pipeline.integrations import youtube_row
 from pipeline.integrations.youtube_client import api_error_reason, endpoint_url
 from pipeline.integrations.youtube_find import video_find_by_marker
@@ -42,7 +43,6 @@ from pipeline.integrations.youtube_row import UPLOADER, progress_save
 from pipeline.models import Upload, UploadState
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitDeferred, UnitError
-from reviews.services import audit_log_record
 
 log = structlog.get_logger(__name__)
 

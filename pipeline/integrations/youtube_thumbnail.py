@@ -11,8 +11,8 @@ from google.auth.exceptions import TransportError as GoogleTransportError
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaFileUpload
 
+from core.alerts import alert_send
 from costs.quota import QuotaUnavailable, quota_record_exceeded, quota_reserve
-from pipeline.alerts import alert_send
 from pipeline.integrations.youtube_client import api_error_reason, endpoint_url
 from pipeline.integrations.youtube_metadata import ThumbnailUnusable, thumbnail_image
 from pipeline.models import Upload

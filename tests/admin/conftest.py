@@ -73,7 +73,7 @@ def reviewer(db):
 @pytest.fixture
 def viewer(db):
     """Staff who may look at tasks but not decide."""
-    return _user("vic", perms=["pipeline.view_videotask", "reviews.view_auditlog"])
+    return _user("vic", perms=["pipeline.view_videotask", "core.view_auditlog"])
 
 
 @pytest.fixture

@@ -8,11 +8,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from channels_app.models import ChannelSecret
-from channels_app.services import channel_secret_get
-from costs.services import BudgetOverrideInvalid, budget_override
+from channels_app.services import BudgetOverrideInvalid, budget_override, channel_secret_get
+from core.models import AuditLog
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

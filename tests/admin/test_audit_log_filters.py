@@ -4,8 +4,8 @@ channel acted on), and the admin filters by channel, action, actor and period.""
 import pytest
 from django.urls import reverse
 
-from reviews.models import AuditLog
-from reviews.services import audit_log_record
+from core.audit import audit_log_record
+from core.models import AuditLog
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -34,7 +34,7 @@ def test_it_gives_each_row_the_channel_of_its_task_or_of_the_channel_acted_on(tr
 
 
 def test_it_filters_the_audit_log_by_channel_action_actor_and_period(admin_client, trail):
-    url = reverse("admin:reviews_auditlog_changelist")
+    url = reverse("admin:core_auditlog_changelist")
 
     by_channel = admin_client.get(url, {"channel__id__exact": "cats"})
     by_actor = admin_client.get(url, {"actor": "ada", "action": "review_approved"})

@@ -25,9 +25,9 @@ from django.contrib import admin
 from django.db import connection
 from django.urls import reverse
 
+from core.models import AuditLog
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog
 from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user, add_costs
 from tests.faults.servers import free_port
 from tests.foundation.test_procfile import _processes
@@ -80,7 +80,7 @@ def test_it_reviews_and_approves_a_final_video_in_a_real_browser(live_server, br
     entry = AuditLog.objects.get(task=final_task)
     assert (entry.actor, entry.action) == ("rita", "review_approved")
 
-    page.goto(f"{live_server.url}/admin/reviews/auditlog/")
+    page.goto(f"{live_server.url}/admin/core/auditlog/")
     row = page.inner_text("#result_list tbody tr:first-child")
     assert "rita" in row and "approved at a gate" in row and "Looks great: ship it" in row
 

@@ -19,13 +19,13 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from pipeline.editing import storyboard_yaml, task_storyboard_edit
+from core.models import AuditLog
 from pipeline.models import Video, VideoTask, WorkItem, WorkState
 from pipeline.publish_local import publish_locally
-from pipeline.reviewing import review_reject
 from pipeline.status import Status
+from pipeline.storyboard_edits import storyboard_yaml, task_storyboard_edit
 from pipeline.task_actions import task_cancel
-from reviews.models import AuditLog
+from reviews.decisions import review_reject
 from tests.admin.conftest import ARTIFACTS, PASSWORD, TIMEOUT_MS, _user, add_costs, make_outputs
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory, reviewer_user
 
@@ -146,7 +146,7 @@ def _pages(tasks):
                                         args=[tasks["rejected"].pk])  # fmt: skip
     for entry in AuditLog.objects.order_by("id"):
         pages[f"audit-{entry.pk}-{entry.action}"] = reverse(
-            "admin:reviews_auditlog_change", args=[entry.pk]
+            "admin:core_auditlog_change", args=[entry.pk]
         )
     pages["channel"] = reverse("admin:channels_app_channel_change", args=["pokechannel1"])
     return pages

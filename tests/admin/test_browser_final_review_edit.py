@@ -8,9 +8,9 @@ Locally the test skips when /usr/bin/chromium is missing; in CI (CI=true) it fai
 
 import pytest
 
+from core.models import AuditLog
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog
 from tests.admin.conftest import ARTIFACTS
 from tests.admin.test_browser import StaticProblems
 from tests.admin.test_browser_review_loop import (  # noqa: F401 - fixtures

@@ -12,10 +12,10 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from core.audit import audit_log_record
 from pipeline.models import Upload, Video
 from pipeline.status import Status
 from reviews.models import Review
-from reviews.services import audit_log_record
 from tests.admin.conftest import add_costs
 from tests.factories import ChannelFactory, VideoTaskFactory
 

@@ -9,9 +9,10 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
+from core.models import AuditLog
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.admin.conftest import _user
 from tests.factories import ChannelFactory, VideoTaskFactory
 

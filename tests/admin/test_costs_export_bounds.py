@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from costs.views import EXPORT_MAX_DAYS
+from pipeline.control_room import EXPORT_MAX_DAYS
 from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from pipeline.editing import storyboard_yaml, task_storyboard_edit
+from core.models import AuditLog
 from pipeline.models import VideoTask
-from reviews.models import AuditLog
+from pipeline.storyboard_edits import storyboard_yaml, task_storyboard_edit
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +41,9 @@ def test_a_storyboard_edit_reads_as_a_diff_and_actions_as_words(admin_client, fi
     task_storyboard_edit(task_id=final_task.pk, actor="rita", text=storyboard_yaml(edited))
     entry = AuditLog.objects.get(action="storyboard_edit")
 
-    listing = admin_client.get(reverse("admin:reviews_auditlog_changelist")).content.decode()
+    listing = admin_client.get(reverse("admin:core_auditlog_changelist")).content.decode()
     record = admin_client.get(
-        reverse("admin:reviews_auditlog_change", args=[entry.pk])
+        reverse("admin:core_auditlog_change", args=[entry.pk])
     ).content.decode()
 
     assert "storyboard edited" in listing and ">storyboard_edit<" not in listing

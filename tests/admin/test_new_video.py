@@ -3,9 +3,9 @@
 import pytest
 from django.urls import reverse
 
+from core.models import AuditLog
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.status import Status
-from reviews.models import AuditLog
 from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db

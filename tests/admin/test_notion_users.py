@@ -4,7 +4,8 @@ change is in the audit log."""
 import pytest
 from django.urls import reverse
 
-from reviews.models import AuditLog, NotionUser
+from core.models import AuditLog
+from reviews.models import NotionUser
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

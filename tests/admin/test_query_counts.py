@@ -9,10 +9,11 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from core.models import AuditLog
 from costs.models import VideoCost, YouTubeQuotaUsage
 from pipeline.models import TaskEvent, VideoTask, WorkItem, WorkState
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory
 
 pytestmark = pytest.mark.django_db
@@ -79,7 +80,7 @@ PAGES = [
     ("admin:pipeline_videotask_changelist", 9),
     ("admin:reviews_review_changelist", 9),
     # + the channel and actor filters' choices (one query each, whatever the number of rows)
-    ("admin:reviews_auditlog_changelist", 12),
+    ("admin:core_auditlog_changelist", 12),
     ("admin:costs_videocost_changelist", 10),
     ("admin:channels_app_channel_changelist", 8),
     ("admin:channels_app_channelsecret_changelist", 8),

@@ -4,9 +4,10 @@ import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
+from core.models import AuditLog
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 
 pytestmark = pytest.mark.django_db
 

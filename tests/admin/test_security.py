@@ -6,10 +6,11 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from core.audit import audit_log_record
+from core.models import AuditLog
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
-from reviews.services import audit_log_record
+from reviews.models import Review
 
 pytestmark = pytest.mark.django_db
 
@@ -25,7 +26,7 @@ def _final_mp4(task):
     [
         "/admin/",
         "/admin/pipeline/videotask/",
-        "/admin/reviews/auditlog/",
+        "/admin/core/auditlog/",
         "/admin/review/",
         "/admin/dashboard/",
         "/admin/spend/",
@@ -135,25 +136,25 @@ def entry(final_task):
 def test_it_refuses_adding_changing_and_deleting_audit_rows_even_for_a_superuser(
     admin_client, entry
 ):
-    change = reverse("admin:reviews_auditlog_change", args=[entry.pk])
+    change = reverse("admin:core_auditlog_change", args=[entry.pk])
 
-    assert admin_client.get(reverse("admin:reviews_auditlog_add")).status_code == 403
+    assert admin_client.get(reverse("admin:core_auditlog_add")).status_code == 403
     assert (
-        admin_client.post(reverse("admin:reviews_auditlog_add"), {"actor": "x"}).status_code == 403
+        admin_client.post(reverse("admin:core_auditlog_add"), {"actor": "x"}).status_code == 403
     )
     assert admin_client.post(change, {"actor": "mallory", "action": "x"}).status_code == 403
     assert (
-        admin_client.get(reverse("admin:reviews_auditlog_delete", args=[entry.pk])).status_code
+        admin_client.get(reverse("admin:core_auditlog_delete", args=[entry.pk])).status_code
         == 403
     )
     assert (
         admin_client.post(
-            reverse("admin:reviews_auditlog_delete", args=[entry.pk]), {"post": "yes"}
+            reverse("admin:core_auditlog_delete", args=[entry.pk]), {"post": "yes"}
         ).status_code
         == 403
     )
     bulk = admin_client.post(
-        reverse("admin:reviews_auditlog_changelist"),
+        reverse("admin:core_auditlog_changelist"),
         {"action": "delete_selected", "_selected_action": [entry.pk], "post": "yes"},
     )
     assert bulk.status_code in (200, 302)
@@ -162,7 +163,7 @@ def test_it_refuses_adding_changing_and_deleting_audit_rows_even_for_a_superuser
 
 
 def test_it_shows_an_audit_row_read_only_without_save_buttons(admin_client, entry):
-    response = admin_client.get(reverse("admin:reviews_auditlog_change", args=[entry.pk]))
+    response = admin_client.get(reverse("admin:core_auditlog_change", args=[entry.pk]))
 
     assert response.status_code == 200
     assert b'name="_save"' not in response.content

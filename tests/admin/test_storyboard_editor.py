@@ -1,6 +1,6 @@
 """The storyboard editor, "redo what changed" and the final review's metadata on the review page:
-thin views over pipeline.editing and pipeline.reviewing; refused edits come back inline with the
-field path and nothing saved."""
+thin views over pipeline.storyboard_edits and reviews.decisions; refused edits come back inline
+with the field path and nothing saved."""
 
 import datetime as dt
 
@@ -8,12 +8,13 @@ import pytest
 from django.template.defaultfilters import floatformat
 from django.urls import reverse
 
-from pipeline.editing import storyboard_yaml
+from core.models import AuditLog
 from pipeline.fingerprints import task_fingerprints
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.reviewing import redo_changed_plan, redo_estimate_usd
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
+from pipeline.storyboard_edits import storyboard_yaml
+from reviews.decisions import redo_changed_plan, redo_estimate_usd
+from reviews.models import Review
 from tests.admin.conftest import make_outputs
 from tests.factories import ChannelFactory, VideoTaskFactory
 

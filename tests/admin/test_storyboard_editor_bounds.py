@@ -6,10 +6,10 @@ import html as html_module
 import pytest
 from django.urls import reverse
 
-from channels_app.input_bounds import MAX_STORYBOARD_BYTES
-from pipeline.editing import storyboard_yaml
+from core.models import AuditLog
+from core.text.input_bounds import MAX_STORYBOARD_BYTES
 from pipeline.models import VideoTask
-from reviews.models import AuditLog
+from pipeline.storyboard_edits import storyboard_yaml
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from channels_app.models import Channel
+from core.models import AuditLog
 from pipeline.doctor import check_channel_files
-from reviews.models import AuditLog
 from tests.channels.test_sync_channels import sync, write_config
 
 pytestmark = pytest.mark.django_db

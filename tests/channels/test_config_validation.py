@@ -543,7 +543,7 @@ def test_the_shipped_channels_have_a_valid_brief(tmp_path):
 
 
 def test_the_writer_s_brief_carries_the_channel_s_language_and_tags():
-    from channels_app.brief import brief_description, brief_for_writer, brief_validate
+    from core.text.channel_brief import brief_description, brief_for_writer, brief_validate
 
     document = brief_for_writer({"tone": "calm"}, language="de", default_tags=["natur"])
     brief, problems = brief_validate(document, for_writer=True)

@@ -10,7 +10,7 @@ from django.db import connection
 
 from channels_app.models import ChannelSecret
 from channels_app.services import ChannelSecretInvalid, channel_secret_get, channel_secret_set
-from reviews.models import AuditLog
+from core.models import AuditLog
 from tests.factories import ChannelFactory
 
 pytestmark = pytest.mark.django_db

@@ -9,11 +9,12 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from costs.models import CostDay, Outcome, VideoCost
+from core.models import Alert
+from costs.models import CostDay, CostOutcome, VideoCost
 from costs.prices import would_be_price
 from costs.selectors import channel_spend_overview, spend_totals, video_cost_breakdown
 from costs.services import failure_line, video_cost_record, video_cost_record_failed
-from pipeline.models import Alert, WorkItem
+from pipeline.models import WorkItem
 from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -53,7 +54,7 @@ def test_it_books_a_failed_attempt_that_the_provider_charged_as_wasted(paid_chan
         usage={"sfx": 1, "sfx_seconds": 5},
     )  # fmt: skip
 
-    assert failed.outcome == Outcome.FAILED
+    assert failed.outcome == CostOutcome.FAILED
     assert failed.usd == Decimal("0.12")
     assert failed.metadata["error"] == "loudness step failed"
     books = video_cost_breakdown([task.pk])[task.pk]
@@ -102,7 +103,7 @@ def test_it_books_a_reused_output_at_zero(paid_channel):
     )  # fmt: skip
 
     assert (cost.outcome, cost.usd, cost.would_be_usd, cost.api_calls) == (
-        Outcome.REUSED, Decimal(0), Decimal(0), 0,
+        CostOutcome.REUSED, Decimal(0), Decimal(0), 0,
     )  # fmt: skip
 
 

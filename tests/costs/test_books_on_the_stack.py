@@ -7,9 +7,10 @@ from decimal import Decimal
 import imageio_ffmpeg
 import pytest
 
-from costs.models import Outcome, VideoCost
+from core.models import Alert
+from costs.models import CostOutcome, VideoCost
 from costs.selectors import video_cost_breakdown
-from pipeline.models import Alert, VideoTask, WorkItem
+from pipeline.models import VideoTask, WorkItem
 from pipeline.services import video_task_create
 from pipeline.status import Status
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, UserFactory
@@ -62,8 +63,8 @@ def test_it_books_a_sound_effect_paid_for_then_failed_locally_as_wasted(
 
     sfx = VideoCost.objects.filter(task=task, component="sfx").order_by("attempt")
     assert [(c.attempt, c.outcome, c.usd) for c in sfx] == [
-        (1, Outcome.FAILED, Decimal("0.12")),
-        (2, Outcome.OK, Decimal("0.12")),
+        (1, CostOutcome.FAILED, Decimal("0.12")),
+        (2, CostOutcome.OK, Decimal("0.12")),
     ]
     assert calls.count("exit70", "generate_sound_effects") == 1
     books = video_cost_breakdown([task.pk])[task.pk]

@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from costs.models import VideoCost
-from costs.selectors import cost_per_video, step_stats
+from costs.selectors import cost_per_video
 from pipeline.models import WorkItem, WorkState
+from pipeline.selectors import step_stats
 from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

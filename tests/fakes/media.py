@@ -10,8 +10,8 @@ import tempfile
 
 
 def ffmpeg_binary() -> str:
-    """The FFmpeg the scripts would choose (scripts/_ffmpeg.py), unchecked: tests make media."""
-    from scripts._ffmpeg import choose_ffmpeg
+    """The FFmpeg the scripts would choose (core/ffmpeg.py), unchecked: tests make media."""
+    from core.ffmpeg import choose_ffmpeg
 
     return choose_ffmpeg().path
 
@@ -91,7 +91,7 @@ def write_fake_ffmpeg(directory, *, version: str = "6.1.1-3ubuntu5", failing: st
     calls are logged to ``<path>.calls``, one line per call."""
     import sys
 
-    from scripts._ffmpeg import choose_ffmpeg
+    from core.ffmpeg import choose_ffmpeg
 
     real = choose_ffmpeg({}).path  # the bundled binary does the real work
     path = os.path.join(str(directory), f"ffmpeg-{version}{'-no-' + failing if failing else ''}")

@@ -33,7 +33,8 @@ these calls). videos.insert refuses metadata as YouTube does (400, domain youtub
 empty, over 100 characters or with < or > (invalidTitle), a description over 5,000 UTF-8 bytes or
 with < or > (invalidDescription), tags over 500 characters as YouTube counts them: each tag's
 length, a comma between tags, 2 more for a tag with a space (invalidTags). Counted here on their
-own, not with pipeline.youtube_limits, so the fake checks the code instead of agreeing with it.
+own, not with core.text.youtube_text_limits, so the fake checks the code instead of agreeing
+with it.
 """
 
 from __future__ import annotations

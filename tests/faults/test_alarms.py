@@ -13,9 +13,10 @@ import redis
 from django.db import connection
 from django.utils import timezone
 
+from core.models import Alert
 from costs.models import VideoCost
 from pipeline.integrations.ratelimit import NotionRateLimiter
-from pipeline.models import Alert, WorkItem
+from pipeline.models import WorkItem
 from pipeline.services import step_run
 from pipeline.status import Status
 from pipeline.watchdog import heartbeat_record
@@ -65,7 +66,7 @@ def test_web_sends_a_critical_alarm_straight_to_discord_when_the_database_is_unr
         closed_port = probe.getsockname()[1]
     monkeypatch.setitem(connection.settings_dict, "HOST", "127.0.0.1")
     monkeypatch.setitem(connection.settings_dict, "PORT", str(closed_port))
-    monkeypatch.setattr("pipeline.alerts._direct_sent", {})
+    monkeypatch.setattr("core.alerts._direct_sent", {})
 
     first = client.get("/health")
     second = client.get("/health")

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from core.models import Alert
 from costs.models import VideoCost
 from pipeline import tasks
-from pipeline.models import Alert, Heartbeat, WorkItem, WorkState
+from pipeline.models import Heartbeat, WorkItem, WorkState
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.services import video_task_create
 from pipeline.status import Status

@@ -14,8 +14,9 @@ import psycopg
 import pytest
 from django.utils import timezone
 
+from core.models import Alert
 from pipeline.doctor import check_beat, check_workers
-from pipeline.models import Alert, Heartbeat, VideoTask, WorkItem, WorkState
+from pipeline.models import Heartbeat, VideoTask, WorkItem, WorkState
 from pipeline.processes import die_with_parent
 from pipeline.services import video_task_create
 from pipeline.status import Status

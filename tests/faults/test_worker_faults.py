@@ -11,9 +11,10 @@ import time
 
 import pytest
 
+from core.models import Alert
 from costs.models import VideoCost
 from pipeline import tasks
-from pipeline.models import Alert, VideoTask, WorkItem, WorkState
+from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.services import video_task_create
 from pipeline.status import Status
@@ -228,7 +229,7 @@ def test_fault_14_a_wrong_encryption_key_is_refused_at_start_up(pipeline_env, tm
 def test_fault_15_the_audit_table_refuses_changes_from_the_application(transactional_db):
     from django.db import DatabaseError, connection, transaction
 
-    from reviews.services import audit_log_record
+    from core.audit import audit_log_record
 
     audit_log_record(actor="alice", action="review_approved", notes="ok")
     for statement in (

@@ -5,8 +5,9 @@ import datetime as dt
 
 import pytest
 
+from core.models import Alert
 from pipeline.clock import db_now
-from pipeline.models import Alert, WorkerStart
+from pipeline.models import WorkerStart
 from pipeline.watchdog import check_worker_restarts, watchdog_run
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.django_db(transaction=True)]

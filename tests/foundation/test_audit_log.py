@@ -12,8 +12,8 @@ import pytest
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
 
-from reviews.models import AuditLog
-from reviews.services import audit_log_record
+from core.audit import audit_log_record
+from core.models import AuditLog
 from tests.factories import VideoTaskFactory
 
 APPEND_ONLY = "append-only"

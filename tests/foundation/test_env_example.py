@@ -31,7 +31,12 @@ def read_names():
         )
     )
     names |= {f"SCRIPT_TIMEOUT_{name.upper()}" for name in PIPELINE_SCRIPTS}
-    for path in [*(BASE_DIR / "scripts").glob("*.py"), BASE_DIR / "videogen" / "flower_access.py"]:
+    read_outside_settings = [
+        *(BASE_DIR / "scripts").glob("*.py"),
+        BASE_DIR / "core" / "ffmpeg.py",  # the scripts' FFmpeg lookup (FFMPEG_BINARY)
+        BASE_DIR / "videogen" / "flower_access.py",
+    ]
+    for path in read_outside_settings:
         names |= set(
             re.findall(
                 r"(?:environ\.get|environ\[|secret|env_url|_positive_seconds)\(?\s*[\"']([A-Z][A-Z0-9_]+)[\"']",

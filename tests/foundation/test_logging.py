@@ -9,7 +9,7 @@ import sys
 import pytest
 import structlog
 
-from videogen.logging import bind_correlation_id, clear_context, configure_logging
+from core.logging import bind_correlation_id, clear_context, configure_logging
 
 
 @pytest.fixture

@@ -14,12 +14,13 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from channels_app.models import ChannelSecret
+from core.models import AuditLog
 from costs.models import CostDay, VideoCost, YouTubeQuotaUsage
 from pipeline.models import Heartbeat, ProviderSlot, Upload, Video, VideoTask, WorkItem
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.factories import ChannelFactory, VideoTaskFactory
 
-OUR_APPS = ("channels_app", "pipeline", "reviews", "costs")
+OUR_APPS = ("core", "channels_app", "pipeline", "reviews", "costs")
 
 
 def _channel(**fields):
@@ -177,7 +178,7 @@ VIOLATIONS = {
     "review_gate_valid": lambda: _review(gate="thumbnail"),
     "review_decision_valid": lambda: _review(decision="maybe"),
     "review_reviewer_named": lambda: _review(reviewer_name=""),
-    # reviews.AuditLog
+    # core.AuditLog
     "audit_actor_named": lambda: _audit(actor=""),
     "audit_action_named": lambda: _audit(action=""),
     # costs.VideoCost

@@ -8,13 +8,14 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from channels_app.models import NotionPush
+from core.models import AuditLog
 from pipeline.integrations.notion_actions import DONE, notion_card_act
 from pipeline.integrations.notion_client import NotionApi
 from pipeline.integrations.notion_intake import notion_poll_channel
 from pipeline.integrations.notion_push import notion_push
 from pipeline.models import TaskEvent, VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog, NotionUser, Review, notion_user_id_normalize
+from reviews.models import NotionUser, Review, notion_user_id_normalize
 from tests.factories import UserFactory, VideoTaskFactory
 
 

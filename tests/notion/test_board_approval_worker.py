@@ -9,12 +9,13 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from channels_app.models import NotionPush
+from core.models import AuditLog
 from pipeline import paths
 from pipeline.integrations.notion_intake import notion_poll_channel
 from pipeline.integrations.notion_push import notion_push
 from pipeline.models import TaskEvent, Video, VideoTask, WorkItem
 from pipeline.status import Status
-from reviews.models import AuditLog, NotionUser, Review
+from reviews.models import NotionUser, Review
 from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory
 from tests.pipeline.conftest import wait_for
 

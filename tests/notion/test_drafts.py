@@ -6,11 +6,11 @@ task from the body as a person edited it."""
 import pytest
 import yaml
 
+from core.text.storyboard import storyboard_parse
 from pipeline.integrations.notion_intake import notion_poll_channel
 from pipeline.integrations.notion_push import notion_push
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.status import Status
-from pipeline.storyboard import storyboard_parse
 from pipeline.units import unit_run
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -5,11 +5,11 @@ create that needs no schema read."""
 import pytest
 
 from channels_app.models import NotionPush
+from core.models import Alert, AuditLog
 from pipeline.integrations.notion_client import notion_id, rich_text
 from pipeline.integrations.notion_intake import notion_poll_channel
 from pipeline.integrations.notion_push import notion_push, notion_push_request
-from pipeline.models import Alert, VideoTask
-from reviews.models import AuditLog
+from pipeline.models import VideoTask
 from tests.factories import VideoTaskFactory
 from tests.fakes.notion import utf16_length
 

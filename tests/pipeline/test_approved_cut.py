@@ -3,13 +3,14 @@ upload sends only that file, and what was sent is recorded beside the video id."
 
 import pytest
 
+from core.models import Alert, AuditLog
 from pipeline import paths
-from pipeline.models import Alert, Upload
-from pipeline.reviewers import file_sha256
-from pipeline.reviewing import review_approve
+from pipeline.models import Upload
 from pipeline.services import video_task_create
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
+from pipeline.upload_guard import file_sha256
+from reviews.decisions import review_approve
+from reviews.models import Review
 from tests.factories import reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 import pytest
 
+from core.models import Alert
 from costs.models import VideoCost
-from pipeline.models import Alert, VideoTask, WorkItem, WorkState
+from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.services import step_run
 from pipeline.status import Status
 from pipeline.units import unit_claim, unit_run

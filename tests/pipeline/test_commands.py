@@ -7,9 +7,10 @@ import socket
 import pytest
 from django.core.management import CommandError, call_command
 
+from core.models import AuditLog
 from pipeline.models import VideoTask
 from pipeline.status import Status
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.factories import ChannelFactory, UserFactory, VideoTaskFactory, reviewer_user
 
 pytestmark = pytest.mark.django_db

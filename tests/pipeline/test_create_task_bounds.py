@@ -9,7 +9,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 
-from channels_app.input_bounds import MAX_STORYBOARD_BYTES
+from core.text.input_bounds import MAX_STORYBOARD_BYTES
 from pipeline.models import VideoTask
 from tests.factories import ChannelFactory
 from tests.pipeline.test_commands import STORYBOARD

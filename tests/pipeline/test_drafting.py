@@ -9,11 +9,12 @@ import yaml
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from core.models import Alert
 from costs.models import VideoCost
 from costs.prices import price
 from pipeline import drafting, paths, reconcile
 from pipeline.drafting import task_draft_create
-from pipeline.models import Alert, VideoTask, WorkItem, WorkState
+from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.selectors import task_waits_for_person
 from pipeline.services import PipelineError
 from pipeline.status import Status

@@ -11,11 +11,12 @@ from django.core.management import call_command
 
 from channels_app.models import SecretName
 from channels_app.services import channel_secret_set
+from core.models import Alert
+from core.text.storyboard import storyboard_validate
 from costs.models import Component, VideoCost
 from pipeline import paths
-from pipeline.models import Alert, ProviderSlot, VideoTask, WorkItem, WorkState
+from pipeline.models import ProviderSlot, VideoTask, WorkItem, WorkState
 from pipeline.status import Status
-from pipeline.storyboard import storyboard_validate
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory
 from tests.fakes.gemini import FakeGemini
 from tests.pipeline.conftest import FAKE_SCRIPTS, wait_for

@@ -6,9 +6,9 @@ import pytest
 
 from costs.models import VideoCost
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.reviewing import review_approve
 from pipeline.services import video_task_create
 from pipeline.status import Status
+from reviews.decisions import review_approve
 from tests.factories import SAMPLE_STORYBOARD, reviewer_user
 from tests.pipeline.conftest import wait_for
 

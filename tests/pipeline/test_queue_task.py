@@ -9,11 +9,11 @@ from django.contrib.messages import get_messages
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
+from core.models import AuditLog
 from pipeline.models import TaskEvent, VideoTask
 from pipeline.services import PipelineError
 from pipeline.status import Status
 from pipeline.task_actions import task_queue
-from reviews.models import AuditLog
 from tests.factories import ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

@@ -91,7 +91,7 @@ def test_it_stops_in_the_phase_error_with_the_message_when_a_script_exits_65(
     assert "fake generate_video failed with 65" in task.error_log
     # a permanent failure is not retried
     assert calls.count("exit65", "generate_video") <= 2  # one per scene at most
-    from pipeline.models import Alert
+    from core.models import Alert
 
     assert Alert.objects.filter(level="ERROR", title__contains="stopped in videos").exists()
 

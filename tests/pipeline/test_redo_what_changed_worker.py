@@ -5,12 +5,12 @@ made from them are made again, each a new paid call with its own cost row, and n
 import pytest
 
 from costs.models import VideoCost
-from pipeline.editing import storyboard_yaml, task_storyboard_edit
 from pipeline.models import VideoTask, WorkItem
-from pipeline.reviewing import review_approve, review_reject
 from pipeline.services import video_task_create
 from pipeline.status import Status
-from reviews.editing import redo_changed_preview
+from pipeline.storyboard_edits import storyboard_yaml, task_storyboard_edit
+from reviews.decisions import review_approve, review_reject
+from reviews.edit_preview import redo_changed_preview
 from tests.factories import ChannelFactory, reviewer_user
 from tests.pipeline.conftest import wait_for
 from tests.pipeline.test_pipeline_worker import describe, status_of, storyboard

@@ -11,10 +11,10 @@ import pytest
 from costs.models import VideoCost
 from pipeline import dispatch, paths
 from pipeline.models import TaskEvent, VideoTask, WorkItem, WorkState
-from pipeline.reviewing import review_reject
 from pipeline.services import video_task_create
 from pipeline.status import ERROR_STATUSES, Status
 from pipeline.transitions import task_transition
+from reviews.decisions import review_reject
 from reviews.models import Review
 from tests.factories import reviewer_user
 from tests.pipeline.conftest import wait_for
@@ -192,7 +192,7 @@ def test_after_a_local_publish_the_task_page_links_the_file_and_uploads_lists_it
     from django.urls import reverse
 
     from pipeline.models import Upload, UploadState
-    from pipeline.reviewing import review_approve
+    from reviews.decisions import review_approve
 
     task, _ = first_cut
     review_approve(task_id=task.pk, reviewer=reviewer_user("alice"), notes="good")

@@ -3,20 +3,21 @@ what is made from them back into production at once; reject with notes only stop
 
 import pytest
 
+from core.models import AuditLog
 from pipeline import paths
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.reviewing import (
+from pipeline.services import task_advance
+from pipeline.status import PRODUCTION_STEPS, Status
+from pipeline.steps import STEP_BY_NAME
+from pipeline.task_actions import task_retry
+from reviews.decisions import (
     ReviewError,
     redo_steps_after_stop,
     review_approve,
     review_reject,
     task_redo,
 )
-from pipeline.services import task_advance
-from pipeline.status import PRODUCTION_STEPS, Status
-from pipeline.steps import STEP_BY_NAME
-from pipeline.task_actions import task_retry
-from reviews.models import AuditLog, Review
+from reviews.models import Review
 from tests.factories import ChannelFactory, VideoTaskFactory, reviewer_user
 from tests.pipeline.test_pipeline_worker import storyboard
 

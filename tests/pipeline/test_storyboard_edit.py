@@ -4,16 +4,16 @@ diff; the final review's metadata and thumbnail go through the same service."""
 
 import pytest
 
-from pipeline.editing import (
+from core.models import AuditLog
+from core.text.storyboard import storyboard_validate
+from pipeline.status import Status
+from pipeline.storyboard_edits import (
     StoryboardEditError,
     storyboard_yaml,
     task_metadata_edit,
     task_storyboard_edit,
     task_thumbnail_pick,
 )
-from pipeline.status import Status
-from pipeline.storyboard import storyboard_validate
-from reviews.models import AuditLog
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory
 
 pytestmark = pytest.mark.django_db

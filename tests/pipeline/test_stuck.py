@@ -6,7 +6,8 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from pipeline.models import Alert, VideoTask, WorkItem
+from core.models import Alert
+from pipeline.models import VideoTask, WorkItem
 from pipeline.reconcile import pipeline_reconcile
 from pipeline.selectors import tasks_stuck
 from pipeline.status import Status

@@ -4,8 +4,8 @@ the writer keeps every scene's narration to what fits."""
 
 import pytest
 
-from pipeline.narration import narration_seconds, narration_trimmed
-from pipeline.storyboard import StoryboardInvalid, storyboard_validate
+from core.text.narration import narration_seconds, narration_trimmed
+from core.text.storyboard import StoryboardInvalid, storyboard_validate
 from tests.factories import SAMPLE_STORYBOARD
 
 

@@ -1,4 +1,4 @@
-"""pipeline.storyboard: parsing, validation with field-path errors, normalization, prompts."""
+"""core.text.storyboard: parsing, validation with field-path errors, normalization, prompts."""
 
 import copy
 import json
@@ -8,7 +8,7 @@ import pytest
 import yaml
 from django.conf import settings
 
-from pipeline.storyboard import (
+from core.text.storyboard import (
     StoryboardInvalid,
     storyboard_asset_prompt,
     storyboard_clip_seconds,
@@ -419,7 +419,7 @@ def test_the_parser_imports_without_django_set_up():
 
     env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
     code = (
-        "import sys; from pipeline.storyboard import storyboard_parse; "
+        "import sys; from core.text.storyboard import storyboard_parse; "
         "storyboard_parse(open(sys.argv[1]).read()); "
         "assert 'django.apps.registry' not in sys.modules, 'Django apps were loaded'"
     )

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from channels_app.input_bounds import MAX_STORYBOARD_BYTES, STORYBOARD_TEXT_MAX
-from pipeline.storyboard import StoryboardInvalid, storyboard_parse, storyboard_validate
+from core.text.input_bounds import MAX_STORYBOARD_BYTES, STORYBOARD_TEXT_MAX
+from core.text.storyboard import StoryboardInvalid, storyboard_parse, storyboard_validate
 
 SAMPLE = (
     Path(settings.BASE_DIR) / "pipeline" / "sample_storyboards" / "bulbasaur.yaml"

@@ -1,8 +1,9 @@
-"""pipeline.youtube_limits: YouTube's title, description and tag limits, counted as YouTube does."""
+"""core.text.youtube_text_limits: YouTube's title, description and tag limits, counted as YouTube
+does."""
 
 import pytest
 
-from pipeline import youtube_limits as limits
+from core.text import youtube_text_limits as limits
 
 
 @pytest.mark.parametrize(

@@ -101,6 +101,7 @@ def script_env(tmp_path, ffmpeg_build) -> dict[str, str]:
         VIDEOGEN_HTTP_TIMEOUT="3",
         KIE_POLL_INTERVAL="0.02",
         PYTHONDONTWRITEBYTECODE="1",
+        PYTHONPATH=str(REPO),  # as the runner sets it: the scripts import the core package
         no_proxy="*",
     )
     return env

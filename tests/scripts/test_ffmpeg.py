@@ -1,13 +1,13 @@
-"""scripts/_ffmpeg.py: which FFmpeg the scripts use, and the capability check that refuses one
+"""core/ffmpeg.py: which FFmpeg the scripts use, and the capability check that refuses one
 that is too old or cannot run a filter the scripts use (exit 78, before any money is spent)."""
 
 import os
 
-import _ffmpeg
 import imageio_ffmpeg
 import pytest
-from _ffmpeg import FFmpegChoice, FFmpegUnusable
 
+from core import ffmpeg as _ffmpeg
+from core.ffmpeg import FFmpegChoice, FFmpegUnusable
 from tests.fakes.elevenlabs import FakeElevenLabs
 from tests.fakes.media import write_fake_ffmpeg
 

@@ -4,15 +4,16 @@ traceback. /dev/full answers every write with ENOSPC, like a full disk."""
 
 import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import _common
-import _ffmpeg
 import pytest
 from _common import ScriptError
 
+from core import ffmpeg as _ffmpeg
 from tests.fakes.media import ffmpeg_binary
 
 pytestmark = pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
@@ -68,8 +69,9 @@ def test_a_script_whose_own_write_hits_a_full_disk_exits_75_with_one_clear_line(
     )
 
     completed = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+        env={**os.environ, "PYTHONPATH": str(SCRIPTS.parent)},
+    )  # fmt: skip
 
     assert completed.returncode == 75
     assert "Traceback" not in completed.stderr

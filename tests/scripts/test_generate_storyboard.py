@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from channels_app.brief import brief_for_writer
-from pipeline.narration import narration_seconds
-from pipeline.storyboard import storyboard_parse
+from core.text.channel_brief import brief_for_writer
+from core.text.narration import narration_seconds
+from core.text.storyboard import storyboard_parse
 from tests.fakes.base import unused_port_url
 from tests.fakes.gemini import FakeGemini
 

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 
+from core.models import Alert
 from costs.models import YouTubeQuotaUsage
 from costs.quota import (
     QuotaUnavailable,
@@ -12,7 +13,6 @@ from costs.quota import (
     quota_record_exceeded,
     quota_reserve,
 )
-from pipeline.models import Alert
 
 pytestmark = pytest.mark.django_db
 UTC = dt.UTC

@@ -9,12 +9,12 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from google.oauth2.credentials import Credentials
 
-from channels_app.management.commands import setup_channel_oauth
 from channels_app.models import ChannelSecret, SecretName
 from channels_app.services import channel_secret_get
+from core.models import AuditLog
 from costs.models import YouTubeQuotaUsage
 from pipeline.integrations.youtube_client import SCOPES
-from reviews.models import AuditLog
+from pipeline.management.commands import setup_channel_oauth
 from tests.factories import ChannelFactory
 from tests.fakes.youtube import ACCESS_TOKEN, CHANNEL_ID, REFRESH_TOKEN
 

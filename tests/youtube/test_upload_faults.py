@@ -12,12 +12,12 @@ from PIL import Image
 
 from channels_app.models import SecretName
 from channels_app.services import channel_secret_get, channel_secret_set
+from core.models import Alert, AuditLog
 from costs.models import YouTubeQuotaUsage
 from pipeline import paths
 from pipeline.integrations import youtube, youtube_metadata, youtube_reconcile
-from pipeline.models import Alert, Upload, UploadState
+from pipeline.models import Upload, UploadState
 from pipeline.unit_spec import UnitDeferred, UnitError
-from reviews.models import AuditLog
 from tests.fakes import youtube as fake_module
 from tests.fakes.youtube import credentials_json
 from tests.youtube.conftest import ready_task, youtube_channel

@@ -1,5 +1,5 @@
 """Metadata YouTube would refuse never reaches it and is never cut: the upload checks title,
-description bytes and tags as YouTube counts them (pipeline.youtube_limits) and fails with the
+description bytes and tags as YouTube counts them (core.text.youtube_text_limits) and fails with the
 field named before any quota is spent; the fake refuses what YouTube refuses."""
 
 import json

@@ -73,7 +73,7 @@ def test_the_reconciler_settles_an_unknown_upload_and_the_task_publishes_once(
 
 @pytest.mark.django_db(transaction=True)
 def test_reconcilers_racing_on_one_unknown_upload_settle_it_once(fake_youtube, broker, task):
-    from reviews.models import AuditLog
+    from core.models import AuditLog
     from tests.concurrency import errors_in, race
 
     fake_youtube.hang_after_last_chunk = True

@@ -5,10 +5,11 @@ import datetime as dt
 
 import pytest
 
+from core.models import Alert
 from costs.models import YouTubeQuotaUsage
 from pipeline import services, units
 from pipeline.integrations import youtube, youtube_row
-from pipeline.models import Alert, VideoTask, WorkItem
+from pipeline.models import VideoTask, WorkItem
 from pipeline.status import Status
 from pipeline.unit_spec import UnitDeferred
 

@@ -6,13 +6,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from PIL import Image
 
+from core.models import Alert, AuditLog
 from costs.models import YouTubeQuotaUsage
 from pipeline import paths
 from pipeline.integrations import youtube, youtube_reconcile
-from pipeline.models import Alert, Upload, UploadState, Video
+from pipeline.models import Upload, UploadState, Video
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
-from reviews.models import AuditLog
 
 pytestmark = pytest.mark.django_db
 

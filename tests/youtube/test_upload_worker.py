@@ -5,8 +5,8 @@ import pytest
 
 from pipeline.models import Upload, UploadState, VideoTask
 from pipeline.reconcile import pipeline_reconcile
-from pipeline.reviewing import review_approve
 from pipeline.status import Status
+from reviews.decisions import review_approve
 from tests.factories import reviewer_user
 from tests.fakes.youtube import FakeYouTube
 from tests.pipeline.conftest import wait_for
@@ -127,9 +127,8 @@ def test_fault_11_timeout_after_the_last_chunk_is_reconciled_without_a_second_in
     the outcome is unknown. The task stops in Upload Error with a CRITICAL alert and an audit
     row; reconciliation asks the session, finds the video and publishes it; nothing is inserted
     twice."""
+    from core.models import Alert, AuditLog
     from pipeline.integrations.youtube_reconcile import uploads_reconcile
-    from pipeline.models import Alert
-    from reviews.models import AuditLog
 
     worker_youtube.hang_after_last_chunk = True
     worker_youtube.unanswerable_status_queries = True
@@ -166,7 +165,7 @@ def test_fault_12_two_approvals_and_two_upload_triggers_make_one_upload(
     from django.db import connection
 
     from pipeline import tasks
-    from pipeline.reviewing import ReviewError
+    from reviews.decisions import ReviewError
 
     worker_youtube.chunk_delay = 0.2
     channel = youtube_channel()

@@ -4,8 +4,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from channels_app.models import Channel
+from core.text.storyboard import StoryboardInvalid, storyboard_parse
 from pipeline.services import PipelineError, video_task_create
-from pipeline.storyboard import StoryboardInvalid, storyboard_parse
 
 
 class Command(BaseCommand):

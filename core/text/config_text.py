@@ -1,7 +1,7 @@
 """The Django-free part of checking what people write: strict YAML, the wording of validation
 errors, and the channel id pattern.
 
-Shared by channel files (channels_app.config), storyboards (pipeline.storyboard) and the writer
+Shared by channel files (channels_app.config), storyboards (core.text.storyboard) and the writer
 script (scripts/generate_storyboard.py), which validates a drafted storyboard without a database
 or Django settings; so this module imports nothing from Django.
 """
@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import yaml
 
-from channels_app.input_bounds import MAX_DEPTH
+from core.text.input_bounds import MAX_DEPTH
 
 CHANNEL_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
 

@@ -7,14 +7,11 @@ and the upload sends only a file with that fingerprint (the compliance trail: a 
 exactly what went out).
 """
 
-import hashlib
-from functools import partial
-
 import structlog
 
-from pipeline import paths
 from pipeline.runner import Outcome
 from pipeline.unit_spec import UnitError
+from pipeline.upload_guard import disclosure_flags, final_cut_sha256
 from reviews.models import Decision, Review
 
 log = structlog.get_logger(__name__)
@@ -42,29 +39,10 @@ def reviewer_check(reviewer):
     return reviewer.get_username()
 
 
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def final_cut_sha256(task):
-    """The fingerprint of the task's final cut as it is now, or "" when there is none."""
-    final = paths.final_video(task.channel_id, str(task.pk))
-    return file_sha256(final) if final.exists() else ""
-
-
-def disclosure_flags(channel):
-    """The declarations every upload carries: AI-made content (always, by YouTube's policy on
-    synthetic media) and the channel's made-for-kids setting."""
-    return {"containsSyntheticMedia": True, "selfDeclaredMadeForKids": bool(channel.made_for_kids)}
-
-
 def approved_cut_only(send, task):
     """Run an upload provider's `send(task)` only if the final cut is the one approved at the
-    final gate; the fingerprint sent goes into the unit's usage (recorded with the video id)."""
+    final gate; the fingerprint sent goes into the unit's usage (recorded with the video id).
+    Registered as the upload guard (pipeline.upload_guard) by ReviewsConfig.ready."""
     approval = (
         Review.objects.filter(task=task, gate="final", decision=Decision.APPROVED)
         .order_by("-created_at", "-id")
@@ -85,9 +63,3 @@ def approved_cut_only(send, task):
     usage = outcome.setdefault("usage", {})
     usage.update(uploaded_sha256=sending, disclosure=disclosure_flags(task.channel))
     return outcome
-
-
-def upload_unit_guarded(spec):
-    """The upload provider's unit, its function behind approved_cut_only."""
-    spec.function = partial(approved_cut_only, spec.function)
-    return spec

@@ -5,9 +5,9 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from pipeline.management.commands.task_status import load_task
-from pipeline.reviewers import VIA_COMMAND_LINE, ReviewError, reviewer_check
-from pipeline.reviewing import review_approve, review_reject, task_redo
 from pipeline.status import ERROR_STATUSES
+from reviews.decisions import review_approve, review_reject, task_redo
+from reviews.reviewer_checks import VIA_COMMAND_LINE, ReviewError, reviewer_check
 
 PAST = {"approve": "approved", "reject": "rejected", "redo": "redo sent"}
 

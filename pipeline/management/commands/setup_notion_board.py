@@ -1,5 +1,6 @@
 """manage.py setup_notion_board CHANNEL [--fix]: check a channel's Notion board against the layout
-(design.md, "The Notion board") and, with --fix, add what the Notion API allows adding."""
+the sync needs (its columns and properties: pipeline.integrations.notion_board) and, with --fix,
+add what the Notion API allows adding."""
 
 from django.core.management.base import BaseCommand, CommandError
 

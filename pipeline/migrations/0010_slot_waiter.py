@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('pipeline', '0008_upload_fingerprint_and_worker_starts'),
+        ('pipeline', '0009_alert_moved_to_core'),
     ]
 
     operations = [

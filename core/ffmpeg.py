@@ -1,8 +1,7 @@
 """Which FFmpeg the scripts use, and whether it can do everything they ask of it.
 
-Standard library only and no import from this folder, so the scripts (``import _ffmpeg``, the
-folder is on their sys.path) and Django (``from scripts import _ffmpeg``: pipeline/doctor.py, the
-worker's start-up check) share this one module.
+Standard library only (no Django), so the scripts (through scripts/_common.py) and the apps
+(pipeline/doctor.py, the worker's start-up check) share this one module.
 
 The choice, in order (README, "FFmpeg"):
 

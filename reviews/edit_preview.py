@@ -6,18 +6,18 @@ import datetime as dt
 
 from django.utils import timezone
 
-from pipeline.editing import storyboard_editable, storyboard_yaml
+from core.text.youtube_text_limits import category_label
 from pipeline.integrations.youtube_metadata import publication_preview
-from pipeline.reviewers import ReviewError
-from pipeline.reviewing import (
+from pipeline.selectors import media_url
+from pipeline.status import PRODUCTION_STEPS
+from pipeline.storyboard_edits import storyboard_editable, storyboard_yaml
+from reviews.decisions import (
     redo_changed_plan,
     redo_estimate_usd,
     redo_steps,
     redo_steps_after_stop,
 )
-from pipeline.status import PRODUCTION_STEPS
-from pipeline.youtube_limits import category_label
-from reviews.selectors import media_url
+from reviews.reviewer_checks import ReviewError
 
 
 def redo_changed_preview(task, *, allowed=PRODUCTION_STEPS):

@@ -1,6 +1,6 @@
-"""Writes of the reviews app: the audit trail (and, in pipeline.reviewing, the gate decisions)."""
+"""Writes of the reviews app: the audit trail (and, in reviews.decisions, the gate decisions)."""
 
-from reviews.models import AuditLog
+from core.models import AuditLog
 
 
 def audit_log_record(

@@ -1,5 +1,5 @@
 """The channel's style bible: the `brief:` block of a channel file, the writer's standing
-instructions (design.md, "Step 0: the writers' room").
+instructions for every storyboard it drafts.
 
     brief:
       premise: calm nature documentaries about Pokémon as if they were real wildlife
@@ -22,8 +22,8 @@ Plain Python, no Django, so the script validates a brief with the same rules as 
 Problems are (path, message) pairs, the path relative to the brief (".scene_count").
 """
 
-from channels_app.config_text import describe, did_you_mean
-from pipeline import youtube_limits
+from core.text import youtube_text_limits
+from core.text.config_text import describe, did_you_mean
 
 SCENE_COUNT_MIN, SCENE_COUNT_MAX = 4, 18
 CLIP_SECONDS = (5, 10)
@@ -152,7 +152,7 @@ def _clip_seconds(value, problems):
 def _description_template(value, problems):
     template = _text(value, ".description_template", 10**6, "text around every description",
                      problems)  # fmt: skip
-    for problem in youtube_limits.description_problems(template):
+    for problem in youtube_text_limits.description_problems(template):
         problems.append((".description_template", problem))
     if template.count(DESCRIPTION_PLACEHOLDER) > 1:
         problems.append(
@@ -181,6 +181,6 @@ def _default_tags(value, problems):
         problems.append((".default_tags", f"must be a list of text, got {describe(value)}"))
         return []
     tags = [tag.strip() for tag in value]
-    for problem in youtube_limits.tags_problems(tags):
+    for problem in youtube_text_limits.tags_problems(tags):
         problems.append((".default_tags", problem))
     return tags

@@ -1,13 +1,13 @@
-"""The storyboard parser's building blocks (pipeline/storyboard.py): a collector of problems, each
+"""The storyboard parser's building blocks (core/text/storyboard.py): a collector of problems, each
 named by its path, and the checks every part of a storyboard shares. No Django set-up needed."""
 
-from channels_app.config_text import (
+from core.text.config_text import (
     describe,
     join_path,
     unknown_key_message,
 )
-from channels_app.input_bounds import TEXT_MAX_DEFAULT, text_problem
-from pipeline.paths import SAFE_ID
+from core.text.ids import SAFE_ID
+from core.text.input_bounds import TEXT_MAX_DEFAULT, text_problem
 
 
 class StoryboardInvalid(ValueError):

@@ -1,5 +1,7 @@
 """The control room's costs, quota and dashboard pages, inside the admin (admin_view in
-videogen/urls.py: staff only, anonymous users get the admin login). Reads are in costs.selectors."""
+videogen/urls.py: staff only, anonymous users get the admin login). It shows tasks beside their
+costs, so it lives in pipeline, above costs. Reads are in costs.selectors (spend, quota) and
+pipeline.selectors (tasks: groups, failures, step statistics, uploads waiting for quota)."""
 
 import csv
 import datetime as dt
@@ -19,21 +21,24 @@ from channels_app.models import Channel
 from costs.charts import spend_chart_svg
 from costs.selectors import (
     COMPONENTS,
-    GROUP_ORDER,
     VideoCosts,
     channel_spend_overview,
     cost_per_video,
     cost_rows,
     next_quota_reset,
     quota_overview,
-    recent_failures,
     spend_totals,
-    step_stats,
     video_cost_breakdown,
-    videos_by_group,
 )
 from pipeline.models import VideoTask
-from pipeline.selectors import tasks_stuck
+from pipeline.selectors import (
+    GROUP_ORDER,
+    recent_failures,
+    step_stats,
+    tasks_stuck,
+    uploads_waiting_for_quota,
+    videos_by_group,
+)
 
 VIDEOS_PER_PAGE = 50
 LIST_LIMIT = 50
@@ -193,7 +198,7 @@ def quota(request):
         _context(
             request,
             title="YouTube quota",
-            projects=quota_overview(now=now),
+            projects=quota_overview(now=now, deferred=uploads_waiting_for_quota()),
             next_reset=next_quota_reset(now),
             until_reset=next_quota_reset(now) - now,
         ),

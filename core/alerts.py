@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from pipeline.models import Alert
+from core.models import Alert
 
 log = structlog.get_logger(__name__)
 

@@ -17,11 +17,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 
+from core.audit import audit_log_record
 from costs.prices import price
 from pipeline import dispatch, paths
 from pipeline.fingerprints import units_changed
 from pipeline.models import VideoTask, WorkItem, WorkState
-from pipeline.reviewers import VIA_ADMIN, ReviewError, final_cut_sha256, reviewer_check
 from pipeline.status import (
     ERROR_STATUSES,
     GATE_BY_STATUS,
@@ -33,8 +33,9 @@ from pipeline.status import (
 )
 from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import TransitionConflict, task_transition
+from pipeline.upload_guard import final_cut_sha256
 from reviews.models import Decision, Review
-from reviews.services import audit_log_record
+from reviews.reviewer_checks import VIA_ADMIN, ReviewError, reviewer_check
 
 # The step each gate reviews: a rejection's default redo step, and (by its error status) the
 # column a notes-only rejection stops in.

@@ -1,4 +1,4 @@
-"""Storyboards: one video's title, assets and scenes (design.md, "Storyboard").
+"""Storyboards: one video's title, assets and scenes.
 
 `storyboard_parse` reads YAML (or JSON) text, `storyboard_validate` checks an already parsed
 dict (from Notion or the admin). Both return the storyboard normalized, with every optional key
@@ -7,7 +7,7 @@ unchanged. Every problem is reported at once, each naming its path:
 
     storyboard: scenes[3].composite.environment: unknown asset 'lake' (assets: bulbasaur, forest)
 
-Title, description and tags are held to YouTube's own limits (pipeline.youtube_limits), so a
+Title, description and tags are held to YouTube's own limits (core.text.youtube_text_limits), so a
 video YouTube would refuse is refused here, before anything is paid for. The module needs no
 Django set-up (no models, no settings read), so scripts/generate_storyboard.py validates a draft
 with exactly this parser.
@@ -17,23 +17,23 @@ import re
 
 import yaml
 
-from channels_app.config_text import (
+from core.text import youtube_text_limits
+from core.text.config_text import (
     CHANNEL_ID_PATTERN,
     describe,
     did_you_mean,
     yaml_error_message,
     yaml_load,
 )
-from channels_app.input_bounds import (
+from core.text.input_bounds import (
     MAX_STORYBOARD_BYTES,
     STORYBOARD_TEXT_MAX,
     InputRefused,
     bounded_text,
     value_problems,
 )
-from pipeline import youtube_limits
-from pipeline.narration import narration_fit_problems
-from pipeline.storyboard_checks import (
+from core.text.narration import narration_fit_problems
+from core.text.storyboard_checks import (
     Errors,
     StoryboardInvalid,
     as_list,
@@ -128,7 +128,7 @@ def _title(value, errors):
     title = required_text(value, "title", errors, what="the video's title")
     if title is None:
         return ""
-    for problem in youtube_limits.title_problems(title):
+    for problem in youtube_text_limits.title_problems(title):
         errors.add("title", problem)
     return title
 
@@ -148,7 +148,7 @@ def _channel(value, errors):
 
 def _description(value, errors):
     description = optional_text(value, "description", errors)
-    for problem in youtube_limits.description_problems(description):
+    for problem in youtube_text_limits.description_problems(description):
         errors.add("description", problem)
     return description
 
@@ -165,7 +165,7 @@ def _tags(value, errors):
             tags.append(tag.strip())
         else:
             errors.add(f"tags[{index}]", f"must be non-empty text, got {describe(tag)}")
-    for problem in youtube_limits.tags_problems(tags):
+    for problem in youtube_text_limits.tags_problems(tags):
         errors.add("tags", problem)
     return tags
 

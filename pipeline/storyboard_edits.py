@@ -1,11 +1,11 @@
 """Editing a task's storyboard after the task exists: while it is in Draft, at a review gate, or
 stopped in an error column. One service (`task_storyboard_edit`) for the YAML editor, the final
 review's title/description/tags form and the thumbnail pick: the text is parsed and validated by
-the same parser as a new storyboard (pipeline.storyboard), nothing is saved until it validates,
+the same parser as a new storyboard (core.text.storyboard), nothing is saved until it validates,
 and every saved change writes an audit row with the unified diff of the YAML.
 
 An edit changes no file and starts nothing: what it changes is made again by a redo ("redo what
-changed", pipeline.reviewing.redo_changed_plan), which compares each unit's fingerprint.
+changed", reviews.decisions.redo_changed_plan), which compares each unit's fingerprint.
 """
 
 import difflib
@@ -13,9 +13,8 @@ import difflib
 import yaml
 from django.db import transaction
 
-from pipeline.models import VideoTask
-from pipeline.status import ERROR_STATUSES, GATE_BY_STATUS, Status
-from pipeline.storyboard import (
+from core.audit import audit_log_record
+from core.text.storyboard import (
     ASSET_KEYS,
     COMPOSITE_KEYS,
     SCENE_KEYS,
@@ -23,8 +22,9 @@ from pipeline.storyboard import (
     StoryboardInvalid,
     storyboard_parse,
 )
+from pipeline.models import VideoTask
+from pipeline.status import ERROR_STATUSES, GATE_BY_STATUS, Status
 from pipeline.transitions import notify_task_changed
-from reviews.services import audit_log_record
 
 SOURCE = "storyboard"
 EDITABLE_STATUSES = frozenset({Status.DRAFT, *GATE_BY_STATUS, *ERROR_STATUSES})
@@ -46,8 +46,8 @@ def _in_order(mapping, keys):
 
 
 def storyboard_yaml(storyboard):
-    """The storyboard as the editor shows it and as diffs compare it: YAML, keys in the order
-    design.md documents them, so a diff shows only what was changed."""
+    """The storyboard as the editor shows it and as diffs compare it: YAML, keys always in the
+    same order (the storyboard format's own), so a diff shows only what was changed."""
     if not isinstance(storyboard, dict):
         return ""
     ordered = _in_order(storyboard, TOP_KEYS)
