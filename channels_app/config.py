@@ -30,6 +30,7 @@ from channels_app.config_legacy import (
     legacy_form_translate,
 )
 from channels_app.models import Priority, Privacy, Schedule
+from core.providers import PROVIDERS, SHORTHANDS, providers_expand
 from core.text import youtube_text_limits
 from core.text.channel_brief import BRIEF_DEFAULTS, brief_validate
 from core.text.config_text import (  # noqa: F401 (re-exported: config's public helpers)
@@ -55,13 +56,6 @@ from core.text.input_bounds import (
 CONFIG_SUFFIXES = (".yaml", ".yml")
 REVIEW_GATES = ("assets", "video", "audio")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-PROVIDERS = {
-    "image": ("gemini", "local"),
-    "video": ("kie", "local"),
-    "voice": ("elevenlabs", "local"),
-    "upload": ("youtube", "local"),
-    "text": ("gemini", "local"),  # the storyboard writer (scripts/generate_storyboard.py)
-}
 # Key fragments that mark a credential. The YAML is version-controlled, so credentials live
 # encrypted in the database instead (manage.py set_channel_secret).
 CREDENTIAL_MARKERS = ("api_key", "apikey", "token", "secret", "password", "credential")
@@ -349,8 +343,18 @@ CLIP_FIELDS = {
     "negative_prompt": Field(lambda value: _string(value, max_length=500), default=None),
     "cfg_scale": Field(_number_from(0, 1), default=None),
 }
+def _common_choices(families):
+    return [name for name in PROVIDERS[families[0]] if all(name in PROVIDERS[f] for f in families)]
+
+
+# A family per provider choice (core/providers.py), and the older shorthands (`voice:` names
+# narration and sound effects at once) with what their families have in common.
 PROVIDER_FIELDS = {
-    family: Field(_choice(choices), default=None) for family, choices in PROVIDERS.items()
+    **{family: Field(_choice(choices), default=None) for family, choices in PROVIDERS.items()},
+    **{
+        shorthand: Field(_choice(_common_choices(families)), default=None)
+        for shorthand, families in SHORTHANDS.items()
+    },
 }
 CHANNEL_FIELDS = {
     "id": Field(_channel_id, example="id: <the file name without .yaml>"),
@@ -548,7 +552,9 @@ def _model_fields(config):
     fields["budget_per_video_usd"] = config["budget"]["per_video_usd"]
     # Only the providers the file names: for the others the pipeline uses VIDEOGEN_PROVIDER when
     # set, else the real service, so one environment variable can rehearse every channel offline.
-    fields["providers"] = {key: value for key, value in config["providers"].items() if value}
+    fields["providers"] = providers_expand(
+        {key: value for key, value in config["providers"].items() if value}
+    )
     fields["video_model"] = config["video_model"] or DEFAULT_VIDEO_MODEL
     return fields
 

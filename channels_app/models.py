@@ -4,6 +4,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from encrypted_fields.fields import EncryptedTextField
 
+from core.providers import SECRETS
 from core.text.config_text import CHANNEL_ID_PATTERN
 
 channel_id_validator = RegexValidator(
@@ -113,20 +114,10 @@ class Channel(models.Model):
         return self.name or self.id
 
 
-class SecretName(models.TextChoices):
-    YOUTUBE_OAUTH = "youtube_oauth", "YouTube OAuth credentials (JSON)"
-    NOTION_TOKEN = "notion_token", "Notion integration token"
-    GEMINI_API_KEY = "gemini_api_key", "Gemini API key"
-    KIE_API_KEY = "kie_api_key", "KIE.ai API key"
-    ELEVENLABS_API_KEY = "elevenlabs_api_key", "ElevenLabs API key"
-
-
-# The environment variable each script reads its key from (design.md, script contract).
-SCRIPT_ENV_BY_SECRET = {
-    SecretName.GEMINI_API_KEY: "GEMINI_API_KEY",
-    SecretName.KIE_API_KEY: "KIE_API_KEY",
-    SecretName.ELEVENLABS_API_KEY: "ELEVENLABS_API_KEY",
-}
+# The secrets the providers declare (core/providers.py), as stored names and their labels.
+SecretName = models.TextChoices(
+    "SecretName", [(secret.name.upper(), (secret.name, secret.label)) for secret in SECRETS]
+)
 
 
 class ChannelSecret(models.Model):

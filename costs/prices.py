@@ -1,49 +1,18 @@
 """The price table: the one place that turns a script's usage into US dollars.
 
-Prices are settings (plans differ); defaults from api-contracts.md. A `local` provider costs 0;
-what its call would have cost at the real provider of the same component is `would_be_price()`,
-so a rehearsal tells the operator the price of a real video before anything is spent.
+Prices are settings (plans differ); the defaults are each provider's (core/providers.py). A `local`
+provider costs 0; what its call would have cost at the real provider of the same component is
+`would_be_price()`, so a rehearsal tells the operator the price of a real video before anything
+is spent.
 """
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 
-DEFAULT_PRICES = {
-    # Gemini 2.5 Flash Image: 1290 output tokens at $30 per million.
-    # Gemini text (the storyboard writer), per million tokens, by model (usage "model"); thinking
-    # tokens are billed as output and the writer counts them there. Gemini 3.8 Flash input $0.75
-    # ("through December 31, 2026"), read from ai.google.dev/gemini-api/docs/pricing on
-    # 2026-10-07; output $3.75 from the same family's resale price (check the page for changes).
-    "gemini": {
-        "per_image": "0.039",
-        "per_million_input_tokens": {"gemini-3.8-flash": "0.75", "default": "0.75"},
-        "per_million_output_tokens": {"gemini-3.8-flash": "3.75", "default": "3.75"},
-    },
-    # Kling via KIE.ai, per clip second, by model ($0.125 per 5 s on v2.1 standard).
-    "kie": {
-        "per_clip_second": {
-            "kling/v2-1-standard": "0.025",
-            "kling/v2-1-pro": "0.05",
-            "kling/v2-5-turbo-image-to-video-pro": "0.042",
-            "default": "0.05",
-        }
-    },
-    # ElevenLabs: narration per 1,000 characters; a sound effect per generation.
-    "elevenlabs": {"per_1000_characters": "0.10", "per_sfx": "0.12"},
-}
+from core.providers import DEFAULT_PRICES, REAL_PROVIDER_BY_COMPONENT
 
 CENT = Decimal("0.0001")
-
-# The real provider that does a component's paid work (composites and assembly are local FFmpeg
-# and Pillow work: free for real too).
-REAL_PROVIDER_BY_COMPONENT = {
-    "storyboard": "gemini",
-    "image": "gemini",
-    "video": "kie",
-    "narration": "elevenlabs",
-    "sfx": "elevenlabs",
-}
 
 
 def _prices():

@@ -16,9 +16,9 @@ from django.utils import timezone
 
 from core.ffmpeg import FFmpegUnusable, cache_directory, usable_ffmpeg
 from pipeline.runner import BUNDLED_STAND_INS, script_path
-from scripts._catalogue import PIPELINE_SCRIPTS as SCRIPT_CATALOGUE
+from pipeline.step_tables import TABLES
 
-PIPELINE_SCRIPTS = tuple(SCRIPT_CATALOGUE)
+PIPELINE_SCRIPTS = tuple(TABLES.pipeline_scripts)  # every step's scripts, the writer's too
 BROKER_TIMEOUT_SECONDS = 3
 # The reconciler runs every minute; a lease expired for longer than this was not reclaimed.
 LEASE_RECLAIM_GRACE_SECONDS = 120

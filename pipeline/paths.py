@@ -13,15 +13,10 @@ from pathlib import Path
 from django.conf import settings
 
 from core.text.ids import SAFE_ID
+from pipeline.step_tables import TABLES
 
-# Output file of each step, by step name: (folder, extension).
-STEP_OUTPUTS = {
-    "assets": ("assets", ".png"),
-    "composites": ("composites", ".png"),
-    "videos": ("videos", ".mp4"),
-    "audio": ("audio", ".mp3"),
-    "sfx": ("sfx", ".mp3"),
-}
+# Output file of each step, by step name: (folder, extension), as the steps declare it.
+STEP_OUTPUTS = TABLES.step_outputs
 
 
 class UnsafePath(ValueError):

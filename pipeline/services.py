@@ -36,6 +36,7 @@ from pipeline.status import (
     STEP_STATUSES,
     Status,
 )
+from pipeline.step_tables import TABLES
 from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import TransitionConflict, task_transition
 from pipeline.watchdog import workspace_space_allows_new_steps
@@ -43,18 +44,8 @@ from pipeline.watchdog import workspace_space_allows_new_steps
 log = structlog.get_logger(__name__)
 
 S = Status
-# What comes after each status where a step is done or a gate was passed.
-NEXT_STEP = {
-    S.ASSETS_READY: "composites",
-    S.ASSETS_APPROVED: "composites",
-    S.COMPOSITES_READY: "videos",
-    S.VIDEO_READY: "audio",
-    S.VIDEO_APPROVED: "audio",
-    S.AUDIO_READY: "sfx",
-    S.AUDIO_APPROVED: "sfx",
-    S.SFX_READY: "assembly",
-    S.APPROVED: "upload",
-}
+# What comes after each status where a step is done or a gate was passed (from the steps).
+NEXT_STEP = {S(status): step for status, step in TABLES.next_step.items()}
 
 
 class PipelineError(Exception):

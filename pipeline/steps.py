@@ -8,7 +8,7 @@ import json
 import yaml
 from django.conf import settings
 
-from channels_app.models import SecretName
+from core.providers import REAL_PROVIDERS, provider_for
 from core.text.channel_brief import brief_for_writer
 from core.text.storyboard import (
     storyboard_asset_prompt,
@@ -16,29 +16,17 @@ from core.text.storyboard import (
     storyboard_scene_prompt,
 )
 from costs.models import Component
-from pipeline import paths
+from pipeline import paths, step_list
 from pipeline.publish_local import local_upload_unit, write_atomically
 from pipeline.status import DRAFT_STEP
 from pipeline.unit_spec import UnitSpec
 from pipeline.upload_guard import upload_unit_guarded
 
-# Provider family per step and the real provider used when a channel names none.
-REAL_PROVIDERS = {
-    "image": "gemini",
-    "video": "kie",
-    "voice": "elevenlabs",
-    "upload": "youtube",
-    "text": "gemini",  # the writer (scripts/generate_storyboard.py)
-}
-SECRETS_BY_PROVIDER = {
-    "gemini": [SecretName.GEMINI_API_KEY],
-    "kie": [SecretName.KIE_API_KEY],
-    "elevenlabs": [SecretName.ELEVENLABS_API_KEY],
-}
-
 
 def channel_provider(channel, family):
-    configured = (channel.providers or {}).get(family)
+    """The provider of a family (core/providers.py) for a channel: its own setting, else
+    VIDEOGEN_PROVIDER, else the real service."""
+    configured = provider_for(channel.providers, family)
     return configured or settings.VIDEOGEN_PROVIDER or REAL_PROVIDERS[family]
 
 
@@ -49,6 +37,9 @@ class Step:
 
     def units(self, task):
         raise NotImplementedError
+
+    def unit_ids(self, task):
+        return [spec.unit for spec in self.units(task)]
 
     def unit(self, task, unit_id):
         for spec in self.units(task):
@@ -182,10 +173,10 @@ class AudioStep(Step):
     component = Component.NARRATION
 
     def units(self, task):
-        provider = channel_provider(task.channel, "voice")
+        provider = channel_provider(task.channel, "narration")
         narration = task.channel.narration or {}
-        # --model/--stability/--similarity/--style are generate_audio.py's own command line
-        # (design.md, the script contract), so they go to an operator's copy too; --speed is ours.
+        # --model/--stability/--similarity/--style are on generate_audio.py's original command
+        # line, so they go to an operator's copy too; --speed is one of our extensions.
         voice_args = []
         for flag, key in NARRATION_ARGS:
             if narration.get(key) is not None:
@@ -215,7 +206,7 @@ class SfxStep(Step):
     component = Component.SFX
 
     def units(self, task):
-        provider = channel_provider(task.channel, "voice")
+        provider = channel_provider(task.channel, "sfx")
         specs = []
         for scene in task.storyboard["scenes"]:
             if not scene.get("sfx"):
@@ -311,15 +302,51 @@ class UploadStep(Step):
         return [upload_unit_guarded(unit_function(task))]
 
 
+class ScriptStep(Step):
+    """A step declared with no code of its own (pipeline/step_list.py): one local unit per scene,
+    or one for the whole video, running its script with what it is made from (--input, the
+    same unit of each step in its made_from) and --output."""
+
+    def __init__(self, declaration):
+        self.name = declaration.name
+        self.component = declaration.component
+        self.declaration = declaration
+
+    def units(self, task):
+        declared = self.declaration
+        if declared.unit == "scene":
+            unit_ids = [scene["id"] for scene in task.storyboard["scenes"]]
+        else:
+            unit_ids = ["video"]
+        script = next(iter(declared.scripts))
+        sources = [name for name in declared.made_from if STEP_UNIT[name] == declared.unit]
+        specs = []
+        for unit_id in unit_ids:
+            output = self.output(task, unit_id)
+            inputs = []
+            for source in sources:
+                inputs += ["--input", STEP_BY_NAME[source].output(task, unit_id)]
+            specs.append(
+                UnitSpec(
+                    unit=unit_id,
+                    output=output,
+                    provider="ffmpeg",
+                    script=script,
+                    args=[*inputs, "--output", output],
+                )
+            )
+        return specs
+
+
+# The code of each step that has its own; the list of steps and their order are
+# pipeline/step_list.py's.
+CODED = (AssetsStep, CompositesStep, VideosStep, AudioStep, SfxStep, AssemblyStep, UploadStep)
+STEP_CODE = {step.name: step for step in CODED}
 STEPS = [
-    AssetsStep(),
-    CompositesStep(),
-    VideosStep(),
-    AudioStep(),
-    SfxStep(),
-    AssemblyStep(),
-    UploadStep(),
+    STEP_CODE[declared.name]() if declared.name in STEP_CODE else ScriptStep(declared)
+    for declared in step_list.STEPS
 ]
+STEP_UNIT = {declared.name: declared.unit for declared in step_list.STEPS}
 
 
 class DraftStep(Step):

@@ -22,8 +22,8 @@ from django.db import (
 )
 from django.db.models import Exists, F, OuterRef, Q
 
-from channels_app.models import SCRIPT_ENV_BY_SECRET
 from channels_app.services import channel_secret_get
+from core.providers import SCRIPT_ENV_BY_SECRET, SECRETS_BY_PROVIDER
 from pipeline import dispatch, limits
 from pipeline.clock import db_now, later_expression, now_expression
 from pipeline.media import output_valid
@@ -32,7 +32,7 @@ from pipeline.processes import stop_stale_run
 from pipeline.runner import Outcome, ScriptCancelled, ScriptResult, run_script
 from pipeline.services import bind_task_context
 from pipeline.status import STEP_STATUSES, UNIT_RUNNING_STATUS, Status
-from pipeline.steps import SECRETS_BY_PROVIDER, STEP_BY_NAME
+from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import (
     TransitionConflict,
     task_transition,

@@ -31,6 +31,7 @@ from pipeline.status import (
     STEP_STATUSES,
     Status,
 )
+from pipeline.step_tables import TABLES, redo_units
 from pipeline.steps import STEP_BY_NAME
 from pipeline.transitions import TransitionConflict, task_transition
 from pipeline.upload_guard import final_cut_sha256
@@ -39,7 +40,7 @@ from reviews.reviewer_checks import VIA_ADMIN, ReviewError, reviewer_check
 
 # The step each gate reviews: a rejection's default redo step, and (by its error status) the
 # column a notes-only rejection stops in.
-GATE_STEP = {"assets": "assets", "video": "videos", "audio": "audio", "final": "assembly"}
+GATE_STEP = TABLES.gate_step
 WHAT_MISSING = {"audio": "narration", "sfx": "sfx"}
 
 
@@ -280,20 +281,9 @@ def redo_plan(task, step, units, *, allowed=PRODUCTION_STEPS):
             raise ReviewError(f"redo {step}: scene {unit!r} has no {WHAT_MISSING[step]}")
         raise ReviewError(f"redo: unknown {'asset' if step == 'assets' else 'scene'} {unit!r}")
     chosen = units or known
-    plan = {step: chosen}
-    if step == "assets":
-        remade = set(chosen)
-        grew = True
-        while grew:  # an asset made with a remade one as its reference is remade with it
-            before = len(remade)
-            remade |= {a["id"] for a in task.storyboard["assets"] if a.get("reference") in remade}
-            grew = len(remade) != before
-        plan["assets"] = [a["id"] for a in task.storyboard["assets"] if a["id"] in remade]
-        scenes = [s["id"] for s in task.storyboard["scenes"] if _scene_assets(s) & remade]
-        plan["composites"] = plan["videos"] = scenes
-    elif step == "composites":
-        plan["videos"] = chosen
-    plan["assembly"] = ["video"]
+    plan = redo_units(  # and everything made from them (pipeline/step_list.py's made_from)
+        task.storyboard, step, chosen, units_of=lambda name: STEP_BY_NAME[name].unit_ids(task)
+    )
     ordered = {name: plan[name] for name in STEP_ORDER if plan.get(name)}
     return RedoPlan(step=step, units=ordered, asked=units)
 
@@ -323,10 +313,6 @@ def redo_changed_plan(task, *, allowed=PRODUCTION_STEPS):
         )
     ordered = {name: merged[name] for name in STEP_ORDER if merged.get(name)}
     return RedoPlan(step=first, units=ordered, asked=[f"{step} {unit}" for step, unit in changed])
-
-
-def _scene_assets(scene):
-    return set((scene.get("composite") or {}).values()) | set(scene.get("split") or [])
 
 
 def redo_estimate_usd(task, plan):

@@ -90,8 +90,9 @@ class Calls:
 class Worker:
     """A real `celery worker` process; start() and kill() as a test needs."""
 
-    def __init__(self, env, log_dir):
+    def __init__(self, env, log_dir, prelude=""):
         self.env = env
+        self.prelude = prelude  # Python run in the worker process before Celery and Django
         self.log_dir = log_dir
         self.process = None
         self.count = 0
@@ -100,8 +101,11 @@ class Worker:
         self.count += 1
         log_path = self.log_dir / f"worker-{self.count}.log"
         self.log_path = log_path
+        launcher = ["-m", "celery"]
+        if self.prelude:
+            launcher = ["-c", f"{self.prelude}\nfrom celery.__main__ import main\nmain()"]
         command = [
-            sys.executable, "-m", "celery", "-A", "videogen", "worker",
+            sys.executable, *launcher, "-A", "videogen", "worker",
             "--pool", pool, "--concurrency", str(concurrency),
             *(["--queues", queues] if queues else []), "--without-gossip", "--without-mingle",
             "--without-heartbeat", "--loglevel", "INFO",

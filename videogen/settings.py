@@ -16,7 +16,8 @@ import environ
 from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
-from scripts._catalogue import PIPELINE_SCRIPTS
+from core.providers import PROVIDER_CAPS
+from pipeline.step_tables import TABLES as STEP_TABLES
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -445,14 +446,10 @@ configure_logging(level=LOG_LEVEL, fmt=LOG_FORMAT, stream=LOG_STREAM)
 # Default provider per script family; `local` makes real media offline at zero cost.
 VIDEOGEN_PROVIDER = env.str("VIDEOGEN_PROVIDER", default="")
 # Concurrency caps per provider, held across every worker process and every video (Redis or,
-# in the embedded default, the database). ElevenLabs Starter allows 3 concurrent requests.
+# in the embedded default, the database); the defaults are each provider's (core/providers.py).
 PROVIDER_CONCURRENCY = {
-    "gemini": env_positive_int("PROVIDER_CAP_GEMINI", 5),
-    "kie": env_positive_int("PROVIDER_CAP_KIE", 5),
-    "elevenlabs": env_positive_int("PROVIDER_CAP_ELEVENLABS", 3),
-    "local": env_positive_int("PROVIDER_CAP_LOCAL", 2),
-    "ffmpeg": env_positive_int("PROVIDER_CAP_FFMPEG", 2),
-    "youtube": env_positive_int("PROVIDER_CAP_YOUTUBE", 2),
+    name: env_positive_int(f"PROVIDER_CAP_{name.upper()}", cap)
+    for name, cap in PROVIDER_CAPS.items()
 }
 # Videos in production at once (all channels), beside each channel's own max_concurrent.
 PIPELINE_MAX_ACTIVE_VIDEOS = env_positive_int("PIPELINE_MAX_ACTIVE_VIDEOS", 10)
@@ -463,10 +460,11 @@ PIPELINE_LEASE_SECONDS = env_positive_int("PIPELINE_LEASE_SECONDS", 900)
 # message again (a lost message: broker restart, crash between commit and send, killed worker).
 PIPELINE_RECONCILE_GRACE_SECONDS = env_positive_int("PIPELINE_RECONCILE_GRACE_SECONDS", 300)
 PIPELINE_STUCK_MINUTES = env_positive_int("PIPELINE_STUCK_MINUTES", 30)
-# Seconds a single script run may take, per script; the runner kills its process group after.
+# Seconds a single script run may take, per script (defaults: each step's declaration, in
+# pipeline/step_list.py); the runner kills its process group after.
 SCRIPT_TIMEOUTS = {
     name: env_positive_int(f"SCRIPT_TIMEOUT_{name.upper()}", default)
-    for name, default in PIPELINE_SCRIPTS.items()
+    for name, default in STEP_TABLES.pipeline_scripts.items()
 }
 
 # --- YouTube -----------------------------------------------------------------------------------

@@ -213,7 +213,8 @@ def test_it_reports_an_unknown_provider(tmp_path):
 def test_it_reports_an_unknown_provider_family(tmp_path):
     path = config_file(tmp_path, {"providers": {"music": "local"}})
     assert errors_of(path) == [
-        f"{path}: providers.music: unknown key; allowed keys: image, video, voice, upload, text"
+        f"{path}: providers.music: unknown key; allowed keys: image, video, narration, sfx, "
+        "upload, text, voice"
     ]
 
 
@@ -378,7 +379,8 @@ def test_the_shipped_sample_channel_is_valid():
     assert fields["review_gates"] == []
     assert (fields["budget_daily_usd"], fields["budget_weekly_usd"]) == (25, 150)
     assert set(fields["providers"].values()) == {"local"}
-    assert set(fields["providers"]) == {"image", "video", "voice", "upload", "text"}
+    # `voice:` in the file names both narration and sound effects.
+    assert set(fields["providers"]) == {"image", "video", "narration", "sfx", "upload", "text"}
 
 
 def test_the_documented_template_is_valid_once_copied_to_its_channel_file(tmp_path):

@@ -170,7 +170,9 @@ def test_it_reads_the_project_folder_by_default_and_loads_the_sample_channel():
     assert channel.providers == {
         "image": "local",
         "video": "local",
-        "voice": "local",
+        # The file's `voice: local`, spelt out: narration and sound effects are two families.
+        "narration": "local",
+        "sfx": "local",
         "upload": "local",
         "text": "local",
     }

@@ -7,7 +7,8 @@ import re
 from django.conf import settings
 from honcho.environ import parse
 
-from scripts._catalogue import PIPELINE_SCRIPTS
+from core.providers import PROVIDER_CAPS
+from pipeline.step_tables import TABLES
 
 BASE_DIR = settings.BASE_DIR
 EXAMPLE = BASE_DIR / ".env.example"
@@ -30,7 +31,8 @@ def read_names():
             settings_text,
         )
     )
-    names |= {f"SCRIPT_TIMEOUT_{name.upper()}" for name in PIPELINE_SCRIPTS}
+    names |= {f"SCRIPT_TIMEOUT_{name.upper()}" for name in TABLES.pipeline_scripts}
+    names |= {f"PROVIDER_CAP_{name.upper()}" for name in PROVIDER_CAPS}
     read_outside_settings = [
         *(BASE_DIR / "scripts").glob("*.py"),
         BASE_DIR / "core" / "ffmpeg.py",  # the scripts' FFmpeg lookup (FFMPEG_BINARY)

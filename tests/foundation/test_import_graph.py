@@ -164,9 +164,6 @@ MAY_IMPORT = {
     "scripts": {"core"},
 }
 PACKAGES = {*MAY_IMPORT, "videogen"}
-# Not a package dependency: the list of the pipeline's scripts and their timeouts is plain data the
-# apps read (settings, doctor) to run the scripts; it imports nothing.
-ALLOWED_TARGETS = {"scripts._catalogue"}
 # The scripts run as plain processes: of the project they may import only these Django-free
 # modules, and no Django at all.
 SCRIPTS_SHARE = ("core.text", "core.ffmpeg")
@@ -212,8 +209,7 @@ def backward_imports(project):
                 elif top == "videogen":
                     wrong.add(f"{where} (no app imports the project package)")
                 elif top in PACKAGES and top != package and top not in MAY_IMPORT[package]:
-                    if target not in ALLOWED_TARGETS:
-                        wrong.add(f"{where} ({package} stands below {top})")
+                    wrong.add(f"{where} ({package} stands below {top})")
     return sorted(wrong)
 
 

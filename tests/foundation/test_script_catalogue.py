@@ -1,5 +1,6 @@
-"""One list of the pipeline's scripts (scripts/_catalogue.py) serves doctor, the runner's
-timeouts and the README: a script added to the folder, or a timeout changed, shows in all three."""
+"""One list of the pipeline's scripts (each step's, pipeline/step_list.py) serves doctor, the
+runner's timeouts and the README: a script added to the folder, or a timeout changed, shows in
+all three."""
 
 import re
 from pathlib import Path
@@ -7,9 +8,10 @@ from pathlib import Path
 from django.conf import settings
 
 from pipeline import doctor
-from scripts._catalogue import PIPELINE_SCRIPTS
+from pipeline.step_tables import TABLES
 
 REPO = Path(__file__).resolve().parents[2]
+PIPELINE_SCRIPTS = TABLES.pipeline_scripts
 
 
 def test_the_catalogue_lists_every_script_in_the_scripts_folder():
