@@ -37,6 +37,13 @@ def _workspace_relative(text):
 
 def task_fingerprints(task):
     """{(step, unit): sha256 hex} for every unit of the production steps the storyboard makes."""
+    fingerprint, specs = _fingerprinter(task)
+    return {key: fingerprint(key) for key in specs}
+
+
+def _fingerprinter(task):
+    """fingerprint((step, unit)) for the task's units, each computed once and only when asked
+    (with what it is made from), and the specs it knows."""
     specs = {
         (step, spec.unit): spec
         for step in PRODUCTION_STEPS
@@ -79,16 +86,16 @@ def task_fingerprints(task):
         fingerprints[key] = hashlib.sha256(_canonical(inputs).encode()).hexdigest()
         return fingerprints[key]
 
-    for key in specs:
-        fingerprint(key)
-    return fingerprints
+    return fingerprint, specs
 
 
 def unit_fingerprint(task, step, unit):
-    """The fingerprint of one unit as the storyboard stands ("" for the upload)."""
+    """The fingerprint of one unit as the storyboard stands ("" for the upload). Only this unit
+    and what it is made from are hashed: every unit records one when done."""
     if step not in PRODUCTION_STEPS:
         return ""
-    return task_fingerprints(task).get((step, unit), "")
+    fingerprint, specs = _fingerprinter(task)
+    return fingerprint((step, unit)) if (step, unit) in specs else ""
 
 
 def units_changed(task):

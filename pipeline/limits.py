@@ -5,36 +5,54 @@ Why the database and not Redis or per-provider queues: a cap is a handful of lea
 the source of truth, a lease expires by itself when its holder dies (no slot is lost when a worker
 is SIGKILLed or Redis restarts without persistence), and the same code runs on the embedded SQLite
 default. Queues sized per provider would cap per worker, not across workers.
+
+The rule for who gets a slot that comes free (the one place it lives; WAITER_ORDER): it goes to
+the unit waiting in the provider's line whose video has the highest priority, among equals the
+video the scheduler started first, then that video's units in order. Serving the oldest video
+first keeps the caps busy with the work that finishes a video soonest instead of moving a batch
+through each step together, and it keeps channel fairness and each channel's max_concurrent
+because tasks_schedule starts videos across channels in turn within those limits.
+
+Units line up (SlotWaiter rows) when their step fans out or when one finds no slot.
+A unit waiting for a slot holds no worker thread: the grant sends its message (it comes back and
+takes the slot granted to it), so a batch of 360 waiting units does not fill the worker's pool.
+Only the next few in line are invited ahead (their message sent before a slot is free): each
+comes, gets ready to run (claim, arguments, secrets) and waits in its thread, so a slot coming
+free is taken within a few milliseconds instead of a message hop and a unit's preparation later.
 """
 
-import collections
-import random
 import threading
 import time
-import uuid
-from contextlib import contextmanager
 
 import structlog
 from django.conf import settings
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 
+from channels_app.models import PRIORITY_RANK, Priority
+from pipeline import dispatch
 from pipeline.clock import later_expression, now_expression
-from pipeline.models import ProviderSlot
+from pipeline.models import ProviderSlot, SlotWaiter, WorkState
 
-# A waiter in this process is woken the moment a slot of its provider is released here (one
-# waiter per release, so a release does not wake every waiting thread to race for one slot);
-# slots released by other processes are noticed by polling. Waiting threads stay idle between
-# polls: with the threads pool, busy waiters would slow every other task of the worker.
 log = structlog.get_logger(__name__)
-POLL_SECONDS = 1.0
+# A granted slot waits this long for its unit's message to come and take it; past that it is free
+# again (the message was lost, or the unit no longer needs it) and goes to the next in line.
+GRANT_SECONDS = 60
+GRANT_PREFIX = "grant:"
+# The rule of the module's docstring.
+WAITER_ORDER = ("priority_rank", "video_since", "work_item_id")
+# Units invited ahead per provider (at most its cap): enough to take each slot as it comes free,
+# few enough that waiting threads leave the worker's pool to the units running.
+INVITED_AHEAD = 2
+# An invited unit waits this long in its thread, then gives its thread back and stays in line.
+INVITED_WAIT_SECONDS = 30
+# A grant made by another process is noticed by polling at this interval (one made in this
+# process wakes the invited unit at once).
+INVITED_POLL_SECONDS = 0.5
+
 _lock = threading.Lock()
-_released = collections.defaultdict(lambda: threading.Condition(_lock))
-_releases = collections.Counter()  # per provider: releases so far, to catch one between polls
-
-
-class SlotUnavailable(Exception):
-    """No slot became free within the wait; the caller re-queues itself."""
+_granted_here = threading.Condition(_lock)
+_grants_here = set()  # item ids granted by this process, for invited units waiting in it
 
 
 def provider_cap(provider):
@@ -52,14 +70,18 @@ def _free():
     return Q(holder="") | Q(expires_at__lt=now_expression())
 
 
+def _grant_holder(item_id):
+    return f"{GRANT_PREFIX}{item_id}"
+
+
 def slot_try_acquire(provider, holder, *, lease_seconds):
+    """A free slot for holder, whoever waits (for work outside the line: none in the pipeline)."""
     cap = provider_cap(provider)
     candidates = ProviderSlot.objects.filter(provider=provider, index__lt=cap)
     free = list(candidates.filter(_free()).values_list("pk", flat=True))
     if not free and not candidates.exists():
         _ensure_slots(provider, cap)
         free = list(candidates.filter(_free()).values_list("pk", flat=True))
-    random.shuffle(free)
     for pk in free:
         # The free condition is checked again by the UPDATE itself: two workers racing for the
         # same row cannot both win it.
@@ -69,52 +91,206 @@ def slot_try_acquire(provider, holder, *, lease_seconds):
     return None
 
 
+def units_line_up(items):
+    """Put work items in their provider's line (a no-op for an item already in it). items: work
+    items with their task loaded."""
+    SlotWaiter.objects.bulk_create(
+        [
+            SlotWaiter(
+                work_item=item,
+                provider=item.provider,
+                priority_rank=PRIORITY_RANK[Priority(item.task.priority)],
+                video_since=item.task.started_at or item.task.created_at,
+            )
+            for item in items
+        ],
+        ignore_conflicts=True,
+    )
+
+
+def slots_grant(provider):
+    """Grant the provider's free slots to the first units in its line and send their messages.
+    Granters of one provider take turns (the slot rows are locked), so no slot or waiter is
+    granted twice."""
+    cap = provider_cap(provider)
+    sent = []
+    with transaction.atomic():
+        slots = list(
+            ProviderSlot.objects.select_for_update()
+            .filter(provider=provider, index__lt=cap)
+            .order_by("index")
+        )
+        if len(slots) < cap:
+            _ensure_slots(provider, cap)
+            slots = list(
+                ProviderSlot.objects.select_for_update()
+                .filter(provider=provider, index__lt=cap)
+                .order_by("index")
+            )
+        free = [
+            slot.pk
+            for slot in ProviderSlot.objects.filter(pk__in=[s.pk for s in slots]).filter(_free())
+        ]
+        line = SlotWaiter.objects.filter(provider=provider).order_by(*WAITER_ORDER)
+        if free:
+            for waiter in line.select_related("work_item__task")[: len(free) + 20]:
+                item = waiter.work_item
+                invited = _waiter_take(waiter)
+                if invited is None:
+                    continue  # taken out of line meanwhile
+                if item.state not in (WorkState.PENDING, WorkState.RUNNING) or (
+                    item.task.cancelled_at
+                ):
+                    continue  # done, failed or cancelled: out of line
+                ProviderSlot.objects.filter(pk=free.pop(0)).update(
+                    holder=_grant_holder(item.pk), expires_at=later_expression(GRANT_SECONDS)
+                )
+                sent.append(item.pk)
+                if invited:  # its message was sent already: wake it if it waits here
+                    transaction.on_commit(lambda pk=item.pk: _announce(pk))
+                else:
+                    dispatch.dispatch_unit(item.pk)
+                if not free:
+                    break
+        ahead = list(line.values_list("pk", "invited")[: min(cap, INVITED_AHEAD)])
+        for pk, invited in ahead:
+            if not invited and SlotWaiter.objects.filter(pk=pk, invited=False).update(invited=True):
+                dispatch.dispatch_unit(SlotWaiter.objects.get(pk=pk).work_item_id)
+    if sent:
+        log.info("slots_granted", provider=provider, items=sent)
+    return sent
+
+
+def _waiter_take(waiter):
+    """Take the waiter out of line for its grant: whether it was invited, None if it was gone.
+    Conditional deletes, so an invited unit giving up at this instant (units.py) either still
+    counts as invited (and finds its grant) or as not (and its message is sent)."""
+    if SlotWaiter.objects.filter(pk=waiter.pk, invited=True).delete()[0]:
+        return True
+    if SlotWaiter.objects.filter(pk=waiter.pk).delete()[0]:
+        return False
+    return None
+
+
+def _announce(item_id):
+    with _lock:
+        _grants_here.add(item_id)
+        _granted_here.notify_all()
+
+
+def slots_grant_all():
+    """Grant every free slot that has a unit waiting (the reconciler: grants whose unit never came
+    ran out, and nothing else would hand those slots on)."""
+    providers = list(SlotWaiter.objects.values_list("provider", flat=True).distinct())
+    for provider in providers:
+        slots_grant(provider)
+    return len(providers)
+
+
+def slot_take_granted(provider, item_id, holder, *, lease_seconds):
+    """The slot granted to this unit, now held by holder (its execution); None when there is
+    none (never granted, or the grant ran out)."""
+    granted = ProviderSlot.objects.filter(
+        provider=provider, holder=_grant_holder(item_id), expires_at__gte=now_expression()
+    )
+    pk = granted.values_list("pk", flat=True).first()
+    if pk is None:
+        return None
+    taken = granted.filter(pk=pk).update(holder=holder, expires_at=later_expression(lease_seconds))
+    return pk if taken == 1 else None
+
+
+def grant_give_back(provider, item_id):
+    """A slot granted to this unit goes to the next in line (the unit does not need it now)."""
+    if ProviderSlot.objects.filter(holder=_grant_holder(item_id)).update(
+        holder="", expires_at=None
+    ):
+        slots_grant(provider)
+
+
+def unit_leaves_line(provider, item_id):
+    """The unit needs no slot after all (done meanwhile, waits for another unit, cancelled): out of
+    the line, and a slot granted to it goes to the next in line."""
+    SlotWaiter.objects.filter(work_item_id=item_id).delete()
+    grant_give_back(provider, item_id)
+
+
 def slot_renew(pk, holder, *, lease_seconds):
     expires = later_expression(lease_seconds)
     return ProviderSlot.objects.filter(pk=pk, holder=holder).update(expires_at=expires) == 1
 
 
 def slots_release_held_by(prefix):
-    """Free every slot whose holder starts with prefix (the units of a worker that was lost)."""
-    return ProviderSlot.objects.filter(holder__startswith=prefix).update(holder="", expires_at=None)
+    """Free every slot whose holder starts with prefix (the units of a worker that was lost), and
+    grant them to the next in line."""
+    providers = set(
+        ProviderSlot.objects.filter(holder__startswith=prefix).values_list("provider", flat=True)
+    )
+    count = ProviderSlot.objects.filter(holder__startswith=prefix).update(
+        holder="", expires_at=None
+    )
+    for provider in providers:
+        slots_grant(provider)
+    return count
 
 
 def slot_release(pk, holder, provider):
+    """Give the slot back and grant it to the next in line."""
     try:
         ProviderSlot.objects.filter(pk=pk, holder=holder).update(holder="", expires_at=None)
+        slots_grant(provider)
     except DatabaseError as error:
         # The lease runs out by itself; losing the script's result over this would be worse.
         log.warning("slot_release_failed", provider_slot=pk, error=str(error)[:300])
-    with _lock:
-        _releases[provider] += 1
-        _released[provider].notify(1)
-
-
-@contextmanager
-def provider_slot(provider, *, lease_seconds, wait_seconds=60.0, holder=None):
-    """Hold one of the provider's slots for the body; wait up to wait_seconds for one."""
-    holder = holder or uuid.uuid4().hex
-    deadline = time.monotonic() + wait_seconds
-    while True:
-        with _lock:
-            seen = _releases[provider]
-        pk = slot_try_acquire(provider, holder, lease_seconds=lease_seconds)
-        if pk is not None:
-            break
-        if time.monotonic() >= deadline:
-            raise SlotUnavailable(f"no free {provider} slot within {wait_seconds:.0f} s")
-        with _lock:
-            if _releases[provider] == seen:  # else a slot came free while we asked: ask again
-                _released[provider].wait(timeout=POLL_SECONDS * (0.5 + random.random()))  # noqa: S311
-    try:
-        yield Slot(pk, holder, lease_seconds)
-    finally:
-        slot_release(pk, holder, provider)
 
 
 class Slot:
-    def __init__(self, pk, holder, lease_seconds):
-        self.pk, self.holder, self.lease_seconds = pk, holder, lease_seconds
+    """A held slot: renewed with the unit's lease, released (and granted on) on leaving."""
+
+    def __init__(self, pk, holder, provider, lease_seconds):
+        self.pk, self.holder, self.provider = pk, holder, provider
+        self.lease_seconds = lease_seconds
 
     def renew(self):
         return slot_renew(self.pk, self.holder, lease_seconds=self.lease_seconds)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        slot_release(self.pk, self.holder, self.provider)
+
+
+def slot_take(item, holder, *, lease_seconds):
+    """The slot granted to this unit, now held by holder for its run, or None: the unit was not
+    granted one (yet). Then the caller gives its claim back and calls unit_wait_in_line."""
+    pk = slot_take_granted(item.provider, item.pk, holder, lease_seconds=lease_seconds)
+    return None if pk is None else Slot(pk, holder, item.provider, lease_seconds)
+
+
+def slot_wait_invited(item, holder, *, lease_seconds, wait_seconds=INVITED_WAIT_SECONDS):
+    """An invited unit, ready to run, waits here for its grant; None when it was not invited, or
+    was not granted a slot within wait_seconds (then it is no longer invited: the grant sends its
+    message)."""
+    waiter = SlotWaiter.objects.filter(work_item_id=item.pk, invited=True)
+    if not waiter.exists():
+        return None
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        with _lock:
+            if item.pk not in _grants_here:
+                _granted_here.wait(timeout=min(INVITED_POLL_SECONDS, deadline - time.monotonic()))
+            _grants_here.discard(item.pk)
+        slot = slot_take(item, holder, lease_seconds=lease_seconds)
+        if slot is not None:
+            return slot
+    if waiter.update(invited=False):
+        return None
+    return slot_take(item, holder, lease_seconds=lease_seconds)  # granted as it gave up
+
+
+def unit_wait_in_line(item):
+    """Line the unit up and grant what is free: its message comes again with its grant. Called
+    once the unit's claim is given back, so a grant's message always finds the unit claimable."""
+    units_line_up([item])
+    slots_grant(item.provider)

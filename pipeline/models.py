@@ -193,6 +193,31 @@ class ProviderSlot(models.Model):
         return f"{self.provider}[{self.index}]"
 
 
+class SlotWaiter(models.Model):
+    """A unit lined up for one of its provider's slots (pipeline/limits.py says in which order they
+    are granted). The order is copied from the unit's video when it lines up, so granting a slot
+    is one indexed read."""
+
+    work_item = models.OneToOneField(WorkItem, on_delete=models.CASCADE, related_name="waiter")
+    provider = models.CharField(max_length=20)
+    priority_rank = models.PositiveSmallIntegerField()
+    video_since = models.DateTimeField()
+    lined_up_at = models.DateTimeField(auto_now_add=True)
+    # Its message was sent ahead of a grant (it waits in a worker thread, ready to run).
+    invited = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["provider", "priority_rank", "video_since", "work_item"],
+                name="slot_waiter_order",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.provider} <- item {self.work_item_id}"
+
+
 class Video(models.Model):
     """The finished file of a task and, once published, where it lives."""
 

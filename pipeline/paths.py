@@ -9,6 +9,7 @@ here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
         rejected/final-1.mp4 ...   (the cuts a reviewer rejected, kept)
 """
 
+import functools
 from pathlib import Path
 
 from django.conf import settings
@@ -39,7 +40,14 @@ def safe_id(value, *, what="id"):
 
 
 def workspace_root():
-    return Path(settings.WORKSPACE_ROOT).resolve()
+    return _resolved(str(settings.WORKSPACE_ROOT))
+
+
+@functools.lru_cache(maxsize=8)
+def _resolved(root):
+    # Resolving walks every component with a system call; every unit output path starts here,
+    # and building one step's paths for a unit resolved it ~80 times.
+    return Path(root).resolve()
 
 
 def ensure_inside_workspace(path):

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from core.alerts import alert_send
-from pipeline import dispatch, drafting, services
+from pipeline import dispatch, drafting, limits, services
 from pipeline.clock import db_now
 from pipeline.models import VideoTask, WorkItem, WorkState
 from pipeline.selectors import tasks_stuck
@@ -44,6 +44,7 @@ def pipeline_reconcile(*, now=None):
         "advances": _redispatch_advances(now),
         "starts": _redispatch_starts(now),
         "stuck": _report_stuck(now),
+        "slot_lines": limits.slots_grant_all(),
     }
     report["scheduled"] = len(services.tasks_schedule())
     if any(report.values()):
@@ -65,10 +66,13 @@ def _redispatch_expired_leases(now):
 
 
 def _redispatch_lost_units(now):
+    """Pending units nobody sent for a while; not those waiting in a provider's line (their grant
+    sends them)."""
     due = _live_items().filter(
         Q(next_attempt_at__isnull=True, updated_at__lt=now - _grace())
         | Q(next_attempt_at__lt=now - _grace()),
         state=WorkState.PENDING,
+        waiter__isnull=True,
     )
     return _redispatch_units(due)
 

@@ -28,7 +28,7 @@ from core.text.input_bounds import topic_problems
 from costs.models import VideoCost
 from costs.prices import price
 from costs.services import budget_check
-from pipeline import dispatch
+from pipeline import dispatch, limits
 from pipeline.clock import db_now
 from pipeline.final_cut import cut_music_track, cut_prepare
 from pipeline.media import media_duration
@@ -221,8 +221,27 @@ def step_run(task_id, step_name):
     if not to_do:
         step_complete_if_done(task.pk, step_name)
         return 0
+    # Units ready to run wait in their provider's line (pipeline/limits.py decides who goes
+    # first); the others are sent as they are: a running one is claimed only once its lease has
+    # run out, one waiting for another unit of the step returns until that one sends it.
+    now = db_now()
+    done = {unit for unit, item in items.items() if item.state == WorkState.DONE}
+    ready = [
+        items[spec.unit]
+        for spec in to_do
+        if items[spec.unit].state == WorkState.PENDING
+        and (items[spec.unit].next_attempt_at is None or items[spec.unit].next_attempt_at <= now)
+        and done.issuperset(spec.after)
+    ]
+    for item in ready:
+        item.task = task
+    limits.units_line_up(ready)
+    for provider in sorted({item.provider for item in ready}):
+        limits.slots_grant(provider)
+    lined_up = {item.pk for item in ready}
     for spec in to_do:
-        dispatch.dispatch_unit(items[spec.unit].pk)
+        if items[spec.unit].pk not in lined_up:
+            dispatch.dispatch_unit(items[spec.unit].pk)
     log.info("step_fanned_out", units=len(to_do))
     return len(to_do)
 

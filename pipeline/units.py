@@ -51,7 +51,6 @@ from pipeline.workers import worker_identity
 log = structlog.get_logger(__name__)
 
 S = Status
-SLOT_WAIT_SECONDS = 30
 # How often a running unit renews its lease; also how soon a cancellation stops its script.
 HEARTBEAT_SECONDS = 10
 SLOT_REQUEUE_SECONDS = 2
@@ -127,11 +126,16 @@ def _unit_run(item_id, owner):
     item = WorkItem.objects.select_related("task__channel").get(pk=item_id)
     task = item.task
     if task.status != UNIT_RUNNING_STATUS[item.step] or task.cancelled_at:
+        limits.unit_leaves_line(item.provider, item.pk)
         return "skipped"
     bind_task_context(task, step=item.step, unit=item.unit)
     claimed_at = time.monotonic()
+    provider = item.provider
     item = unit_claim(item_id, owner)
     if item is None:
+        # Done, or run by another execution (which lines itself up if it needs to): a slot
+        # granted to this unit would otherwise stay unused until the grant runs out.
+        limits.grant_give_back(provider, item_id)
         log.info("unit_not_claimed")
         return "not-claimed"
     attempt = item.attempts
@@ -140,11 +144,13 @@ def _unit_run(item_id, owner):
     if units_not_done(task.pk, item.step, spec.after):
         # Sent with the rest of its step; the unit it needs sends it again once done.
         _unit_release(item, owner, attempt)
+        limits.unit_leaves_line(provider, item.pk)
         log.info("unit_waits", after=list(spec.after))
         return "waiting"
     pidfile = spec.output.with_name(f".{spec.output.name}.run")
     stop_stale_run(pidfile)  # whatever a previous, killed run of this unit left behind
     if attempt - item.retry_base > settings.PIPELINE_MAX_ATTEMPTS:
+        limits.unit_leaves_line(provider, item.pk)
         # Claimed again after its worker died every time (OOM, kill): stop instead of looping.
         unit_fail(
             item,
@@ -161,11 +167,13 @@ def _unit_run(item_id, owner):
         return "failed"
     if output_stored(spec):
         unit_done(item, owner, attempt, spec, result=None)
+        limits.unit_leaves_line(provider, item.pk)
         return "resumed"
     try:
         with unit_folder(spec) as folder:
             return _unit_run_in(folder, item, owner, attempt, task, pidfile, claimed_at)
     except UnitInputMissing as missing:
+        limits.unit_leaves_line(provider, item.pk)
         result = ScriptResult(
             script=item.script,
             exit_code=66,
@@ -179,15 +187,25 @@ def _unit_run_in(folder, item, owner, attempt, task, pidfile, claimed_at):
     """Run the unit in its folder (unit_media.py: the workspace, or a scratch folder with its
     inputs fetched), store what it made, record the result."""
     spec = folder.spec
+    # Made ready (unit_folder ran its prepare) before the slot is taken: a slot is held only
+    # while the script runs.
     env = _script_env(task, spec.provider)
+    lease = settings.PIPELINE_LEASE_SECONDS
+    # The holder is the unit's execution, so the slot is freed with the unit if this worker is
+    # lost.
+    slot = limits.slot_take(item, owner, lease_seconds=lease) or limits.slot_wait_invited(
+        item, owner, lease_seconds=lease, wait_seconds=min(limits.INVITED_WAIT_SECONDS, lease / 3)
+    )
+    if slot is None:
+        # Not an attempt: the claim goes back, the unit waits in line without holding a worker
+        # thread, and its grant sends it again.
+        _unit_release(item, owner, attempt)
+        limits.unit_wait_in_line(item)
+        log.info("unit_lined_up")
+        return "lined-up"
     close_old_connections()
     try:
-        with limits.provider_slot(
-            spec.slot,
-            lease_seconds=settings.PIPELINE_LEASE_SECONDS,
-            wait_seconds=SLOT_WAIT_SECONDS,
-            holder=owner,  # so the slot is freed with the unit if this worker is lost
-        ) as slot:
+        with slot:
             connection.close()  # no database connection is held while the script runs
 
             # When the lease we hold runs out, measured on this process's monotonic clock from
@@ -231,11 +249,6 @@ def _unit_run_in(folder, item, owner, attempt, task, pidfile, claimed_at):
                     heartbeat_every=min(HEARTBEAT_SECONDS, settings.PIPELINE_LEASE_SECONDS / 3),
                     pidfile=pidfile,
                 )
-    except limits.SlotUnavailable:
-        # Not an attempt: give the claim back and come again shortly.
-        _unit_release(item, owner, attempt)
-        dispatch.dispatch_unit(item.pk, countdown=SLOT_REQUEUE_SECONDS)
-        return "requeued"
     except UnitBusy as busy:
         log.info("unit_busy", reason=busy.reason)
         _unit_release(item, owner, attempt)

@@ -17,12 +17,14 @@ under and is ducked the same way. The mix is measured (EBU R128) and brought to 
 integrated by a linear gain with a peak limiter at -1.5 dBFS. Output: H.264 yuv420p 1920x1080 at
 constant 30 fps, AAC 48 kHz (mono when every source is mono, else stereo), +faststart.
 
-How it stays fast and flat in memory: every clip becomes one video segment and one PCM audio
-segment of exactly the same length (a whole number of frames), made by a small FFmpeg process
-per clip (at most --jobs at a time, default 2). A clip that already is 1080p30 H.264 with our
-encoder settings and the right length is used as it is (or remuxed), not re-encoded. The
-segments are then joined by the concat demuxer with stream copy, and the audio is measured
-once and normalized and encoded in the final pass.
+How it stays fast and flat in memory: every clip becomes video segments and one PCM audio
+segment of exactly the same length (a whole number of frames), made by small FFmpeg processes
+per clip (at most --jobs clips at a time, default 2). A clip in the project's format (the clips
+step leaves them so: scripts/_clip_format.py) is not re-encoded: at its length it is used as it
+is (or remuxed); cut shorter, its whole GOPs are copied and only the frames past the last
+keyframe before the cut are encoded (scripts/_segments.py). The segments are then joined by the
+concat demuxer with stream copy, and the audio is measured once and normalized and encoded in
+the final pass.
 Nothing holds more than one clip at a time, so memory does not grow with the clip count.
 
 Beside the output the script writes its cut record, <output stem>.cut.json, before the final
@@ -41,17 +43,12 @@ import argparse
 import json
 import os
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from fractions import Fraction
 from pathlib import Path
 
+from _clip_format import reference_extradata
 from _common import (
-    FRAME_HEIGHT,
     FRAME_RATE,
-    FRAME_WIDTH,
-    VIDEO_ENCODE_ARGS,
     MediaInfo,
     ScriptError,
     atomic_output,
@@ -65,6 +62,7 @@ from _common import (
     run_ffmpeg,
     work_directory,
 )
+from _segments import Clip, held_seconds, make_video_segments, plan, slowdown_of
 
 TARGET_LUFS = -14.0
 TRUE_PEAK = -1.5
@@ -72,40 +70,13 @@ SAMPLE_RATE = 48000
 SAMPLES_PER_FRAME = SAMPLE_RATE // FRAME_RATE
 SFX_GAIN_DB = -10.0
 MUSIC_GAIN_DB = -20.0
-MAX_SLOWDOWN = 1.25
-# A clip within this many frames of its narration is used at its own length (no re-encode).
-COPY_TOLERANCE_FRAMES = 1.5
 MAX_CLIP_SECONDS = 600.0
 DUCKING = "sidechaincompress=threshold=0.02:ratio=6:attack=20:release=400"
-OUR_TIME_BASE = Fraction(1, FRAME_RATE * 1000)  # what -video_track_timescale gives our clips
 
 
 def audio_format(channels: int) -> str:
     layout = "mono" if channels == 1 else "stereo"
     return f"aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts={layout}"
-
-
-@dataclass
-class Clip:
-    number: int
-    video: Path
-    audio: Path | None = None
-    sfx: Path | None = None
-    duration: float | None = None
-    video_info: MediaInfo | None = None
-    audio_info: MediaInfo | None = None
-    sfx_info: MediaInfo | None = None
-    frames: int = 0
-    copy: bool = False
-    scene: str | None = None
-
-    @property
-    def target_seconds(self) -> float:
-        if self.duration is not None:
-            return self.duration
-        if self.audio_info is not None:
-            return self.audio_info.duration
-        return self.video_info.duration
 
 
 def parse_arguments(argv=None):
@@ -244,80 +215,6 @@ def probe_inputs(clips: list[Clip], music: Path | None) -> MediaInfo | None:
     return music_info
 
 
-# --------------------------------------------------------------------------- planning
-
-
-def reference_extradata(directory: Path) -> bytes:
-    """The SPS/PPS our encoder settings produce: a clip carrying exactly these can be joined by
-    stream copy with the segments we encode."""
-    sample = directory / "reference.mp4"
-    run_ffmpeg(
-        ["-f", "lavfi", "-i", f"color=black:s={FRAME_WIDTH}x{FRAME_HEIGHT}:r={FRAME_RATE}",
-         "-frames:v", "2", *VIDEO_ENCODE_ARGS, str(sample)],
-        what="reference encode",
-    )  # fmt: skip
-    return probe_media(sample, "reference encode").extradata
-
-
-def could_be_copied(info: MediaInfo) -> bool:
-    return (
-        info.video_codec == "h264"
-        and info.pix_fmt == "yuv420p"
-        and (info.width, info.height) == (FRAME_WIDTH, FRAME_HEIGHT)
-        and abs(info.frame_rate - FRAME_RATE) < 0.01
-    )
-
-
-def fits_as_is(clip: Clip) -> bool:
-    """Already 1080p30 H.264 yuv420p and within a frame or so of its target length."""
-    own_frames = round(clip.video_info.duration * FRAME_RATE)
-    return could_be_copied(clip.video_info) and (
-        abs(own_frames - clip.target_seconds * FRAME_RATE) <= COPY_TOLERANCE_FRAMES
-    )
-
-
-def plan(clips: list[Clip], reference: Callable[[], bytes]) -> None:
-    """Decide each clip's exact frame count and whether it can be stream-copied.
-
-    Copied clips must carry the same SPS/PPS as every other segment. When all clips fit as they
-    are and share theirs, nothing is encoded and no reference is needed; otherwise a clip is
-    copied only if it matches what our encoder produces (``reference``).
-
-    Frame counts follow the running total of target durations, so rounding to whole frames
-    never drifts by more than half a frame over the whole video."""
-    candidates = [fits_as_is(clip) for clip in clips]
-    if all(candidates) and len({clip.video_info.extradata for clip in clips}) == 1:
-        parameter_sets = clips[0].video_info.extradata
-    elif any(candidates):
-        parameter_sets = reference()
-    else:
-        parameter_sets = None
-    wanted_total = 0.0
-    frames_total = 0
-    for clip, candidate in zip(clips, candidates, strict=True):
-        if candidate and clip.video_info.extradata == parameter_sets:
-            clip.copy, clip.frames = True, round(clip.video_info.duration * FRAME_RATE)
-            wanted_total += clip.frames / FRAME_RATE
-        else:
-            wanted_total += clip.target_seconds
-            clip.frames = max(1, round(wanted_total * FRAME_RATE) - frames_total)
-        frames_total += clip.frames
-
-
-def slowdown_of(clip: Clip) -> float:
-    """How much a clip shorter than its slot is slowed (1.0 to MAX_SLOWDOWN)."""
-    if clip.copy:
-        return 1.0
-    return min(MAX_SLOWDOWN, max(1.0, clip.frames / FRAME_RATE / clip.video_info.duration))
-
-
-def held_seconds(clip: Clip) -> float:
-    """How long the clip's last frame is held after its (slowed) picture ends."""
-    if clip.copy:
-        return 0.0
-    return max(0.0, clip.frames / FRAME_RATE - clip.video_info.duration * slowdown_of(clip))
-
-
 def cut_record(clips: list[Clip], music: Path | None, music_gain: float) -> dict:
     """The cut as assembled: each clip's place in frames and how it was fitted."""
     entries, start = [], 0
@@ -347,42 +244,6 @@ def cut_record(clips: list[Clip], music: Path | None, music_gain: float) -> dict
 
 def cut_record_path(output: Path) -> Path:
     return output.with_name(f"{output.stem}.cut.json")
-
-
-def video_filter(clip: Clip) -> str:
-    """Scale/pad to 1080p, constant 30 fps; slow a short clip (up to 1.25x), then hold its
-    last frame; -frames:v cuts a long one."""
-    seconds = clip.frames / FRAME_RATE
-    slowdown = slowdown_of(clip)
-    return (
-        f"setpts={slowdown:.6f}*(PTS-STARTPTS),fps={FRAME_RATE},"
-        f"scale={FRAME_WIDTH}:{FRAME_HEIGHT}:force_original_aspect_ratio=decrease,"
-        f"pad={FRAME_WIDTH}:{FRAME_HEIGHT}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p,"
-        f"tpad=stop_mode=clone:stop_duration={seconds + 1:.3f}"
-    )
-
-
-def make_video_segment(clip: Clip, destination: Path, ffmpeg: str) -> tuple[Path, str]:
-    if clip.copy and not clip.video_info.has_audio and (
-        clip.video_info.video_time_base == OUR_TIME_BASE
-    ):
-        return clip.video, "used as it is"  # e.g. a local clip: the concat reads it directly
-    if clip.copy:
-        run_ffmpeg(
-            ["-i", str(clip.video), "-map", "0:v:0", "-c", "copy", "-an",
-             "-video_track_timescale", str(FRAME_RATE * 1000), str(destination)],
-            what=f"clip {clip.number}: remux", ffmpeg=ffmpeg,
-        )  # fmt: skip
-        return destination, "copied"
-    run_ffmpeg(
-        ["-i", str(clip.video), "-map", "0:v:0", "-vf", video_filter(clip),
-         "-frames:v", str(clip.frames), *VIDEO_ENCODE_ARGS, "-an", str(destination)],
-        what=f"clip {clip.number}: video", ffmpeg=ffmpeg,
-    )  # fmt: skip
-    own = clip.video_info.duration
-    wanted = clip.frames / FRAME_RATE
-    verb = "trimmed" if wanted < own - 0.02 else "extended" if wanted > own + 0.02 else "re-encoded"
-    return destination, f"{verb} {own:.2f} -> {wanted:.2f} s"
 
 
 def make_audio_segment(clip: Clip, destination: Path, channels: int, ffmpeg: str) -> None:
@@ -437,26 +298,26 @@ def output_channels(clips: list[Clip], music_info: MediaInfo | None) -> int:
 def assemble(clips, music, music_gain, output: Path, jobs: int, channels: int) -> float:
     ffmpeg = find_ffmpeg()
     with work_directory(output) as work:
-        plan(clips, lambda: reference_extradata(work))
+        plan(clips, lambda: reference_extradata(work, ffmpeg))
         done = 0
         lock = threading.Lock()
 
-        def fit(clip: Clip) -> tuple[Path, Path]:
+        def fit(clip: Clip) -> tuple[list[Path], Path]:
             nonlocal done
             audio = work / f"clip-{clip.number:05d}.wav"
-            video, how = make_video_segment(clip, work / f"clip-{clip.number:05d}.mp4", ffmpeg)
+            videos, how = make_video_segments(clip, work, ffmpeg)
             make_audio_segment(clip, audio, channels, ffmpeg)
             with lock:
                 done += 1
                 progress(f"clip {done}/{len(clips)} fitted: clip_number {clip.number} {how}")
-            return video, audio
+            return videos, audio
 
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             segments = list(pool.map(fit, clips))
 
         total_frames = sum(clip.frames for clip in clips)
         total_samples = total_frames * SAMPLES_PER_FRAME
-        video_list = concat_list([video for video, _ in segments], work / "video.txt")
+        video_list = concat_list([v for videos, _ in segments for v in videos], work / "video.txt")
         audio_list = concat_list([audio for _, audio in segments], work / "audio.txt")
         audio_input = ["-f", "concat", "-safe", "0", "-i", str(audio_list)]
         if music is not None:

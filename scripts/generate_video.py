@@ -14,8 +14,11 @@ kie:   Kling through KIE.ai (KIE_API_KEY; KIE_API_BASE). The image is made publi
        this --output created for the same request and whose clip was not downloaded yet
        (<output stem>.kie-task.json) is resumed the same way.
 local: an FFmpeg clip of the image with a slow zoom or pan, 1920x1080 H.264, exact duration.
-The paid clip is kept as <output stem>.raw.mp4 until it is verified and in place; a re-run for
-the same image and request starts from it without a new task (usage 0, "reused_raw": true). A
+The paid clip is kept as <output stem>.raw.mp4 with its request record, and --output is that
+clip brought to the project's format (scripts/_clip_format.py: 1080p30, our encoder settings, a
+short GOP; one re-encode, none when it already is in the format) while the other clips are still
+being made; a re-run for the same image and request starts from the raw clip without a new task
+(usage 0, "reused_raw": true). A
 failure after the task succeeded (download refused, not a video, a local error) carries
 {"usage": ..., "paid": true} in its error line; a local one exits 70.
 --environment is accepted for compatibility with operators' scripts and checked to exist; Kling
@@ -33,6 +36,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from _clip_format import normalize_clip
 from _common import (
     EX_CONFIG,
     EX_DATAERR,
@@ -42,7 +46,6 @@ from _common import (
     add_provider_argument,
     after_payment,
     atomic_output,
-    discard_raw,
     emit_result,
     env_url,
     exit_code_for_status,
@@ -62,6 +65,7 @@ from _common import (
     resolve_provider,
     reusable_raw,
     secret,
+    work_directory,
     write_bytes_atomically,
 )
 
@@ -117,8 +121,7 @@ def main() -> None:
     if record is not None:
         task_id = record["usage"].get("task_id")
         with after_payment(usage, paid=False, raw=raw_path_for(args.output)):
-            os.replace(raw_path_for(args.output), args.output)
-        discard_raw(args.output)
+            land(raw_path_for(args.output), args.output)
         emit_result([args.output], "kie", {"clip_seconds": 0, "model": args.model},
                     task_id=task_id, reused_raw=True)  # fmt: skip
         return
@@ -148,9 +151,17 @@ def main() -> None:
         raise
     forget_task(args.output)  # the clip is kept: a retry starts from it
     with after_payment(usage, paid=True, raw=raw):
-        os.replace(raw, args.output)
-    discard_raw(args.output)
+        land(raw, args.output)
     emit_result([args.output], "kie", usage, task_id=task_id)
+
+
+def land(raw: Path, output: Path) -> None:
+    """The paid clip, brought to the project's format as --output (the assembly then copies
+    it instead of re-encoding it after the last narration). The downloaded original stays as
+    the raw output with its request record: a run for the same request never buys it again."""
+    with atomic_output(output) as temporary, work_directory(output) as work:
+        how = normalize_clip(raw, temporary, work=work, what=f"clip {output.name}")
+    progress(f"kie: {output.name} {how}; the original is kept as {raw.name}")
 
 
 # The task a run created, kept beside the output until its clip is downloaded: a retry after a

@@ -310,6 +310,7 @@ MEDIA_STREAM_CHUNK_BYTES = env_positive_int("MEDIA_STREAM_CHUNK_BYTES", 1024 * 1
 # --- Celery ------------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_BROKER_TRANSPORT = None  # the URL's scheme names it
 if not CELERY_BROKER_URL:
     # A broker that needs no server, through the same Celery code path (kombu filesystem).
     BROKER_DIR = DATA_DIR / "broker"
@@ -318,12 +319,16 @@ if not CELERY_BROKER_URL:
     # The host is a formality (the folders below are the broker); naming it spares kombu's
     # "No hostname was supplied. Reverting to default 'localhost'" warning at every connection.
     CELERY_BROKER_URL = "filesystem://localhost/"
+    CELERY_BROKER_TRANSPORT = "videogen.folder_broker:Transport"  # messages put in place whole
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(BROKER_DIR / "in"),
         "data_folder_out": str(BROKER_DIR / "in"),
         "processed_folder": str(BROKER_DIR / "processed"),
         "control_folder": str(BROKER_DIR / "control"),
         "store_processed": False,
+        # kombu polls the folder once a second by default: 1-2 s at every hand-over between
+        # steps. A tenth of a second costs a listdir per worker and keeps hand-overs quick.
+        "polling_interval": 0.1,
     }
 elif not CELERY_BROKER_URL.startswith(("redis://", "rediss://", "filesystem://", "memory://")):
     raise ImproperlyConfigured(

@@ -244,7 +244,7 @@ def test_it_talks_to_the_embedded_broker_without_a_missing_hostname_warning(tmp_
     result = _start(tmp_path, EMBEDDED_BROKER_ROUND_TRIP, LOG_FORMAT="console")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["filesystem://:**@localhost//", "broker"]
+    assert result.stdout.split() == ["videogen.folder_broker:Transport://:**@localhost//", "broker"]
     assert "No hostname was supplied" not in result.stderr
 
 

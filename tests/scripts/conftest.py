@@ -65,7 +65,7 @@ class ScriptRun:
 
 # Test modules whose scripts run FFmpeg; their tests run once per build in FFMPEG_BUILDS.
 FFMPEG_MODULES = {"test_assemble_video", "test_generate_audio", "test_generate_sound_effects",
-                  "test_generate_video", "test_ffmpeg"}  # fmt: skip
+                  "test_generate_video", "test_ffmpeg", "test_clip_format"}  # fmt: skip
 SYSTEM_FFMPEG = Path("/usr/bin/ffmpeg")
 FFMPEG_BUILDS = ("bundled", "system")
 

@@ -37,6 +37,19 @@ def image(write_png):
     return write_png("composites/s01.png")
 
 
+def assert_landed(output, kie):
+    """--output is the paid clip in the project's format; the original is kept as the raw
+    output with its request record (a run for the same request never buys it again)."""
+    from _common import probe_media
+
+    info = probe_media(output, "clip")
+    assert (info.video_codec, info.pix_fmt, info.width, info.height) == (
+        "h264", "yuv420p", 1920, 1080)  # fmt: skip
+    assert abs(info.frame_rate - 30) < 0.01
+    assert output.with_name(f"{output.stem}.raw.mp4").read_bytes() == kie.video
+    assert output.with_name(f"{output.stem}.raw.mp4.json").exists()
+
+
 def generate(run_script, image, output, *extra, env=None):
     return run_script("generate_video.py", "--image", image, "--prompt", "slow dolly in",
                       "--output", output, *extra, env=env)  # fmt: skip
@@ -52,7 +65,7 @@ def test_it_uploads_creates_polls_and_downloads_the_clip(
     assert run.result["outputs"] == [str(output)]
     assert run.result["provider"] == "kie"
     assert run.result["usage"] == {"clip_seconds": 10, "model": "kling/v2-1-standard"}
-    assert output.read_bytes() == kie.video
+    assert_landed(output, kie)
     assert [state for state in ("waiting", "generating", "success") if state in run.stderr] == [
         "waiting", "generating", "success"]  # fmt: skip
     polls = kie.requests_to("recordInfo")
@@ -364,8 +377,9 @@ def test_a_local_failure_after_the_download_keeps_the_clip_and_the_retry_makes_n
     assert second.result["reused_raw"] is True
     assert len(kie.tasks) == 1 and len(catbox.uploads) == 1
     assert second.result["task_id"] == next(iter(kie.tasks))
-    assert output.read_bytes() == kie.video
-    assert sorted(path.name for path in output.parent.iterdir()) == ["s01.mp4"]
+    assert_landed(output, kie)
+    assert sorted(path.name for path in output.parent.iterdir()) == [
+        "s01.mp4", "s01.raw.mp4", "s01.raw.mp4.json"]  # fmt: skip
 
 
 def test_a_kept_clip_is_not_reused_when_the_image_changed(
@@ -401,8 +415,9 @@ def test_a_retry_after_the_poll_deadline_resumes_the_paid_task_instead_of_creati
     assert len(kie.tasks) == 1 and len(catbox.uploads) == 1
     assert second.result["task_id"] == next(iter(kie.tasks))
     assert "resuming task" in second.stderr
-    assert output.read_bytes() == kie.video
-    assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == ["s01.mp4"]
+    assert_landed(output, kie)
+    assert sorted(path.name for path in tmp_path.iterdir() if path.is_file()) == [
+        "s01.mp4", "s01.raw.mp4", "s01.raw.mp4.json"]  # fmt: skip
 
 
 def test_a_failed_task_is_forgotten_so_the_retry_creates_a_new_one(

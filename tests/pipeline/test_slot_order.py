@@ -1,0 +1,237 @@
+"""Who gets a provider's slot (pipeline/limits.py): the oldest video first within priority, the
+scheduler's turn across channels kept, and never a slot twice, raced by several threads on their
+own PostgreSQL connections over many rounds."""
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from pipeline import limits
+from pipeline.models import ProviderSlot, SlotWaiter, VideoTask, WorkItem, WorkState
+from pipeline.services import tasks_schedule
+from pipeline.status import Status
+from tests.concurrency import errors_in, race
+from tests.factories import ChannelFactory, VideoTaskFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 4
+ROUNDS = 30
+T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(autouse=True)
+def _caps(settings):
+    settings.PROVIDER_CONCURRENCY = {**settings.PROVIDER_CONCURRENCY, "kie": 2}
+
+
+def _video(channel, *, minute, priority="normal"):
+    return VideoTaskFactory(
+        channel=channel,
+        status=Status.GENERATING_VIDEO,
+        priority=priority,
+        started_at=T0 + dt.timedelta(minutes=minute),
+    )
+
+
+def _units(task, count):
+    return [
+        WorkItem.objects.create(
+            task=task, step="videos", unit=f"s{n:02d}", script="generate_video.py",
+            provider="kie", output_path=f"/tmp/{task.pk}-s{n:02d}.mp4",
+        )  # fmt: skip
+        for n in range(1, count + 1)
+    ]
+
+
+def _granted():
+    """The units holding a grant, in slot order."""
+    holders = ProviderSlot.objects.filter(provider="kie", holder__startswith=limits.GRANT_PREFIX)
+    return sorted(int(holder.removeprefix(limits.GRANT_PREFIX)) for holder in
+                  holders.values_list("holder", flat=True))  # fmt: skip
+
+
+def _free_all_slots():
+    ProviderSlot.objects.filter(provider="kie").update(holder="", expires_at=None)
+
+
+def test_it_grants_free_slots_to_the_oldest_video_first_whatever_order_units_line_up_in():
+    channel = ChannelFactory(id="order")
+    old, middle, new = (_video(channel, minute=m) for m in (0, 5, 10))
+    units = {task.pk: _units(task, 3) for task in (old, middle, new)}
+    for task in (new, middle, old):  # the newest video's step fanned out first
+        limits.units_line_up(units[task.pk])
+
+    sent = limits.slots_grant("kie")
+
+    assert sent == [units[old.pk][0].pk, units[old.pk][1].pk]
+    assert _granted() == sorted(sent)
+    assert SlotWaiter.objects.count() == 7
+
+
+def test_it_grants_a_high_priority_video_before_an_older_normal_one():
+    channel = ChannelFactory(id="order")
+    older = _video(channel, minute=0)
+    urgent = _video(channel, minute=30, priority="high")
+    limits.units_line_up(_units(older, 2))
+    limits.units_line_up(_units(urgent, 2))
+
+    sent = limits.slots_grant("kie")
+
+    assert {WorkItem.objects.get(pk=pk).task_id for pk in sent} == {urgent.pk}
+
+
+def test_it_keeps_the_schedulers_turn_across_channels(settings):
+    settings.PIPELINE_MAX_ACTIVE_VIDEOS = 10
+    busy = ChannelFactory(id="busy", max_concurrent=3)
+    quiet = ChannelFactory(id="quiet", max_concurrent=3)
+    backlog = [VideoTaskFactory(channel=busy, status=Status.QUEUED) for _ in range(3)]
+    late = VideoTaskFactory(channel=quiet, status=Status.QUEUED)  # queued after the backlog
+    tasks_schedule()
+    tasks = sorted(
+        VideoTask.objects.filter(pk__in=[t.pk for t in [*backlog, late]]), key=lambda t: t.pk
+    )
+    VideoTask.objects.filter(pk__in=[t.pk for t in tasks]).update(status=Status.GENERATING_VIDEO)
+    for task in tasks:
+        task.refresh_from_db()
+        limits.units_line_up(_units(task, 1))
+
+    sent = limits.slots_grant("kie")
+
+    # The quiet channel's one video is served second, not behind the busy channel's backlog.
+    assert [WorkItem.objects.get(pk=pk).task.channel_id for pk in sent] == ["busy", "quiet"]
+
+
+def test_it_skips_units_of_a_cancelled_video_and_drops_them_from_the_line():
+    channel = ChannelFactory(id="order")
+    cancelled = _video(channel, minute=0)
+    live = _video(channel, minute=1)
+    limits.units_line_up(_units(cancelled, 2))
+    limits.units_line_up(_units(live, 2))
+    VideoTask.objects.filter(pk=cancelled.pk).update(cancelled_at=timezone.now())
+
+    sent = limits.slots_grant("kie")
+
+    assert {WorkItem.objects.get(pk=pk).task_id for pk in sent} == {live.pk}
+    assert not SlotWaiter.objects.filter(work_item__task=cancelled).exists()
+
+
+def test_it_never_grants_a_slot_twice_when_granters_race():
+    channel = ChannelFactory(id="race")
+    tasks = [_video(channel, minute=m) for m in range(3)]
+    units = [unit for task in tasks for unit in _units(task, 4)]
+    in_order = [unit.pk for unit in units]
+
+    def fresh_line(_):
+        _free_all_slots()
+        SlotWaiter.objects.all().delete()
+        limits.units_line_up(list(reversed(units)))
+
+    results = race(lambda index: limits.slots_grant("kie"), threads=THREADS, rounds=ROUNDS,
+                   before_round=fresh_line)  # fmt: skip
+
+    assert errors_in(results) == []
+    for outcome in results:
+        granted = [pk for sent in outcome for pk in sent]
+        assert sorted(granted) == in_order[:2]  # the first two in line, each once
+    assert _granted() == in_order[:2]
+
+
+def test_it_hands_released_slots_to_the_next_in_line_when_releases_race():
+    channel = ChannelFactory(id="race")
+    tasks = [_video(channel, minute=m) for m in range(3)]
+    units = [unit for task in tasks for unit in _units(task, 3)]
+    holders = [f"worker-{index}" for index in range(2)]
+
+    def two_running_and_a_line(_):
+        _free_all_slots()
+        SlotWaiter.objects.all().delete()
+        WorkItem.objects.update(state=WorkState.PENDING)
+        for holder in holders:
+            assert limits.slot_try_acquire("kie", holder, lease_seconds=60)
+        limits.units_line_up(units)
+
+    def release(index):
+        if index < len(holders):
+            slot = ProviderSlot.objects.get(provider="kie", holder=holders[index])
+            limits.slot_release(slot.pk, holders[index], "kie")
+        else:  # a unit lining itself up at the same instant (a newer video's)
+            limits.unit_wait_in_line(units[-1])
+
+    results = race(release, threads=THREADS, rounds=ROUNDS, before_round=two_running_and_a_line)
+
+    assert errors_in(results) == []
+    first_two = [units[0].pk, units[1].pk]
+    assert _granted() == first_two
+    assert ProviderSlot.objects.filter(provider="kie").exclude(holder="").count() == 2
+    assert SlotWaiter.objects.count() == len(units) - 2
+
+
+def test_it_lets_a_granted_unit_take_its_slot_once_and_nobody_else_take_it():
+    channel = ChannelFactory(id="race")
+    task = _video(channel, minute=0)
+    first, second, third = _units(task, 3)
+
+    def grant_first_two(_):
+        _free_all_slots()
+        SlotWaiter.objects.all().delete()
+        limits.units_line_up([first, second, third])
+        limits.slots_grant("kie")
+
+    def take(index):
+        item = [first, first, third, third][index]
+        slot = limits.slot_take(item, f"worker-{index}", lease_seconds=60)
+        return slot and slot.pk
+
+    results = race(take, threads=THREADS, rounds=ROUNDS, before_round=grant_first_two)
+
+    assert errors_in(results) == []
+    for outcome in results:
+        assert len([pk for pk in outcome[:2] if pk]) == 1  # the first unit's grant, taken once
+        assert outcome[2:] == [None, None]  # the third unit was not granted: it waits
+
+
+def test_an_invited_unit_waits_ready_in_its_thread_and_takes_the_slot_released_for_it(settings):
+    settings.PROVIDER_CONCURRENCY = {**settings.PROVIDER_CONCURRENCY, "kie": 1}
+    task = _video(ChannelFactory(id="invite"), minute=0)
+    first, second, third = _units(task, 3)
+    assert limits.slot_try_acquire("kie", "worker-running", lease_seconds=60)
+    limits.units_line_up([first, second, third])
+    limits.slots_grant("kie")  # no slot free: the first in line is invited ahead (cap 1)
+    assert list(SlotWaiter.objects.order_by("work_item").values_list("invited", flat=True)) == [
+        True, False, False]  # fmt: skip
+    taken = []
+
+    def wait_ready():
+        taken.append(limits.slot_wait_invited(first, "worker-first", lease_seconds=60))
+        connection.close()
+
+    waiting = threading.Thread(target=wait_ready)
+    waiting.start()
+    running = ProviderSlot.objects.get(provider="kie", holder="worker-running")
+    limits.slot_release(running.pk, "worker-running", "kie")
+    waiting.join(timeout=30)
+
+    assert taken and taken[0] is not None
+    assert ProviderSlot.objects.get(pk=taken[0].pk).holder == "worker-first"
+    # The next in line is invited now.
+    assert list(SlotWaiter.objects.order_by("work_item").values_list("invited", flat=True)) == [
+        True, False]  # fmt: skip
+
+
+def test_an_invited_unit_not_granted_in_time_gives_its_thread_back_and_stays_in_line():
+    task = _video(ChannelFactory(id="invite"), minute=0)
+    units = _units(task, 4)
+    for holder in ("worker-a", "worker-b"):
+        assert limits.slot_try_acquire("kie", holder, lease_seconds=60)
+    limits.units_line_up(units)
+    limits.slots_grant("kie")
+
+    slot = limits.slot_wait_invited(units[0], "worker-first", lease_seconds=60, wait_seconds=0.3)
+
+    assert slot is None
+    waiter = SlotWaiter.objects.get(work_item=units[0])
+    assert waiter.invited is False  # the next grant sends its message
