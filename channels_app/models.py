@@ -85,7 +85,7 @@ class Channel(models.Model):
         default=30, validators=[MinValueValidator(1)]
     )
     keep_finals_days = models.PositiveIntegerField(default=90, validators=[MinValueValidator(1)])
-    # What the viewer gets (issue 23): the music bed {"folder", "volume_db"} (empty: none),
+    # What the viewer gets: the music bed {"folder", "volume_db"} (empty: none),
     # captions burned into the picture {"burn", "font", "size", "position", "outline"}, and
     # whether a cut must pass the automatic check before the final gate.
     music = models.JSONField(default=dict, blank=True)

@@ -75,7 +75,7 @@ def _grant_holder(item_id):
 
 
 def slot_try_acquire(provider, holder, *, lease_seconds):
-    """A free slot for holder, whoever waits (for work outside the line: none in the pipeline)."""
+    """A free slot for holder, whoever waits (slot_take checks first that nobody else does)."""
     cap = provider_cap(provider)
     candidates = ProviderSlot.objects.filter(provider=provider, index__lt=cap)
     free = list(candidates.filter(_free()).values_list("pk", flat=True))
@@ -265,6 +265,17 @@ def slot_take(item, holder, *, lease_seconds):
     """The slot granted to this unit, now held by holder for its run, or None: the unit was not
     granted one (yet). Then the caller gives its claim back and calls unit_wait_in_line."""
     pk = slot_take_granted(item.provider, item.pk, holder, lease_seconds=lease_seconds)
+    if (
+        pk is None
+        and not SlotWaiter.objects.filter(provider=item.provider)
+        .exclude(work_item_id=item.pk)
+        .exists()
+    ):
+        # Nobody else waits for this provider: a free slot is this unit's without a round trip
+        # through the line (the same conditional UPDATE as a grant, so no slot goes twice).
+        pk = slot_try_acquire(item.provider, holder, lease_seconds=lease_seconds)
+        if pk is not None:
+            SlotWaiter.objects.filter(work_item_id=item.pk).delete()
     return None if pk is None else Slot(pk, holder, item.provider, lease_seconds)
 
 

@@ -1,7 +1,7 @@
 """YouTube's limits on a video's title, description and tags: the one place they are written.
 
 YouTube refuses a videos.insert whose metadata breaks them (HTTP 400 invalidTitle,
-invalidDescription, invalidTags; api-contracts.md, "YouTube Data API v3"), after the whole video
+invalidDescription, invalidTags, as the YouTube Data API v3 documents), after the whole video
 has been made and paid for. So the storyboard parser, the writer (scripts/generate_storyboard.py)
 and the channel file check them up front, with these functions.
 

@@ -342,7 +342,7 @@ def test_it_reads_a_minimal_file_and_fills_the_defaults(tmp_path):
         "clips": fields["clips"],
         "keep_intermediates_days": 30,
         "keep_finals_days": 90,
-        # What the viewer gets (issue 23): no music, captions not burned in, no clean cut needed.
+        # What the viewer gets: no music, captions not burned in, no clean cut needed.
         "music": {"folder": None, "volume_db": -20.0},
         "captions": {"burn": False, "font": "DejaVu Sans", "size": 42.0, "position": "bottom",
                      "outline": 2.0},  # fmt: skip

@@ -235,3 +235,37 @@ def test_an_invited_unit_not_granted_in_time_gives_its_thread_back_and_stays_in_
     assert slot is None
     waiter = SlotWaiter.objects.get(work_item=units[0])
     assert waiter.invited is False  # the next grant sends its message
+
+
+def test_it_lets_units_take_free_slots_directly_when_nobody_waits_and_never_one_twice():
+    channel = ChannelFactory(id="direct")
+    task = _video(channel, minute=0)
+    units = _units(task, THREADS)
+
+    def empty_line(_):
+        _free_all_slots()
+        SlotWaiter.objects.all().delete()
+
+    def take(index):
+        slot = limits.slot_take(units[index], f"worker-{index}", lease_seconds=60)
+        return slot and slot.pk
+
+    results = race(take, threads=THREADS, rounds=ROUNDS, before_round=empty_line)
+
+    assert errors_in(results) == []
+    for outcome in results:
+        taken = [pk for pk in outcome if pk]
+        assert len(taken) == 2 == len(set(taken))  # the cap (2), each slot once
+
+
+def test_a_unit_does_not_take_a_free_slot_past_units_waiting_in_line():
+    channel = ChannelFactory(id="queue")
+    older, newer = _video(channel, minute=0), _video(channel, minute=5)
+    (waiting,) = _units(older, 1)
+    (arriving,) = _units(newer, 1)
+    SlotWaiter.objects.create(
+        work_item=waiting, provider="kie", priority_rank=1, video_since=older.started_at
+    )
+
+    assert limits.slot_take(arriving, "worker-1", lease_seconds=60) is None
+    assert not ProviderSlot.objects.filter(provider="kie", holder="worker-1").exists()
