@@ -1,6 +1,7 @@
 """What both media store backends share: keys, the stat of an object, the store's errors, and
 what follows from a backend's own operations (exists, size, the probe)."""
 
+import functools
 import os
 import uuid
 from dataclasses import dataclass
@@ -26,10 +27,16 @@ class MediaStat:
     modified: object = None  # aware datetime of the last write
 
 
+@functools.lru_cache(maxsize=8)
+def _resolved(root):
+    # Resolving walks every component with a system call, and every unit's paths are keyed here.
+    return str(Path(root).resolve())
+
+
 def media_key(path_or_key):
     """The store key of a workspace path (absolute, inside WORKSPACE_ROOT) or of a key already."""
     text = str(path_or_key)
-    root = str(Path(settings.WORKSPACE_ROOT).resolve())
+    root = _resolved(str(settings.WORKSPACE_ROOT))
     if text.startswith(root + os.sep):
         text = text[len(root) + 1 :]
     elif os.path.isabs(text):
