@@ -17,7 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from core.ffmpeg import usable_ffmpeg
+from core.ffmpeg import VIDEO_ENCODE_ARGS, usable_ffmpeg
 from core.media_store import media_key, media_store, media_text, media_text_put
 from pipeline import paths
 
@@ -25,12 +25,6 @@ FRAME_HEIGHT = 1080
 LIBASS_SRT_HEIGHT = 288
 # Centred; force_style on an SRT takes the legacy SSA numbers (top is 6, not the numpad's 8).
 ALIGNMENT = {"bottom": 2, "middle": 10, "top": 6}
-# The assembly's encoder settings (scripts/_common.py VIDEO_ENCODE_ARGS), so the result is what
-# the assembly would have made.
-VIDEO_ENCODE_ARGS = [
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high",
-    "-pix_fmt", "yuv420p", "-r", "30", "-g", "60", "-video_track_timescale", "30000",
-]  # fmt: skip
 BURN_TIMEOUT_SECONDS = 3600
 
 

@@ -60,11 +60,17 @@ EX_CONFIG = 78
 # repository root on the child's PYTHONPATH (the image sets PYTHONPATH=/app); run by hand without
 # it, a script says so in one line and exits as a configuration error.
 try:
-    from core.ffmpeg import (
+    from core.ffmpeg import (  # noqa: F401 (the encoder recipe is re-exported to the scripts)
+        CLIP_GOP_FRAMES,
+        FRAME_HEIGHT,
+        FRAME_RATE,
+        FRAME_WIDTH,
         LOUDNESS_MEASURE_FILTER,
         NO_SPACE_LEFT,
+        VIDEO_ENCODE_ARGS,
         FFmpegUnusable,
         NoSpaceLeft,
+        clip_encode_args,
         usable_ffmpeg,
     )
 except ModuleNotFoundError as error:
@@ -90,28 +96,6 @@ DEFAULT_HTTP_DEADLINE = 600.0
 # day or more, and the pipeline's own retry cap decides.
 RETRY_AFTER_MAX_SECONDS = 24 * 3600
 USER_AGENT = "videogen-scripts/1.0"
-
-# One H.264 recipe for every video we encode (local clips and assembly segments). Clips encoded
-# with identical settings share their SPS/PPS, which is what lets assemble_video.py join them by
-# stream copy instead of re-encoding.
-FRAME_RATE = 30
-FRAME_WIDTH = 1920
-FRAME_HEIGHT = 1080
-VIDEO_ENCODE_ARGS = [
-    "-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-profile:v", "high",
-    "-pix_fmt", "yuv420p", "-r", str(FRAME_RATE), "-g", str(FRAME_RATE * 2),
-    "-video_track_timescale", str(FRAME_RATE * 1000),
-]  # fmt: skip
-# Clips (scripts/_clip_format.py) have a keyframe every half second: a cut in the assembly
-# re-encodes at most 14 frames; x264 at this GOP costs ~10 % more bits.
-CLIP_GOP_FRAMES = 15
-
-
-def clip_encode_args(gop_frames: int = CLIP_GOP_FRAMES) -> list[str]:
-    """VIDEO_ENCODE_ARGS with a keyframe every gop_frames frames (the SPS/PPS do not change)."""
-    arguments = list(VIDEO_ENCODE_ARGS)
-    arguments[arguments.index("-g") + 1] = str(gop_frames)
-    return arguments
 
 
 class ScriptError(Exception):
