@@ -9,11 +9,9 @@ here, so no channel id, task id, asset id or scene id can escape WORKSPACE_ROOT.
         rejected/final-1.mp4 ...   (the cuts a reviewer rejected, kept)
 """
 
-import functools
 from pathlib import Path
 
-from django.conf import settings
-
+from core.media_keys import workspace_root
 from core.media_store import media_key, media_store
 from core.text.ids import SAFE_ID
 from pipeline.step_tables import TABLES
@@ -37,17 +35,6 @@ def safe_id(value, *, what="id"):
             "(no '/', '..', or absolute paths)"
         )
     return text
-
-
-def workspace_root():
-    return _resolved(str(settings.WORKSPACE_ROOT))
-
-
-@functools.lru_cache(maxsize=8)
-def _resolved(root):
-    # Resolving walks every component with a system call; every unit output path starts here,
-    # and building one step's paths for a unit resolved it ~80 times.
-    return Path(root).resolve()
 
 
 def ensure_inside_workspace(path):
