@@ -86,11 +86,16 @@ def task_burn_captions(task):
         return False  # this very version already carries its captions
     settings.MEDIA_SCRATCH_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="burn-", dir=settings.MEDIA_SCRATCH_DIR) as folder:
-        local = Path(folder) / video.name
-        store.get_to_file(key, local)
         srt = Path(folder) / "captions.srt"
         srt.write_text(captions, encoding="utf-8")
-        burn_captions(local, srt, style)
-        burned = store.put_file(key, local)
+        in_place = store.local_path(key)
+        if in_place is not None:  # the local folder: drawn onto the file where it lies
+            burn_captions(in_place, srt, style)
+            burned = store.stat(key)
+        else:  # a bucket: fetched, drawn on, stored again
+            local = Path(folder) / video.name
+            store.get_to_file(key, local)
+            burn_captions(local, srt, style)
+            burned = store.put_file(key, local)
     media_text_put(marker, burned.etag)
     return True

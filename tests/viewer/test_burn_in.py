@@ -5,6 +5,7 @@ import subprocess
 
 import pytest
 
+from core.media_store import media_key, media_store, media_text_put
 from pipeline import paths
 from pipeline.burn_in import burn_captions, task_burn_captions
 from tests.factories import SAMPLE_STORYBOARD, ChannelFactory, VideoTaskFactory
@@ -68,3 +69,22 @@ def test_a_channel_burning_captions_gets_them_once_per_cut(workspace, plain_vide
     assert task_burn_captions(task) is False  # the same cut is not drawn on twice
     plain = VideoTaskFactory(channel=ChannelFactory(id="plain"), storyboard=SAMPLE_STORYBOARD)
     assert task_burn_captions(plain) is False
+
+
+@pytest.mark.django_db
+def test_a_channel_burning_captions_gets_them_once_per_cut_with_the_media_in_a_bucket(
+    workspace, plain_video, media_bucket, tmp_path
+):
+    channel = ChannelFactory(id="burner", captions={"burn": True, "size": 72})
+    task = VideoTaskFactory(channel=channel, storyboard=SAMPLE_STORYBOARD)
+    final_key = media_key(paths.final_video(channel.pk, str(task.pk)))
+    store = media_store()
+    store.put_file(final_key, plain_video)
+    media_text_put(paths.captions(channel.pk, str(task.pk), "srt"), SRT)
+
+    assert task_burn_captions(task) is True
+    assert not paths.final_video(channel.pk, str(task.pk)).exists()  # nothing on this disk
+    burned = tmp_path / "burned.mp4"
+    store.get_to_file(final_key, burned)
+    assert bands(burned)[1] > 1.0 and bands(burned)[0] < 0.3
+    assert task_burn_captions(task) is False  # the same cut is not drawn on twice
