@@ -12,6 +12,7 @@ from pipeline import paths
 from pipeline.integrations import youtube
 from pipeline.integrations.youtube_captions import captions_retry_due
 from pipeline.models import Upload, UploadState, Video
+from tests.concurrency import errors_in, race
 from tests.youtube.conftest import ready_task
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,23 @@ def test_a_caption_without_quota_waits_for_the_reset_without_calling(
     assert upload.state == UploadState.DONE
     assert fake_youtube.api_calls["captions.insert"] == 0
     assert upload.caption_retry_at is not None and "no quota left" in upload.caption_error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_beat_runs_racing_on_a_due_caption_send_it_once(fake_youtube, task):
+    fake_youtube.caption_failures = 1
+    youtube.upload_video(task)
+    upload = Upload.objects.get(task=task)
+    due = upload.caption_retry_at
+
+    def caption_due_again(_):
+        fake_youtube.captions.clear()
+        Upload.objects.filter(pk=upload.pk).update(caption_id="", caption_retry_at=due)
+
+    results = race(lambda index: captions_retry_due(now=due), threads=4, rounds=8,
+                   before_round=caption_due_again)  # fmt: skip
+
+    assert errors_in(results) == []
+    for outcome in results:
+        assert sum(outcome) == 1  # one run claimed the caption and sent it
+    assert len(fake_youtube.captions) == 1
