@@ -20,6 +20,7 @@ which it empties when it starts. --embedded runs one video on `make demo`'s defa
 import argparse
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -206,6 +207,7 @@ def main():
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--skip-batch", action="store_true", help="one video only")
+    parser.add_argument("--keep-calls", type=Path, help="copy the script call log here at the end")
     parser.add_argument("--embedded", action="store_true",
                         help="one video on the embedded default (SQLite, folder broker)")
     options = parser.parse_args()
@@ -280,6 +282,8 @@ def main():
         finally:
             os.killpg(worker.pid, 15)
             worker.wait(timeout=30)
+            if options.keep_calls:
+                shutil.copy(os.environ["FAKE_CALLS_FILE"], options.keep_calls)
 
 
 if __name__ == "__main__":

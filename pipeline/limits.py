@@ -108,25 +108,25 @@ def units_line_up(items):
     )
 
 
+def _slots_locked(provider):
+    """The provider's slot rows, locked until the transaction ends: whoever hands out a slot
+    (a grant, a direct take) takes turns with the others, so no slot or waiter goes twice."""
+    cap = provider_cap(provider)
+    rows = ProviderSlot.objects.select_for_update().filter(provider=provider, index__lt=cap)
+    slots = list(rows.order_by("index"))
+    if len(slots) < cap:
+        _ensure_slots(provider, cap)
+        slots = list(rows.order_by("index"))
+    return slots
+
+
 def slots_grant(provider):
     """Grant the provider's free slots to the first units in its line and send their messages.
     Granters of one provider take turns (the slot rows are locked), so no slot or waiter is
     granted twice."""
-    cap = provider_cap(provider)
     sent = []
     with transaction.atomic():
-        slots = list(
-            ProviderSlot.objects.select_for_update()
-            .filter(provider=provider, index__lt=cap)
-            .order_by("index")
-        )
-        if len(slots) < cap:
-            _ensure_slots(provider, cap)
-            slots = list(
-                ProviderSlot.objects.select_for_update()
-                .filter(provider=provider, index__lt=cap)
-                .order_by("index")
-            )
+        slots = _slots_locked(provider)
         free = [
             slot.pk
             for slot in ProviderSlot.objects.filter(pk__in=[s.pk for s in slots]).filter(_free())
@@ -152,7 +152,7 @@ def slots_grant(provider):
                     dispatch.dispatch_unit(item.pk)
                 if not free:
                     break
-        ahead = list(line.values_list("pk", "invited")[: min(cap, INVITED_AHEAD)])
+        ahead = list(line.values_list("pk", "invited")[: min(len(slots), INVITED_AHEAD)])
         for pk, invited in ahead:
             if not invited and SlotWaiter.objects.filter(pk=pk, invited=False).update(invited=True):
                 dispatch.dispatch_unit(SlotWaiter.objects.get(pk=pk).work_item_id)
@@ -187,12 +187,16 @@ def slots_grant_all():
     return len(providers)
 
 
+def _granted(provider, item_id):
+    return ProviderSlot.objects.filter(
+        provider=provider, holder=_grant_holder(item_id), expires_at__gte=now_expression()
+    )
+
+
 def slot_take_granted(provider, item_id, holder, *, lease_seconds):
     """The slot granted to this unit, now held by holder (its execution); None when there is
     none (never granted, or the grant ran out)."""
-    granted = ProviderSlot.objects.filter(
-        provider=provider, holder=_grant_holder(item_id), expires_at__gte=now_expression()
-    )
+    granted = _granted(provider, item_id)
     pk = granted.values_list("pk", flat=True).first()
     if pk is None:
         return None
@@ -234,10 +238,14 @@ def slots_release_held_by(prefix):
     return count
 
 
-def slot_release(pk, holder, provider):
-    """Give the slot back and grant it to the next in line."""
+def slot_release(pk, holder, provider, item_id=None):
+    """Give the slot back and grant it to the next in line. A grant still in the name of the unit
+    that ran (made to it while it ran on another slot) goes back with it: nobody would take it."""
+    held = Q(pk=pk, holder=holder)
+    if item_id is not None:
+        held |= Q(provider=provider, holder=_grant_holder(item_id))
     try:
-        ProviderSlot.objects.filter(pk=pk, holder=holder).update(holder="", expires_at=None)
+        ProviderSlot.objects.filter(held).update(holder="", expires_at=None)
         slots_grant(provider)
     except DatabaseError as error:
         # The lease runs out by itself; losing the script's result over this would be worse.
@@ -247,9 +255,9 @@ def slot_release(pk, holder, provider):
 class Slot:
     """A held slot: renewed with the unit's lease, released (and granted on) on leaving."""
 
-    def __init__(self, pk, holder, provider, lease_seconds):
+    def __init__(self, pk, holder, provider, lease_seconds, item_id=None):
         self.pk, self.holder, self.provider = pk, holder, provider
-        self.lease_seconds = lease_seconds
+        self.lease_seconds, self.item_id = lease_seconds, item_id
 
     def renew(self):
         return slot_renew(self.pk, self.holder, lease_seconds=self.lease_seconds)
@@ -258,25 +266,30 @@ class Slot:
         return self
 
     def __exit__(self, *exc):
-        slot_release(self.pk, self.holder, self.provider)
+        slot_release(self.pk, self.holder, self.provider, self.item_id)
 
 
 def slot_take(item, holder, *, lease_seconds):
     """The slot granted to this unit, now held by holder for its run, or None: the unit was not
     granted one (yet). Then the caller gives its claim back and calls unit_wait_in_line."""
     pk = slot_take_granted(item.provider, item.pk, holder, lease_seconds=lease_seconds)
-    if (
-        pk is None
-        and not SlotWaiter.objects.filter(provider=item.provider)
-        .exclude(work_item_id=item.pk)
-        .exists()
-    ):
+    if pk is None and not _others_wait(item):
         # Nobody else waits for this provider: a free slot is this unit's without a round trip
-        # through the line (the same conditional UPDATE as a grant, so no slot goes twice).
-        pk = slot_try_acquire(item.provider, holder, lease_seconds=lease_seconds)
-        if pk is not None:
-            SlotWaiter.objects.filter(work_item_id=item.pk).delete()
-    return None if pk is None else Slot(pk, holder, item.provider, lease_seconds)
+        # through the line. Taken with the slot rows locked, as a grant is, so a grant made at
+        # the same instant either comes first (and is taken here) or finds the unit out of line:
+        # never a second slot in its name that nobody would take.
+        with transaction.atomic():
+            _slots_locked(item.provider)
+            pk = slot_take_granted(item.provider, item.pk, holder, lease_seconds=lease_seconds)
+            if pk is None and not _others_wait(item):
+                pk = slot_try_acquire(item.provider, holder, lease_seconds=lease_seconds)
+            if pk is not None:
+                SlotWaiter.objects.filter(work_item_id=item.pk).delete()
+    return None if pk is None else Slot(pk, holder, item.provider, lease_seconds, item.pk)
+
+
+def _others_wait(item):
+    return SlotWaiter.objects.filter(provider=item.provider).exclude(work_item_id=item.pk).exists()
 
 
 def slot_wait_invited(item, holder, *, lease_seconds, wait_seconds=INVITED_WAIT_SECONDS):
@@ -302,6 +315,14 @@ def slot_wait_invited(item, holder, *, lease_seconds, wait_seconds=INVITED_WAIT_
 
 def unit_wait_in_line(item):
     """Line the unit up and grant what is free: its message comes again with its grant. Called
-    once the unit's claim is given back, so a grant's message always finds the unit claimable."""
-    units_line_up([item])
+    once the unit's claim is given back, so a grant's message always finds the unit claimable.
+    A grant made to it since it last looked (it was invited, and granted as it gave up) is not
+    left waiting for a unit that lines up again: its message is sent for it, under the slot
+    lock the grants take, so the unit never ends up with a grant and a place in line at once."""
+    with transaction.atomic():
+        _slots_locked(item.provider)
+        if _granted(item.provider, item.pk).exists():
+            dispatch.dispatch_unit(item.pk)
+            return
+        units_line_up([item])
     slots_grant(item.provider)

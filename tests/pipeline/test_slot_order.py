@@ -269,3 +269,88 @@ def test_a_unit_does_not_take_a_free_slot_past_units_waiting_in_line():
 
     assert limits.slot_take(arriving, "worker-1", lease_seconds=60) is None
     assert not ProviderSlot.objects.filter(provider="kie", holder="worker-1").exists()
+
+
+def test_a_unit_taking_a_free_slot_directly_is_never_also_granted_one_when_a_grant_races_it():
+    """The direct take (nobody else waits) and a grant to the same unit at the same instant: the
+    unit ends up with one slot, held by its execution, and no grant left in its name (a grant
+    nobody takes would keep the slot from everyone for GRANT_SECONDS)."""
+    channel = ChannelFactory(id="direct")
+    task = _video(channel, minute=0)
+    (unit,) = _units(task, 1)
+
+    def act(index):
+        if index:
+            return limits.slots_grant("kie")
+        slot = limits.slot_take(unit, "worker-unit", lease_seconds=60)
+        return slot and slot.pk
+
+    for _ in range(ROUNDS * 2):
+        _free_all_slots()
+        SlotWaiter.objects.all().delete()
+        limits.units_line_up([unit])
+
+        ((taken, _granted_to),) = race(act, threads=2, rounds=1)
+
+        holders = list(
+            ProviderSlot.objects.filter(provider="kie").exclude(holder="").values_list(
+                "holder", flat=True)
+        )  # fmt: skip
+        if taken:  # it runs on one slot, and no grant is left in its name
+            assert holders == ["worker-unit"]
+        else:  # the grant came first and sends it (it takes the granted slot then)
+            assert holders == [f"{limits.GRANT_PREFIX}{unit.pk}"]
+
+
+def test_an_invited_unit_giving_up_as_it_is_granted_never_ends_up_granted_and_in_line_again():
+    """An invited unit stops waiting (and lines up again) at the instant a released slot is
+    granted to it: it runs on that slot, or the grant stays with its message sent and it is out
+    of line; never a grant and a place in line at once (a second grant would then sit unused)."""
+    channel = ChannelFactory(id="invite")
+    task = _video(channel, minute=0)
+    first, second = _units(task, 2)
+
+    def act(index):
+        if index:
+            slot = ProviderSlot.objects.get(provider="kie", holder="worker-running")
+            return limits.slot_release(slot.pk, "worker-running", "kie")
+        slot = limits.slot_take(first, "worker-first", lease_seconds=60) or (
+            limits.slot_wait_invited(first, "worker-first", lease_seconds=60, wait_seconds=0)
+        )
+        if slot is None:
+            limits.unit_wait_in_line(first)
+        return slot and slot.pk
+
+    for _ in range(ROUNDS * 2):
+        _free_all_slots()
+        SlotWaiter.objects.all().delete()
+        for holder in ("worker-running", "worker-other"):
+            assert limits.slot_try_acquire("kie", holder, lease_seconds=60)
+        limits.units_line_up([first, second])
+        limits.slots_grant("kie")  # none free: both invited ahead
+
+        ((taken, _released),) = race(act, threads=2, rounds=1)
+
+        holders = set(
+            ProviderSlot.objects.filter(provider="kie").values_list("holder", flat=True)
+        )  # fmt: skip
+        in_line = SlotWaiter.objects.filter(work_item=first).exists()
+        granted = f"{limits.GRANT_PREFIX}{first.pk}" in holders
+        if taken:
+            assert "worker-first" in holders and not granted and not in_line
+        else:
+            assert granted != in_line, (holders, in_line)
+
+
+def test_a_unit_ending_its_run_gives_back_a_grant_still_in_its_name():
+    task = _video(ChannelFactory(id="stale"), minute=0)
+    (unit,) = _units(task, 1)
+    slot = limits.slot_take(unit, "worker-unit", lease_seconds=60)  # nobody waits: direct
+    limits.units_line_up([unit])  # a stale place in line (a step sent twice)
+    limits.slots_grant("kie")
+    assert _granted() == [unit.pk]
+
+    with slot:
+        pass
+
+    assert not ProviderSlot.objects.filter(provider="kie").exclude(holder="").exists()
