@@ -10,12 +10,12 @@ Prints:
   the caps allow (batch_bound; goal <= 1.15), and the time to its first finished video against
   one video's bound (goal <= 1.3).
 
-Run: make bench (or .venv/bin/python bench/pipeline.py [--latency 0.5] [--skip-batch]
-[--embedded] [--keep-calls FILE], the last keeping the script call log: each call's script,
-output, start and end, to read a provider's slot use over time). Uses its own database (BENCH_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/videogen_bench) and Redis db 15 (the test runs draw 1-14),
-which it empties when it starts. --embedded runs one video on `make demo`'s default instead
-(SQLite and the folder broker, in a temporary folder; goal <= 1.3).
+Run: make bench (or .venv/bin/python bench/pipeline.py [--latency 0.5] [--skip-batch] [--embedded]
+[--keep-calls FILE], the last keeping the script call log: each call's script, output, start and
+end, to read a provider's slot use over time). Uses its own database (BENCH_DATABASE_URL, default
+postgres://postgres@127.0.0.1:5432/videogen_bench) and Redis db 15 (the test runs draw 1-14), which
+it empties when it starts. --embedded runs one video on `make demo`'s default instead (SQLite and
+the folder broker, in a temporary folder; goal <= 1.3).
 """
 
 import argparse
