@@ -255,7 +255,7 @@ def slot_release(pk, holder, provider, item_id=None):
 class Slot:
     """A held slot: renewed with the unit's lease, released (and granted on) on leaving."""
 
-    def __init__(self, pk, holder, provider, lease_seconds, item_id=None):
+    def __init__(self, pk, holder, provider, lease_seconds, item_id):
         self.pk, self.holder, self.provider = pk, holder, provider
         self.lease_seconds, self.item_id = lease_seconds, item_id
 
